@@ -1,0 +1,96 @@
+"""operationId -> handler, in one step: ``listFlows`` is ``list_flows`` in the module of its tag.
+
+The spec's own operationIds are used as they are (no renaming, no vendor keys); the module comes
+from the operation's first tag. Each handler module lists its operations in ``__all__``. The store
+is bound to every handler here, so handlers are plain functions of ``(store, **request args)``.
+An operation whose function does not exist yet answers 501 in Flowdock's error shape.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from typing import TYPE_CHECKING, Any
+
+import inflection
+from connexion.resolver import Resolution, Resolver
+
+from mock_server.errors import NotImplementedYet
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from mock_server.store import Store
+
+TAG_MODULES = {
+    "Authentication": "oauth",
+    "Flows": "flows",
+    "Messages": "messages",
+    "Threads": "threads",
+    "Private Conversations": "private",
+    "Private Messages": "private",
+    "Users": "users",
+    "Organizations": "organizations",
+    "Sources": "sources",
+    "Invitations": "invitations",
+    "Files": "files",
+}
+
+
+def handler_name(operation_id: str) -> str:
+    """``getFlowById`` -> ``get_flow_by_id``."""
+    return str(inflection.underscore(operation_id))
+
+
+CONTROL_TAG_MODULES = {"Service": "service", "Files": "files", "State": "state", "Journal": "journal", "Faults": "faults"}
+"""The control API's tags (spec/control.yaml) -> modules of mock_server.control."""
+
+
+def operation_modules(spec: dict[str, Any], tag_modules: dict[str, str] = TAG_MODULES) -> dict[str, str]:
+    """operationId -> handler module name, for every operation of the spec."""
+    out = {}
+    for path_item in spec["paths"].values():
+        for method, op in path_item.items():
+            if method in ("get", "put", "post", "delete", "patch", "head", "options"):
+                out[op["operationId"]] = tag_modules[op["tags"][0]]
+    return out
+
+
+def find_handler(module_name: str, operation_id: str, package: str = "mock_server.handlers") -> Callable[..., Any] | None:
+    """The implemented handler, or None when the module does not list it in ``__all__``."""
+    module = importlib.import_module(f"{package}.{module_name}")
+    name = handler_name(operation_id)
+    return getattr(module, name) if name in getattr(module, "__all__", ()) else None
+
+
+def _not_implemented(operation_id: str) -> Callable[..., Any]:
+    def handler(*args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedYet(f"{operation_id} is not implemented by flowdock-mock yet")
+
+    return handler
+
+
+class FlowdockResolver(Resolver):  # type: ignore[misc]
+    """Resolves each operation to its handler with the store bound as the first argument."""
+
+    def __init__(
+        self,
+        spec: dict[str, Any],
+        store: Store,
+        *,
+        package: str = "mock_server.handlers",
+        tag_modules: dict[str, str] = TAG_MODULES,
+    ) -> None:
+        super().__init__()
+        self.modules = operation_modules(spec, tag_modules)
+        self.store = store
+        self.package = package
+
+    def resolve(self, operation: Any) -> Resolution:
+        operation_id = operation.operation_id
+        fn = find_handler(self.modules[operation_id], operation_id, self.package)
+        if fn is None:
+            return Resolution(_not_implemented(operation_id), operation_id)
+        bound = functools.partial(fn, self.store)
+        functools.update_wrapper(bound, fn)
+        return Resolution(bound, operation_id)

@@ -1,0 +1,122 @@
+"""The in-memory world: one root object, one lock, one seeded random source.
+
+``Store`` owns every aggregate (organizations, users, flows, messages, private conversations,
+sources, invitations, files, OAuth). Handlers call its sub-stores by operation name; nothing here
+knows about HTTP. The whole state round-trips through a plain JSON document (``export``/``load``),
+which is also the fixtures format (fixtures/world.schema.json).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from mock_server.store.files import FileStore
+from mock_server.store.flows import FlowStore
+from mock_server.store.invitations import InvitationStore
+from mock_server.store.messages import MessageStore
+from mock_server.store.oauth import OAuthStore
+from mock_server.store.organizations import OrganizationStore
+from mock_server.store.private import PrivateStore
+from mock_server.store.sources import SourceStore
+from mock_server.store.users import UserStore
+
+__all__ = ["Store", "StoreConfig"]
+
+
+@dataclass
+class StoreConfig:
+    """Settings that shape representations, not state."""
+
+    base_url: str = "http://127.0.0.1:8080"
+    """Where this server is reached; used in every `url` field and the file download redirect."""
+    max_upload_bytes: int = 10 * 1024 * 1024
+    """Largest file accepted by an upload (413 above it)."""
+
+
+class Store:
+    """Root of the state: sub-stores per aggregate, a re-entrant lock, a seeded id source."""
+
+    def __init__(self, world: dict[str, Any], config: StoreConfig | None = None) -> None:
+        self.config = config or StoreConfig()
+        self.lock = threading.RLock()
+        self._initial = world
+        self.load(world)
+
+    def load(self, world: dict[str, Any]) -> None:
+        """Replace the whole state with the given world document."""
+        with self.lock:
+            self.seed = int(world.get("seed", 0))
+            self.random = random.Random(self.seed)
+            self.organizations = OrganizationStore(self)
+            self.users = UserStore(self)
+            self.flows = FlowStore(self)
+            self.messages = MessageStore(self)
+            self.private = PrivateStore(self)
+            self.sources = SourceStore(self)
+            self.invitations = InvitationStore(self)
+            self.files = FileStore(self)
+            self.oauth = OAuthStore(self)
+            # Order matters: later aggregates refer to earlier ones by id.
+            for part in (
+                self.users,
+                self.organizations,
+                self.flows,
+                self.files,
+                self.oauth,
+                self.sources,
+                self.messages,
+                self.private,
+                self.invitations,
+            ):
+                part.load(world)
+
+    def reset(self) -> None:
+        """Back to the world this store was created with."""
+        self.load(self._initial)
+
+    def export(self) -> dict[str, Any]:
+        """The whole state as a world document; ``load(export())`` gives the same state."""
+        with self.lock:
+            world: dict[str, Any] = {"seed": self.seed}
+            for part in (
+                self.users,
+                self.organizations,
+                self.flows,
+                self.files,
+                self.oauth,
+                self.sources,
+                self.messages,
+                self.private,
+                self.invitations,
+            ):
+                world.update(part.export())
+            return world
+
+    # --- shared helpers -------------------------------------------------------------------------
+    def token_hex(self, nbytes: int = 16) -> str:
+        """A random hex token from the seeded source (API tokens, flow tokens, secrets)."""
+        return "%0*x" % (nbytes * 2, self.random.getrandbits(nbytes * 8))
+
+    def token_urlsafe(self, length: int) -> str:
+        """A random url-safe string of ``length`` characters (thread ids, file hashes, codes)."""
+        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+        return "".join(self.random.choice(alphabet) for _ in range(length))
+
+    def uuid4(self) -> str:
+        """A version-4 UUID string from the seeded source (flow ids)."""
+        n = self.random.getrandbits(128)
+        n &= ~(0xC000 << 48)
+        n |= 0x8000 << 48
+        n &= ~(0xF000 << 64)
+        n |= 0x4000 << 64
+        h = "%032x" % n
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+    @staticmethod
+    def now_ms() -> int:
+        """Milliseconds since the epoch: Flowdock's `sent` unit."""
+        return time.time_ns() // 1_000_000

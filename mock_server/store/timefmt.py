@@ -1,0 +1,18 @@
+"""Timestamps the way Flowdock wrote them: integer milliseconds and ISO-8601 UTC with milliseconds."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def iso_ms(ms: int) -> str:
+    """``1570096207646`` -> ``"2019-10-03T09:50:07.646Z"``."""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def parse_iso_ms(text: str) -> int:
+    """ISO-8601 (``Z`` or an offset) -> milliseconds since the epoch."""
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return int(value.timestamp() * 1000)

@@ -1,0 +1,77 @@
+"""Shared fixtures: one app per session, a fresh world for every test, clients acting as users.
+
+Building the Connexion app parses and validates the whole spec, so it is built once; the store
+behind it is reset to the seeded world before each test, which gives every test the same fresh
+world (the flaskr/fakeredis habit) without paying for a new app each time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from mock_server.app import create_app
+from mock_server.store import Store
+from mock_server.world import MAIN_USER, SECOND_USER
+
+ALICE = MAIN_USER
+"""The main user: admin of acme; member of acme/main, acme/dev and acme/support."""
+BOB = SECOND_USER
+"""Member of acme (not admin) and of globex; in acme/main, acme/dev and globex/general."""
+CAROL_ID, DAVE_ID, ERIN_ID, FRANK_ID = 3, 4, 5, 6
+"""Carol is in acme/main, dev, random; Dave in main, random, secret; Frank is globex's admin."""
+
+
+@pytest.fixture(scope="session")
+def app() -> Any:
+    """The mock, with response validation on: a response that breaks the spec fails the test."""
+    return create_app(validate_responses=True)
+
+
+@pytest.fixture
+def store(app: Any) -> Iterator[Store]:
+    """The app's store, reset to the seeded world."""
+    app.store.reset()
+    yield app.store
+
+
+@pytest.fixture
+def client(app: Any, store: Store) -> Any:
+    """An unauthenticated test client on a fresh world."""
+    return app.test_client()
+
+
+@pytest.fixture
+def as_user(app: Any, store: Store) -> Callable[[int], Any]:
+    """``as_user(id)``: a test client authenticated with that user's API token (empty password)."""
+
+    def make(user_id: int) -> Any:
+        c = app.test_client()
+        c.auth = (store.users.by_id[user_id].api_token, "")
+        return c
+
+    return make
+
+
+@pytest.fixture
+def alice(as_user: Callable[[int], Any]) -> Any:
+    """The main user's client."""
+    return as_user(ALICE["id"])
+
+
+@pytest.fixture
+def bob(as_user: Callable[[int], Any]) -> Any:
+    """The second user's client."""
+    return as_user(BOB["id"])
+
+
+def assert_error(response: Any, status: int, message: str, errors: dict[str, list[str]] | None = None) -> None:
+    """A Flowdock-shaped error: the status, the exact message, and the exact ``errors`` when given."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert body["message"] == message, body
+    if errors is not None:
+        assert body.get("errors") == errors, body
