@@ -47,3 +47,14 @@ class SourceStore:
         """The short form embedded in threads: ``{id, name, application}``."""
         app = self.store.oauth.applications.get(source.application_id) if source.application_id else None
         return {"id": source.id, "name": source.name, "application": app.name if app else None}
+
+    def authenticate_flow_token(self, token: str) -> Source:
+        """The live source behind a ``flow_token``: 410 once it was deleted, 401 if unknown."""
+        from mock_server.errors import Gone, Unauthorized
+
+        for source in self.by_id.values():
+            if source.flow_token == token:
+                if source.deleted:
+                    raise Gone()
+                return source
+        raise Unauthorized()
