@@ -26,6 +26,7 @@ from mock_server.middleware import RequestStateMiddleware
 from mock_server.resolver import CONTROL_TAG_MODULES, FlowdockResolver
 from mock_server.resources import control_spec_path, default_world_path, spec_path
 from mock_server.store import Store, StoreConfig
+from mock_server.validation import NamedParameterValidator
 
 log = logging.getLogger("flowdock_mock")
 
@@ -165,6 +166,7 @@ def create_app(
         spec,
         resolver=FlowdockResolver(spec, store),
         security_map=security_map(store),
+        validator_map={"parameter": NamedParameterValidator},
         validate_responses=validate_responses,
         strict_validation=strict,
         pythonic_params=True,
