@@ -55,3 +55,17 @@ def test_every_operation_declares_flowdock_errors_and_a_success_body() -> None:
             for status, response in responses.items():
                 if status.startswith("2") and status != "204":
                     assert "content" in response, f"{where} {status} has no body schema"
+
+
+def test_seed_is_invalid_only_because_of_its_two_unquoted_descriptions() -> None:
+    # CORRECTIONS.md #1 and #2: the seed fails validation; quoting lines 74 and 237 fixes it.
+    import pytest
+    from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+
+    lines = seed_spec_path().read_text(encoding="utf-8").splitlines(keepends=True)
+    with pytest.raises(OpenAPIValidationError):
+        validate(yaml.safe_load("".join(lines)))
+    for number in (74, 237):
+        head, description = lines[number - 1].split("description: ", 1)
+        lines[number - 1] = head + 'description: "' + description.rstrip().removesuffix(" }") + '" }\n'
+    validate(yaml.safe_load("".join(lines)))

@@ -57,3 +57,12 @@ def test_export_then_load_is_identity() -> None:
     store = Store(load_default_world())
     exported = store.export()
     assert Store(exported).export() == exported
+
+
+def test_readme_lists_the_main_users_credentials() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    for value in (MAIN_USER["email"], MAIN_USER["password"], MAIN_USER["api_token"]):
+        assert value in readme
+    assert f"curl -u {MAIN_USER['api_token']}: http://127.0.0.1:8080/flows" in readme
