@@ -42,7 +42,13 @@ def handler_name(operation_id: str) -> str:
     return str(inflection.underscore(operation_id))
 
 
-CONTROL_TAG_MODULES = {"Service": "service", "Files": "files", "State": "state", "Journal": "journal", "Faults": "faults"}
+CONTROL_TAG_MODULES = {
+    "Service": "service",
+    "Files": "files",
+    "State": "state",
+    "Journal": "journal",
+    "Faults": "faults",
+}
 """The control API's tags (spec/control.yaml) -> modules of mock_server.control."""
 
 
@@ -56,7 +62,9 @@ def operation_modules(spec: dict[str, Any], tag_modules: dict[str, str] = TAG_MO
     return out
 
 
-def find_handler(module_name: str, operation_id: str, package: str = "mock_server.handlers") -> Callable[..., Any] | None:
+def find_handler(
+    module_name: str, operation_id: str, package: str = "mock_server.handlers"
+) -> Callable[..., Any] | None:
     """The implemented handler, or None when the module does not list it in ``__all__``."""
     module = importlib.import_module(f"{package}.{module_name}")
     name = handler_name(operation_id)

@@ -19,7 +19,9 @@ class NamedParameterValidator(ParameterValidator):  # type: ignore[misc]
     """Same checks as Connexion's; the error names the parameter."""
 
     @staticmethod
-    def validate_parameter(parameter_type: str, value: Any, param: dict[str, Any], param_name: Any = None) -> Any:
+    def validate_parameter(
+        parameter_type: str, value: Any, param: dict[str, Any], param_name: Any = None
+    ) -> Any:
         error = ParameterValidator.validate_parameter(parameter_type, value, param, param_name)
         if not error:
             return error

@@ -129,14 +129,34 @@ class _Builder:
     def organizations(self) -> None:
         n_users = len(self.world["users"])
         orgs = [
-            {"id": 14849, "parameterized_name": "acme", "name": "Acme Inc", "admins": [1], "members": [1, 2, 3, 4, 5]},
-            {"id": 14850, "parameterized_name": "globex", "name": "Globex Corporation", "admins": [6], "members": [2, 6, 7, 8]},
+            {
+                "id": 14849,
+                "parameterized_name": "acme",
+                "name": "Acme Inc",
+                "admins": [1],
+                "members": [1, 2, 3, 4, 5],
+            },
+            {
+                "id": 14850,
+                "parameterized_name": "globex",
+                "name": "Globex Corporation",
+                "admins": [6],
+                "members": [2, 6, 7, 8],
+            },
         ]
         for k in range(2, max(self.sizes.organizations, 2)):
             company = self.fake.unique.company()
             slug = "".join(c if c.isalnum() else "-" for c in company.lower()).strip("-")
             members = sorted({1 + (k + j) % n_users for j in range(4)})
-            orgs.append({"id": 14849 + k, "parameterized_name": slug, "name": company, "admins": members[:1], "members": members})
+            orgs.append(
+                {
+                    "id": 14849 + k,
+                    "parameterized_name": slug,
+                    "name": company,
+                    "admins": members[:1],
+                    "members": members,
+                }
+            )
         extra = list(range(9, n_users + 1))
         for j, uid in enumerate(extra):  # users beyond the core eight join an organization each
             orgs[j % len(orgs)]["members"].append(uid)
@@ -144,7 +164,9 @@ class _Builder:
         for org in orgs:
             trial = org["id"] == 14850
             subscription = (
-                {"trial": True, "trial_ends": "2023-09-01"} if trial else {"trial": False, "billing_date": "2023-08-31"}
+                {"trial": True, "trial_ends": "2023-09-01"}
+                if trial
+                else {"trial": False, "billing_date": "2023-08-31"}
             )
             out.append(
                 {
@@ -156,7 +178,9 @@ class _Builder:
                     "subscription": subscription,
                     "billing_method": "invoice" if not trial else "credit_card",
                     "flow_admins": False,
-                    "members": [{"user": u, "admin": u in org["admins"]} for u in sorted(set(org["members"]))],
+                    "members": [
+                        {"user": u, "admin": u in org["admins"]} for u in sorted(set(org["members"]))
+                    ],
                 }
             )
         self.world["organizations"] = out
@@ -186,7 +210,13 @@ class _Builder:
                     "description": self.fake.sentence(nb_words=6),
                     "disabled": False,
                     "members": [
-                        {"user": u, "open": True, "disabled": False, "flow_admin": u in admins, "team_notifications": True}
+                        {
+                            "user": u,
+                            "open": True,
+                            "disabled": False,
+                            "flow_admin": u in admins,
+                            "team_notifications": True,
+                        }
                         for u in members
                     ],
                 }
@@ -196,7 +226,11 @@ class _Builder:
     def oauth_and_sources(self) -> None:
         self.world["oauth_applications"] = [
             {**OAUTH_APP, "icon_url": None, "owner_id": 1},
-            {**INTEGRATION_APP, "icon_url": "https://d2cxspbh1aoie1.cloudfront.net/app-icons/github.png", "owner_id": 1},
+            {
+                **INTEGRATION_APP,
+                "icon_url": "https://d2cxspbh1aoie1.cloudfront.net/app-icons/github.png",
+                "owner_id": 1,
+            },
         ]
         self.world["oauth_tokens"] = []
         main = self.world["flows"][0]
@@ -272,9 +306,30 @@ class _Builder:
     def invitations(self) -> None:
         flows = self.world["flows"]
         self.world["invitations"] = [
-            {"id": 1, "flow": flows[1]["id"], "email": "newcomer@example.com", "state": "pending", "message": "Join us!", "created_at": EPOCH_MS},
-            {"id": 2, "flow": flows[1]["id"], "email": self.world["users"][2]["email"], "state": "accepted", "message": None, "created_at": EPOCH_MS},
-            {"id": 3, "flow": flows[0]["id"], "email": self.fake.unique.email(), "state": "pending", "message": None, "created_at": EPOCH_MS},
+            {
+                "id": 1,
+                "flow": flows[1]["id"],
+                "email": "newcomer@example.com",
+                "state": "pending",
+                "message": "Join us!",
+                "created_at": EPOCH_MS,
+            },
+            {
+                "id": 2,
+                "flow": flows[1]["id"],
+                "email": self.world["users"][2]["email"],
+                "state": "accepted",
+                "message": None,
+                "created_at": EPOCH_MS,
+            },
+            {
+                "id": 3,
+                "flow": flows[0]["id"],
+                "email": self.fake.unique.email(),
+                "state": "pending",
+                "message": None,
+                "created_at": EPOCH_MS,
+            },
         ]
 
     def build(self) -> dict[str, Any]:
@@ -291,7 +346,9 @@ class _Builder:
 class _FlowBuilder:
     """Builds one flow's history: chat threads with replies, statuses, comments, inbox items."""
 
-    def __init__(self, b: _Builder, flow: dict[str, Any], members: list[int], users: dict[int, Any], source: Any) -> None:
+    def __init__(
+        self, b: _Builder, flow: dict[str, Any], members: list[int], users: dict[int, Any], source: Any
+    ) -> None:
         self.b, self.flow, self.members, self.users, self.source = b, flow, members, users, source
         self.messages: list[dict[str, Any]] = []
         self.threads: dict[str, dict[str, Any]] = {}
@@ -357,13 +414,19 @@ class _FlowBuilder:
 
     def fill(self, count: int, with_file: bool) -> None:
         fake, members = self.b.fake, self.members
-        pick = lambda: fake.random_element(members)  # noqa: E731
+
+        def pick() -> int:
+            return int(fake.random_element(members))
+
         start = len(self.messages)
         # A mention, a hashtag and a link, with the tags Flowdock would have generated (§5).
         other = members[1] if len(members) > 1 else members[0]
         nick = self.users[other]["nick"]
-        self.chat(members[0], f"@{nick} can you look at https://example.com/build/{fake.random_int(1, 999)} #ci",
-                  [f":user:{other}", f":unread:{other}", "ci", ":url"])
+        self.chat(
+            members[0],
+            f"@{nick} can you look at https://example.com/build/{fake.random_int(1, 999)} #ci",
+            [f":user:{other}", f":unread:{other}", "ci", ":url"],
+        )
         self.add("action", {"type": "join", "description": ""}, pick(), None, app=None)
         while len(self.messages) - start < count:
             step = (len(self.messages) - start) % 9
@@ -399,11 +462,17 @@ class _FlowBuilder:
             external_url=f"{self.source['external_url']}/pull/{number}",
             status={"color": "green", "value": "open"},
             fields=[{"label": "repository", "value": self.source["name"]}],
-            actions=[{"@type": "ViewAction", "url": f"{self.source['external_url']}/pull/{number}", "name": "Diff"}],
+            actions=[
+                {"@type": "ViewAction", "url": f"{self.source['external_url']}/pull/{number}", "name": "Diff"}
+            ],
             source_id=self.source["id"],
             external_thread_id=f"pr-{number}",
         )
-        author = {"name": fake.name(), "avatar": "https://avatars.githubusercontent.com/u/1", "email": fake.email()}
+        author = {
+            "name": fake.name(),
+            "avatar": "https://avatars.githubusercontent.com/u/1",
+            "email": fake.email(),
+        }
         common = {"app": "influx", "author": author, "external_user_name": None}
         self.add("activity", None, 0, tid, title=f"opened pull request #{number}", body=None, **common)
         self.add("discussion", None, 0, tid, title="commented", body=fake.sentence(), **common)

@@ -67,7 +67,9 @@ def bob(as_user: Callable[[int], Any]) -> Any:
     return as_user(BOB["id"])
 
 
-def assert_error(response: Any, status: int, message: str, errors: dict[str, list[str]] | None = None) -> None:
+def assert_error(
+    response: Any, status: int, message: str, errors: dict[str, list[str]] | None = None
+) -> None:
     """A Flowdock-shaped error: the status, the exact message, and the exact ``errors`` when given."""
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/json")

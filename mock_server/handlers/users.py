@@ -44,7 +44,9 @@ def add_user_to_flow(store: Store, user: int, organization: str, flow: str, body
     return store.flows.add_user_to_flow(organization, flow, user, body["id"])
 
 
-def update_flow_user(store: Store, user: int, organization: str, flow: str, id_: int, body: dict[str, Any]) -> Any:
+def update_flow_user(
+    store: Store, user: int, organization: str, flow: str, id_: int, body: dict[str, Any]
+) -> Any:
     return store.flows.update_flow_user(organization, flow, user, id_, body["disabled"])
 
 

@@ -99,7 +99,7 @@ class Store:
     # --- shared helpers -------------------------------------------------------------------------
     def token_hex(self, nbytes: int = 16) -> str:
         """A random hex token from the seeded source (API tokens, flow tokens, secrets)."""
-        return "%0*x" % (nbytes * 2, self.random.getrandbits(nbytes * 8))
+        return f"{self.random.getrandbits(nbytes * 8):0{nbytes * 2}x}"
 
     def token_urlsafe(self, length: int) -> str:
         """A random url-safe string of ``length`` characters (thread ids, file hashes, codes)."""
@@ -113,7 +113,7 @@ class Store:
         n |= 0x8000 << 48
         n &= ~(0xF000 << 64)
         n |= 0x4000 << 64
-        h = "%032x" % n
+        h = f"{n:032x}"
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     @staticmethod

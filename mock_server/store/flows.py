@@ -214,7 +214,9 @@ class FlowStore:
                 raise NotFound()
             return self.to_dict(found, viewer, True)
 
-    def update_flow(self, organization: str, flow: str, viewer: int, changes: dict[str, Any]) -> dict[str, Any]:
+    def update_flow(
+        self, organization: str, flow: str, viewer: int, changes: dict[str, Any]
+    ) -> dict[str, Any]:
         """`open: true` on a visible flow joins it; name, access mode and archiving need a member."""
         with self.store.lock:
             found = self.get_visible(organization, flow, viewer)
@@ -281,7 +283,9 @@ class FlowStore:
             found.members[user_id] = Membership(open=True)
             return {}
 
-    def update_flow_user(self, organization: str, flow: str, viewer: int, user_id: int, disabled: bool) -> dict[str, Any]:
+    def update_flow_user(
+        self, organization: str, flow: str, viewer: int, user_id: int, disabled: bool
+    ) -> dict[str, Any]:
         """Block (``disabled: true``) or unblock: admins anyone, members only non-admins."""
         with self.store.lock:
             found = self.get_joined(organization, flow, viewer)

@@ -119,7 +119,9 @@ class OrganizationStore:
                 raise NotFound()
             return self._dict(org)
 
-    def update_organization(self, parameterized_name: str, viewer: int, changes: dict[str, Any]) -> dict[str, Any]:
+    def update_organization(
+        self, parameterized_name: str, viewer: int, changes: dict[str, Any]
+    ) -> dict[str, Any]:
         """Admins only; answers the full organization."""
         with self.store.lock:
             org = self.get_admin_org(parameterized_name, viewer)
@@ -136,7 +138,9 @@ class OrganizationStore:
         with self.store.lock:
             org = self.get_member_org(parameterized_name, viewer)
             users = self.store.users
-            return [{**users.by_id[uid].to_dict(), "admin": admin} for uid, admin in sorted(org.members.items())]
+            return [
+                {**users.by_id[uid].to_dict(), "admin": admin} for uid, admin in sorted(org.members.items())
+            ]
 
     def remove_user_from_organization(self, parameterized_name: str, user_id: int, viewer: int) -> None:
         """Admins only; the user also leaves every flow of the organization."""

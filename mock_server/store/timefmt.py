@@ -12,7 +12,7 @@ def iso_ms(ms: int) -> str:
 
 def parse_iso_ms(text: str) -> int:
     """ISO-8601 (``Z`` or an offset) -> milliseconds since the epoch."""
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    value = datetime.fromisoformat(text)
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return int(value.timestamp() * 1000)

@@ -123,7 +123,9 @@ class UserStore:
             if email is not None and email.lower() != user.email.lower() and self.by_email(email):
                 raise ValidationFailed.field("email", TAKEN)
             nick = changes.get("nick")
-            if nick is not None and any(u.nick.lower() == nick.lower() and u.id != user.id for u in self.by_id.values()):
+            if nick is not None and any(
+                u.nick.lower() == nick.lower() and u.id != user.id for u in self.by_id.values()
+            ):
                 raise ValidationFailed.field("nick", TAKEN)
             if email is not None:
                 del self._by_email[user.email.lower()]

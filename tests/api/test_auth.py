@@ -53,7 +53,9 @@ def test_bearer__issued_token_authenticates(client, store) -> None:
     # The token check goes against the store, never "any token".
     from mock_server.store.oauth import AccessToken
 
-    store.oauth.tokens["t0ken"] = AccessToken(token="t0ken", user_id=BOB["id"], application_id=1, scopes=["flow", "private"])
+    store.oauth.tokens["t0ken"] = AccessToken(
+        token="t0ken", user_id=BOB["id"], application_id=1, scopes=["flow", "private"]
+    )
     response = client.get("/flows", headers={"Authorization": "Bearer t0ken"})
     assert response.status_code == 200
     assert response.headers["Flowdock-User"] == str(BOB["id"])
@@ -62,8 +64,12 @@ def test_bearer__issued_token_authenticates(client, store) -> None:
 def test_bearer__expired_token_is_401(client, store) -> None:
     from mock_server.store.oauth import AccessToken
 
-    store.oauth.tokens["old"] = AccessToken(token="old", user_id=BOB["id"], application_id=1, scopes=["flow"], expires_at=1)
-    assert_error(client.get("/flows", headers={"Authorization": "Bearer old"}), 401, errors.INVALID_CREDENTIALS)
+    store.oauth.tokens["old"] = AccessToken(
+        token="old", user_id=BOB["id"], application_id=1, scopes=["flow"], expires_at=1
+    )
+    assert_error(
+        client.get("/flows", headers={"Authorization": "Bearer old"}), 401, errors.INVALID_CREDENTIALS
+    )
 
 
 def test_malformed_basic_header_is_401(client) -> None:

@@ -208,7 +208,12 @@ def test_create_flow__is_visible_to_others_only_when_invited(bob, as_user) -> No
 
 
 def test_create_flow__duplicate_name_is_400(alice) -> None:
-    assert_error(alice.post("/flows/acme", json={"name": "Main"}), 400, errors.VALIDATION_ERROR, {"name": [errors.TAKEN]})
+    assert_error(
+        alice.post("/flows/acme", json={"name": "Main"}),
+        400,
+        errors.VALIDATION_ERROR,
+        {"name": [errors.TAKEN]},
+    )
 
 
 def test_create_flow__name_is_required(alice) -> None:

@@ -136,7 +136,9 @@ def test_add_user_to_flow__non_member_caller_is_403(alice) -> None:
 
 
 def test_add_user_to_flow__id_is_required(alice) -> None:
-    assert_error(alice.post("/flows/acme/dev/users", json={}), 400, errors.VALIDATION_ERROR, {"id": [errors.BLANK]})
+    assert_error(
+        alice.post("/flows/acme/dev/users", json={}), 400, errors.VALIDATION_ERROR, {"id": [errors.BLANK]}
+    )
 
 
 def test_add_user_to_flow__without_credentials_is_401(client) -> None:
@@ -153,7 +155,9 @@ def test_update_flow_user__blocked_user_loses_access_but_stays_listed(alice, as_
 
 
 def test_update_flow_user__member_cannot_block_an_admin(bob) -> None:
-    assert_error(bob.put(f"/flows/acme/dev/users/{ALICE['id']}", json={"disabled": True}), 403, errors.FORBIDDEN)
+    assert_error(
+        bob.put(f"/flows/acme/dev/users/{ALICE['id']}", json={"disabled": True}), 403, errors.FORBIDDEN
+    )
 
 
 # --- removeUserFromFlow --------------------------------------------------------------------------

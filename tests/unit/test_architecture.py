@@ -24,7 +24,14 @@ def imported_modules(path: Path) -> set[str]:
 
 @pytest.mark.parametrize(
     "path",
-    sorted([*PACKAGE.glob("store/*.py"), *PACKAGE.glob("handlers/*.py"), PACKAGE / "errors.py", PACKAGE / "world.py"]),
+    sorted(
+        [
+            *PACKAGE.glob("store/*.py"),
+            *PACKAGE.glob("handlers/*.py"),
+            PACKAGE / "errors.py",
+            PACKAGE / "world.py",
+        ]
+    ),
     ids=lambda p: str(p.relative_to(PACKAGE)),
 )
 def test_store_handlers_and_errors_import_no_web_framework(path: Path) -> None:

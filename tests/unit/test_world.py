@@ -48,8 +48,14 @@ def test_main_user_sees_some_flows_but_not_all() -> None:
     store = Store(load_default_world())
     flows = store.flows
     alice = MAIN_USER["id"]
-    unjoined_org_flow = [f for f in flows.by_id.values() if f.access_mode == "organization" and alice not in f.members and flows.can_see(f, alice)]
-    invisible = [f for f in flows.by_id.values() if f.access_mode == "invitation" and not flows.can_see(f, alice)]
+    unjoined_org_flow = [
+        f
+        for f in flows.by_id.values()
+        if f.access_mode == "organization" and alice not in f.members and flows.can_see(f, alice)
+    ]
+    invisible = [
+        f for f in flows.by_id.values() if f.access_mode == "invitation" and not flows.can_see(f, alice)
+    ]
     assert unjoined_org_flow and invisible
 
 
