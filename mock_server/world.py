@@ -128,7 +128,7 @@ class _Builder:
 
     def organizations(self) -> None:
         n_users = len(self.world["users"])
-        orgs = [
+        orgs: list[dict[str, Any]] = [
             {
                 "id": 14849,
                 "parameterized_name": "acme",
