@@ -40,7 +40,7 @@ class FileStore:
                 content_type=raw["content_type"],
                 data=base64.b64decode(raw["data"]),
                 flow=raw.get("flow"),
-                private=tuple(private) if private else None,  # type: ignore[arg-type]
+                private=(int(private[0]), int(private[1])) if private else None,
             )
             self.by_key[(stored.files_id, stored.hash)] = stored
 
