@@ -32,6 +32,15 @@ TAKEN = "has already been taken"
 NOT_IN_ORGANIZATION = "is not a member of the organization"
 ALREADY_MEMBER = "is already a member of the flow"
 
+# --- messaging (issue 3) -------------------------------------------------------------------------
+NOT_YOUR_MESSAGE = "You can only edit the content of your own messages"
+NOT_EDITABLE = "Only the content of chat messages and comments can be edited"
+NOT_DELETABLE = "You can only delete your own messages and team inbox items"
+FILE_TOO_LARGE = "is larger than the upload limit"
+COMMENT_ON_COMMENT = "can't be a comment"
+NO_WHITESPACE = "should not contain whitespace"
+NOT_SUPPORTED_HERE = "is not supported here"
+
 
 class FlowdockError(Exception):
     """Base of every domain error: an HTTP status, a message and per-field errors."""
