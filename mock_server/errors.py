@@ -32,6 +32,43 @@ TAKEN = "has already been taken"
 NOT_IN_ORGANIZATION = "is not a member of the organization"
 ALREADY_MEMBER = "is already a member of the flow"
 
+# --- legacy-client rules (issue 6, mock_server/normalize.py) -------------------------------------
+# Each name is recorded in scope["flowdock"]["normalizations"] when the rule rewrote a request; in
+# strict mode a request that needs one is refused with 400 and "<text> (rule: <name>)" under the
+# field it concerns. ``{}`` in a text is filled with what the client sent.
+RULE_VERSION_PREFIX = "version-prefix"
+RULE_DOUBLE_SLASH = "double-slash"
+RULE_TRAILING_SLASH = "trailing-slash"
+RULE_JSON_SUFFIX = "json-suffix"
+RULE_PATCH_AS_PUT = "patch-as-put"
+RULE_NO_CONTENT_TYPE = "no-content-type"
+RULE_FORM_BODY = "form-body"
+RULE_MULTIPART_BODY = "multipart-body"
+RULE_QUERY_TO_BODY = "query-params-in-body"
+RULE_BODY_TO_QUERY = "body-on-get"
+RULE_TAGS_STRING = "tags-string"
+RULE_BOOLEAN = "boolean-coercion"
+RULE_NULL_OPTIONAL = "null-optional"
+RULE_ACCESS_TOKEN = "access-token"
+"""Documented Flowdock (§2.2): applied and recorded in both modes, never refused."""
+RULE_CORS_PREFLIGHT = "cors-preflight"
+"""An OPTIONS preflight answered by the CORS layer (§1.3): recorded in both modes, never refused."""
+LEGACY_RULE_TEXTS = {
+    RULE_VERSION_PREFIX: "{} prefix is not part of the contract",
+    RULE_DOUBLE_SLASH: "doubled slashes are not part of the contract",
+    RULE_TRAILING_SLASH: "a trailing slash is not part of the contract",
+    RULE_JSON_SUFFIX: "a .json suffix is not part of the contract",
+    RULE_PATCH_AS_PUT: "PATCH is not part of the contract; this operation takes PUT",
+    RULE_NO_CONTENT_TYPE: "a request body needs a Content-Type header",
+    RULE_FORM_BODY: "application/x-www-form-urlencoded is not accepted by this operation; send application/json",
+    RULE_MULTIPART_BODY: "multipart/form-data is only for file uploads here; send application/json",
+    RULE_QUERY_TO_BODY: "belongs in the request body, not in the query string",
+    RULE_BODY_TO_QUERY: "{} takes its parameters in the query string, not in a request body",
+    RULE_TAGS_STRING: "must be an array of strings, not a comma-separated string",
+    RULE_BOOLEAN: "must be {}, not {}",
+    RULE_NULL_OPTIONAL: "must be left out rather than sent as null",
+}
+
 # --- messaging (issue 3) -------------------------------------------------------------------------
 NOT_YOUR_MESSAGE = "You can only edit the content of your own messages"
 NOT_EDITABLE = "Only the content of chat messages and comments can be edited"
@@ -40,6 +77,26 @@ FILE_TOO_LARGE = "is larger than the upload limit"
 COMMENT_ON_COMMENT = "can't be a comment"
 NO_WHITESPACE = "should not contain whitespace"
 NOT_SUPPORTED_HERE = "is not supported here"
+
+# --- integrations and access control (issue 4) -------------------------------------------------
+INTEGRATION_SCOPE_REQUIRED = "Creating a source needs an OAuth token with the integration scope"
+FLOW_ADMIN_ONLY = "Only flow admins and organization admins can do this"
+NOT_PENDING = "is not pending"
+INVALID_EMAIL = "Invalid email"
+FLOW_TOKEN_REQUIRED = "A flow_token is required"
+OAUTH_UNKNOWN_CLIENT = "Unknown client_id"
+OAUTH_CLIENT_AUTH_FAILED = "Client authentication failed"
+OAUTH_REDIRECT_MISMATCH = "redirect_uri does not match the application's registered redirect URI"
+OAUTH_UNSUPPORTED_RESPONSE_TYPE = "Only response_type=code is supported"
+OAUTH_UNKNOWN_SCOPE = "Unknown scope"
+OAUTH_SCOPE_WIDENED = "A refresh cannot add scopes to the original grant"
+OAUTH_UNKNOWN_LOGIN = "No user matches the login parameter"
+OAUTH_MISSING_PARAMETER = "Missing required parameter"
+OAUTH_UNSUPPORTED_GRANT = "grant_type must be authorization_code, refresh_token or password"
+OAUTH_BAD_CODE = "The authorization code is invalid, expired or already used"
+OAUTH_CODE_REDIRECT_MISMATCH = "redirect_uri differs from the one the code was issued for"
+OAUTH_BAD_REFRESH_TOKEN = "The refresh token is invalid or was already used"
+OAUTH_BAD_PASSWORD = "Invalid username or password"
 
 
 class FlowdockError(Exception):
@@ -106,6 +163,21 @@ class PayloadTooLarge(FlowdockError):
 
     status = 413
     message = PAYLOAD_TOO_LARGE
+
+
+class OAuthFailed(FlowdockError):
+    """400 (401 for invalid_client): an RFC 6749 error, rendered as ``{"error", "error_description"}``."""
+
+    status = 400
+
+    def __init__(self, error: str, description: str, status: int = 400) -> None:
+        super().__init__(description)
+        self.error = error
+        self.status = status
+
+    def to_body(self) -> dict[str, object]:
+        """RFC 6749 §5.2: what OAuth client libraries parse, not Flowdock's ``message`` shape."""
+        return {"error": self.error, "error_description": self.message}
 
 
 class NotImplementedYet(FlowdockError):
