@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast lint fmt typecheck fixtures fuzz bench bench-compare lock clean
+.PHONY: help install run test test-fast lint fmt typecheck fixtures fuzz bench bench-compare wrk-installed lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -41,6 +41,20 @@ fmt: $(STAMP) ## format and autofix
 
 fixtures: $(STAMP) ## regenerate fixtures/default-world.json from the Faker generator
 	$(BIN)/python -m mock_server.world --write fixtures/default-world.json
+
+WRK := $(shell command -v wrk 2>/dev/null)
+BENCH_ARGS ?=
+
+wrk-installed:
+ifeq ($(WRK),)
+	apt-get update && apt-get install -y wrk
+endif
+
+bench: $(STAMP) wrk-installed ## load, latency, startup and memory of the server (wrk; table in .bench/latest.md)
+	$(BIN)/python bench/bench.py $(BENCH_ARGS)
+
+bench-compare: $(STAMP) wrk-installed ## the same load alternately against Prism 5 (npm, into bench/.prism), with ratios
+	$(BIN)/python bench/bench.py --compare $(BENCH_ARGS)
 
 lock: $(STAMP) ## re-pin constraints.txt from the current environment
 	{ head -2 constraints.txt; $(BIN)/pip freeze --exclude-editable; } > constraints.tmp && mv constraints.tmp constraints.txt

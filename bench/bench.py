@@ -1,0 +1,479 @@
+"""``make bench`` / ``make bench-compare``: load, latency, startup and memory of flowdock-mock.
+
+Everything runs on 127.0.0.1 and is bounded in time: servers are started on free ports inside
+``timeout`` (and killed when this script ends), wrk runs for ``--duration`` seconds.
+
+What it measures, printed as a markdown table (and written to .bench/latest.md and .json):
+
+- spawn to first 200: ``flowdock-mock serve`` started from nothing until ``GET /flows`` with
+  Basic auth answers 200 (median of ``--spawns`` starts; the last one stays up for the load);
+- req/s, p50, p99 and errors (connect/read/write/timeouts and answers >= 400) with wrk
+  (``--threads`` threads, ``--connections`` connections, ``--duration`` s, HTTP Basic on every
+  request) for GET /flows, GET /flows/acme/main/messages?limit=30, GET one message and POST a
+  message (bench/request.lua);
+- RSS of the server idle (after the first 200) and after the load;
+- the latency of one list page (``limit=30``, one connection) in flows of 1k, 100k and 1M
+  messages, served by bench/serve.py, which bulk-loads them through ``MessageStore.append``;
+- memory per stored message: the RSS growth of that server divided by the messages it loaded,
+  and tracemalloc's count of the Python allocations for 100k messages built the same way.
+
+``--compare`` also installs Prism 5 (npm, into bench/.prism), serves our published
+/openapi.json with it in static mode, and runs every load row alternately against both servers,
+``--rounds`` times, reporting the best of each and the ratio ours/Prism.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import http.client
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(ROOT))
+
+from mock_server.world import MAIN_USER
+
+PY = Path(sys.executable)
+SERVE_CMD = [str(PY.parent / "flowdock-mock"), "serve"]
+PRISM_DIR = BENCH / ".prism"
+PRISM_BIN = PRISM_DIR / "node_modules" / ".bin" / "prism"
+PRISM_PACKAGE = "@stoplight/prism-cli@5"
+OUT_DIR = ROOT / ".bench"
+AUTH = "Basic " + base64.b64encode(f"{MAIN_USER['api_token']}:".encode()).decode()
+SERVER_LIFETIME = 900  # seconds; every server dies after this even if this script is killed
+
+LOADS = [
+    ("GET /flows", "GET", "/flows", None),
+    ("GET /flows/{o}/{f}/messages?limit=30", "GET", "/flows/acme/main/messages?limit=30", None),
+    ("GET /flows/{o}/{f}/messages/{id}", "GET", "/flows/acme/main/messages/1", None),
+    (
+        "POST /flows/{o}/{f}/messages",
+        "POST",
+        "/flows/acme/main/messages",
+        json.dumps({"event": "message", "content": "benchmark message", "tags": ["bench"]}),
+    ),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    with contextlib.suppress(OSError):
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as fh:
+                out.extend(int(c) for c in fh.read().split())
+    return out
+
+
+def _rss(pid: int) -> int:
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def tree_rss(root: int) -> int:
+    """RSS of the processes under ``root`` (the ``timeout`` wrapper itself excluded)."""
+    total, todo = 0, _children(root)
+    while todo:
+        pid = todo.pop()
+        total += _rss(pid)
+        todo.extend(_children(pid))
+    return total
+
+
+def get(port: int, path: str, timeout: float = 2.0) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path, headers={"Authorization": AUTH, "Accept": "application/json"})
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+@dataclass
+class Server:
+    """A server process on 127.0.0.1:port, wrapped in ``timeout`` so it cannot outlive the run."""
+
+    name: str
+    argv: list[str]
+    port: int
+    cwd: Path = ROOT
+    proc: subprocess.Popen[bytes] | None = None
+    spawn_to_200: float | None = None
+    log: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        OUT_DIR.mkdir(exist_ok=True)
+        self.log = OUT_DIR / f"{self.name.replace(' ', '-').lower()}.log"
+
+    def start(self, ready_path: str = "/flows", deadline: float = 120.0) -> float:
+        started = time.perf_counter()
+        self.proc = subprocess.Popen(
+            ["timeout", "--signal=KILL", str(SERVER_LIFETIME), *self.argv],
+            cwd=self.cwd,
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        while time.perf_counter() - started < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}; see {self.log}")
+            with contextlib.suppress(OSError, http.client.HTTPException):
+                status, _ = get(self.port, ready_path, timeout=1.0)
+                if status == 200:
+                    self.spawn_to_200 = time.perf_counter() - started
+                    return self.spawn_to_200
+            time.sleep(0.002)
+        raise RuntimeError(f"{self.name} did not answer 200 on {ready_path} within {deadline}s")
+
+    def rss(self) -> int:
+        return tree_rss(self.proc.pid) if self.proc else 0
+
+    def bench_info(self) -> dict[str, Any]:
+        """The ``BENCH_JSON`` line bench/serve.py prints before serving."""
+        for line in self.log.read_text(errors="replace").splitlines():
+            if line.startswith("BENCH_JSON "):
+                return dict(json.loads(line[len("BENCH_JSON ") :]))
+        return {}
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=5)
+
+
+def wrk(
+    port: int, method: str, path: str, body: str | None, *, threads: int, connections: int, duration: float
+) -> dict[str, Any]:
+    env = {**os.environ, "BENCH_AUTHORIZATION": AUTH, "BENCH_METHOD": method, "BENCH_BODY": body or ""}
+    cmd = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{duration:g}s",
+        "--timeout",
+        "5s",
+        "-s",
+        str(BENCH / "request.lua"),
+        f"http://127.0.0.1:{port}{path}",
+    ]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=duration + 30, check=True)
+    for line in out.stdout.splitlines():
+        if line.startswith("BENCH_JSON "):
+            r = dict(json.loads(line[len("BENCH_JSON ") :]))
+            r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
+            r["errors"] = sum(r[k] for k in ("connect", "read", "write", "status", "timeout"))
+            return r
+    raise RuntimeError(f"wrk printed no result:\n{out.stdout}\n{out.stderr}")
+
+
+def ensure_wrk() -> None:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: run `make bench` (it installs wrk) or apt-get install wrk")
+
+
+def ensure_prism() -> None:
+    if PRISM_BIN.exists():
+        return
+    PRISM_DIR.mkdir(exist_ok=True)
+    print(f"installing {PRISM_PACKAGE} into {PRISM_DIR} ...", flush=True)
+    subprocess.run(
+        [
+            "npm",
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+            "--prefix",
+            str(PRISM_DIR),
+            PRISM_PACKAGE,
+        ],
+        check=True,
+        timeout=600,
+    )
+
+
+def machine() -> dict[str, Any]:
+    model = "unknown"
+    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as fh:
+        for line in fh:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "python": platform.python_version(),
+        "load_before": os.getloadavg()[0],
+    }
+
+
+def tracemalloc_per_message(count: int = 100_000) -> float:
+    """Bytes Python allocates per message appended the way bench/serve.py fills flows."""
+    sys.path.insert(0, str(BENCH))
+    from serve import fill_flow
+
+    from mock_server.app import load_default_world
+    from mock_server.store import Store
+
+    store = Store(load_default_world())
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    fill_flow(store, "tracemalloc", count)
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    return (after - before) / count
+
+
+# --- formatting ----------------------------------------------------------------------------------
+def ms(us: float) -> str:
+    return f"{us / 1000:.1f} ms"
+
+
+def mb(n: float) -> str:
+    return f"{n / 1e6:.0f} MB"
+
+
+def best(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    return max(runs, key=lambda r: r["rps"])
+
+
+def render(result: dict[str, Any]) -> str:
+    m = result["machine"]
+    a = result["args"]
+    lines = [
+        f"Machine: {m['nproc']} CPUs ({m['cpu']}), Python {m['python']}, load average {m['load_before']:.2f} "
+        f"before the run. wrk: {a['threads']} threads, {a['connections']} connections, {a['duration']} s per "
+        f"row, HTTP Basic auth on every request"
+        + (f"; best of {a['rounds']} alternating rounds." if result.get("prism") else "."),
+        "",
+    ]
+    prism = result.get("prism")
+    if prism:
+        lines += [
+            "| load | flowdock-mock req/s | p50 | p99 | errors | Prism req/s | p50 | p99 | errors | ratio |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for name, ours_runs in result["loads"].items():
+            o, p = best(ours_runs), best(prism["loads"][name])
+            lines.append(
+                f"| {name} | {o['rps']:.0f} | {ms(o['p50_us'])} | {ms(o['p99_us'])} | {o['errors']} "
+                f"| {p['rps']:.0f} | {ms(p['p50_us'])} | {ms(p['p99_us'])} | {p['errors']} "
+                f"| {o['rps'] / max(p['rps'], 1e-9):.2f}x |"
+            )
+    else:
+        lines += ["| load | req/s | p50 | p99 | errors |", "|---|---:|---:|---:|---:|"]
+        for name, runs in result["loads"].items():
+            o = best(runs)
+            lines.append(
+                f"| {name} | {o['rps']:.0f} | {ms(o['p50_us'])} | {ms(o['p99_us'])} | {o['errors']} |"
+            )
+    lines += [
+        "",
+        "| measure | flowdock-mock |" + (" Prism |" if prism else ""),
+        "|---|---:|" + ("---:|" if prism else ""),
+    ]
+
+    def row(label: str, ours: str, theirs: str = "") -> None:
+        lines.append(f"| {label} | {ours} |" + (f" {theirs} |" if prism else ""))
+
+    spawns = result["spawn_to_200"]
+    row(
+        f"spawn to first 200 (median of {len(spawns)})",
+        f"{statistics.median(spawns):.2f} s",
+        f"{prism['spawn_to_200']:.2f} s" if prism else "",
+    )
+    row("RSS idle", mb(result["rss_idle"]), mb(prism["rss_idle"]) if prism else "")
+    row("RSS after load", mb(result["rss_after"]), mb(prism["rss_after"]) if prism else "")
+    big = result.get("big")
+    if big:
+        for flow in big["pages"]:
+            row(
+                f"list page (limit 30) in a flow of {flow['messages']:,} messages, p50 / p99 (1 connection)",
+                f"{ms(flow['p50_us'])} / {ms(flow['p99_us'])}"
+                + (f" ({flow['errors']} errors)" if flow["errors"] else ""),
+            )
+        first, last = big["pages"][0], big["pages"][-1]
+        row(
+            f"list page {last['messages']:,} vs {first['messages']:,} messages (p50)",
+            f"{last['p50_us'] / max(first['p50_us'], 1):.2f}x",
+        )
+        row(
+            f"bulk load of {big['fill_messages']:,} messages",
+            f"{big['fill_seconds']:.1f} s",
+        )
+        row("memory per stored message (RSS growth)", f"{big['fill_rss_delta'] / big['fill_messages']:.0f} B")
+    if result.get("tracemalloc_per_message"):
+        row("memory per stored message (tracemalloc, 100k)", f"{result['tracemalloc_per_message']:.0f} B")
+    return "\n".join(lines) + "\n"
+
+
+# --- the run -------------------------------------------------------------------------------------
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    ensure_wrk()
+    load = {"threads": args.threads, "connections": args.connections, "duration": args.duration}
+    result: dict[str, Any] = {"machine": machine(), "args": {**load, "rounds": args.rounds}, "loads": {}}
+    servers: list[Server] = []
+    try:
+        # Startup: the shipped command, several cold starts; the last one serves the load.
+        port = free_port()
+        spawns = []
+        for i in range(args.spawns):
+            ours = Server("flowdock-mock", [*SERVE_CMD, "--port", str(port)], port)
+            servers.append(ours)
+            spawns.append(ours.start())
+            if i < args.spawns - 1:
+                ours.stop()
+        result["spawn_to_200"] = spawns
+        time.sleep(1.0)
+        result["rss_idle"] = ours.rss()
+        print(
+            f"spawn to first 200: {[round(s, 3) for s in spawns]} s; RSS idle {mb(result['rss_idle'])}",
+            flush=True,
+        )
+
+        prism: Server | None = None
+        if args.compare:
+            ensure_prism()
+            spec_file = PRISM_DIR / "openapi.json"
+            status, spec = get(port, "/openapi.json")
+            if status != 200:
+                raise RuntimeError(f"/openapi.json answered {status}")
+            spec_file.write_bytes(spec)
+            prism_port = free_port()
+            prism = Server(
+                "prism",
+                [str(PRISM_BIN), "mock", "--host", "127.0.0.1", "--port", str(prism_port), str(spec_file)],
+                prism_port,
+            )
+            servers.append(prism)
+            prism.start(deadline=60)
+            time.sleep(1.0)
+            result["prism"] = {"spawn_to_200": prism.spawn_to_200, "rss_idle": prism.rss(), "loads": {}}
+            print(f"prism: spawn to first 200 {prism.spawn_to_200:.2f} s", flush=True)
+
+        for name, method, path, body in LOADS:
+            result["loads"][name] = []
+            if prism:
+                result["prism"]["loads"][name] = []
+            for _ in range(args.rounds if prism else 1):
+                r = wrk(port, method, path, body, **load)
+                result["loads"][name].append(r)
+                print(
+                    f"ours  {name}: {r['rps']:.0f} req/s p99 {ms(r['p99_us'])} errors {r['errors']}",
+                    flush=True,
+                )
+                if prism:
+                    r = wrk(prism.port, method, path, body, **load)
+                    result["prism"]["loads"][name].append(r)
+                    print(
+                        f"prism {name}: {r['rps']:.0f} req/s p99 {ms(r['p99_us'])} errors {r['errors']}",
+                        flush=True,
+                    )
+        result["rss_after"] = ours.rss()
+        if prism:
+            result["prism"]["rss_after"] = prism.rss()
+        for server in servers:
+            server.stop()
+
+        if args.sizes:
+            big_port = free_port()
+            sizes = ",".join(str(s) for s in args.sizes)
+            big = Server(
+                "big-flows",
+                [
+                    str(PY),
+                    str(BENCH / "serve.py"),
+                    "--port",
+                    str(big_port),
+                    "--fill",
+                    sizes,
+                    "--lifetime",
+                    "600",
+                ],
+                big_port,
+            )
+            servers.append(big)
+            big.start(deadline=300)
+            info = big.bench_info()
+            info["pages"] = []
+            for flow in info["flows"]:
+                r = wrk(
+                    big_port,
+                    "GET",
+                    f"/flows/{flow['path']}/messages?limit=30",
+                    None,
+                    threads=1,
+                    connections=1,
+                    duration=args.page_duration,
+                )
+                info["pages"].append({**flow, **r})
+                print(
+                    f"list page in {flow['messages']:,}: p50 {ms(r['p50_us'])} errors {r['errors']}",
+                    flush=True,
+                )
+            big.stop()
+            result["big"] = info
+            result["tracemalloc_per_message"] = tracemalloc_per_message()
+    finally:
+        for server in servers:
+            server.stop()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--compare", action="store_true", help="also run every load against Prism 5")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds with --compare")
+    parser.add_argument("--spawns", type=int, default=3, help="cold starts measured")
+    parser.add_argument("--page-duration", type=float, default=3.0, help="seconds per big-flow list-page run")
+    parser.add_argument(
+        "--sizes",
+        type=lambda s: [int(x) for x in s.split(",") if x],
+        default=[1_000, 100_000, 1_000_000],
+        help="messages in each big flow (empty to skip)",
+    )
+    args = parser.parse_args()
+    result = run(args)
+    table = render(result)
+    OUT_DIR.mkdir(exist_ok=True)
+    (OUT_DIR / "latest.json").write_text(json.dumps(result, indent=2))
+    (OUT_DIR / "latest.md").write_text(table)
+    print()
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
