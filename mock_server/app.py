@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from typing import Any
 
@@ -22,7 +23,11 @@ from starlette.exceptions import HTTPException
 
 from mock_server import errors
 from mock_server.auth import security_map
+from mock_server.input_guard import InputGuardMiddleware
+from mock_server.cors import CorsMiddleware
 from mock_server.middleware import RequestStateMiddleware
+from mock_server.normalize import NormalizeMiddleware, SpecIndex
+from mock_server.oauth_wire import TokenResponseEncoding
 from mock_server.resolver import CONTROL_TAG_MODULES, FlowdockResolver
 from mock_server.resources import control_spec_path, default_world_path, spec_path
 from mock_server.store import Store, StoreConfig
@@ -150,14 +155,17 @@ def create_app(
     world: dict[str, Any] | None = None,
     config: StoreConfig | None = None,
     validate_responses: bool = True,
-    strict: bool = False,
+    strict: bool | None = None,
 ) -> Any:
     """Create and configure one mock server: a fresh store unless ``store`` is given.
 
     ``world`` replaces the default dataset; ``validate_responses`` checks every response body
     against the spec (a violation is a 500, so tests fail loudly); ``strict`` refuses query
-    parameters the contract does not declare.
+    parameters the contract does not declare and every legacy request form (normalize.py) with a
+    400; when not given it is read from the environment, ``FLOWDOCK_MOCK_STRICT=1``.
     """
+    if strict is None:
+        strict = os.environ.get("FLOWDOCK_MOCK_STRICT", "").strip().lower() in ("1", "true", "yes", "on")
     spec = load_spec()
     if store is None:
         store = Store(world if world is not None else load_default_world(), config)
@@ -187,6 +195,21 @@ def create_app(
     app.add_error_handler(HTTPException, _http_error(_AllowTable(spec)))
     app.add_error_handler(Exception, _unexpected)
     app.add_middleware(RequestStateMiddleware, position=connexion.middleware.MiddlewarePosition.BEFORE_EXCEPTION)
+    # Inside the request state (they record in it), outside everything that routes or validates:
+    # CORS answers preflights for any path; the normaliser maps legacy request forms onto the spec.
+    app.add_middleware(CorsMiddleware, position=connexion.middleware.MiddlewarePosition.BEFORE_EXCEPTION)
+    app.add_middleware(
+        NormalizeMiddleware,
+        position=connexion.middleware.MiddlewarePosition.BEFORE_EXCEPTION,
+        index=SpecIndex(spec),
+        strict=strict,
+    )
+    # Inside the exception layer (so its 400/404/413/415 render like every other error) and before
+    # anything that routes or parses: absurd URLs and bodies never reach a router or a parser.
+    app.add_middleware(InputGuardMiddleware, position=connexion.middleware.MiddlewarePosition.BEFORE_SWAGGER)
+    # Outside response validation, which checks the JSON the token handler returns: a 200 from
+    # /oauth/token is re-encoded as a form unless the client sent Accept: application/json.
+    app.add_middleware(TokenResponseEncoding, position=connexion.middleware.MiddlewarePosition.BEFORE_VALIDATION)
     app.store = store
     app.spec = spec
     return app
