@@ -1,0 +1,658 @@
+"""The one normalisation step: legacy Flowdock client requests -> the contract's canonical form.
+
+Real clients (reference §1.1, §1.2, §8) send requests the contract never described: a ``/v1`` or
+``/v2`` prefix, ``//flows``, ``/users/``, ``/flows.json``; PATCH for PUT; form-encoded or multipart
+bodies where the contract takes JSON; every parameter in the query string of a POST with an empty
+body and no Content-Type (go-flowdock); filters as a JSON body on a GET (flowdock-api-wrapper);
+``tags`` as a comma string; booleans as ``1``/``0``/``"true"``; ``null`` for optional fields; and
+``?access_token=`` for ``Authorization: Bearer``. This ASGI middleware runs before Connexion's
+routing and validation and rewrites each of those onto the form the spec declares, so validation
+and handlers only ever see canonical requests.
+
+Every rewrite has a rule name (``mock_server.errors.RULE_*``). The names applied to a request go in
+``scope["flowdock"]["normalizations"]`` and a readable line per contract breach in
+``scope["flowdock"]["violations"]`` (the journal and the coverage report read both). In strict mode
+a request that needs any rule but ``access-token`` is refused with 400 in Flowdock's error shape,
+naming the rule, so a user checking a client's conformance sees every deviation.
+
+The spec is indexed once (``SpecIndex``): which operation a path and method reach, which parameters
+are query parameters, and the type of each body property. Per request the work is a header scan, a
+dict lookup or a few regex matches, and body parsing only when a body is present.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode
+
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException
+from starlette.requests import Request
+
+from mock_server import errors
+from mock_server.auth import REQUEST_STATE
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+
+JSON_TYPE = "application/json"
+FORM_TYPE = "application/x-www-form-urlencoded"
+MULTIPART_TYPE = "multipart/form-data"
+_METHODS = ("get", "put", "post", "delete", "patch")
+_NO_BODY_METHODS = frozenset({"GET", "DELETE", "HEAD"})
+_VERSION_PREFIXES = ("/v1", "/v2")
+_SLASHES = re.compile(r"//+")
+_INTEGER = re.compile(r"-?\d+")
+_REFUSE_EXEMPT = frozenset({errors.RULE_ACCESS_TOKEN, errors.RULE_CORS_PREFLIGHT})
+_TRUE_VALUES: dict[Any, bool] = {"true": True, "false": False, "1": True, "0": False}
+_DROP = object()
+MAX_BODY_BYTES = 16 * 1024 * 1024
+"""Bodies above this are left unread for the input guard (input_guard.py) to refuse with 413."""
+
+
+# --- the spec, indexed once ----------------------------------------------------------------------
+@dataclass(slots=True)
+class Field:
+    """What a body property may hold, reduced to what the conversions need."""
+
+    kind: str  # boolean | integer | number | string | tags | array | object | any
+    nullable: bool = False
+    properties: dict[str, Field] = dataclass_field(default_factory=dict)
+    required: frozenset[str] = frozenset()
+
+    @property
+    def sensitive(self) -> bool:
+        """True when a JSON value of this field may need converting (tags string, boolean)."""
+        if self.kind in ("boolean", "tags"):
+            return True
+        return any(f.sensitive for f in self.properties.values())
+
+
+@dataclass(slots=True)
+class Operation:
+    """One operation: its query parameters, its body's fields and the media types it consumes."""
+
+    operation_id: str
+    query: dict[str, str]  # name -> "int01" | "boolean" | "other"
+    body: Field | None
+    consumes: frozenset[str]
+    json_sensitive: bool
+
+
+@dataclass(slots=True)
+class Route:
+    """A path template and its operations by (upper-case) method."""
+
+    template: str
+    operations: dict[str, Operation]
+    keeps_suffix: bool  # the last segment is a file name, so ".json" is part of it
+
+
+class SpecIndex:
+    """Paths -> operations, with each operation's parameter locations and body field types."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self._spec = spec
+        self.literal: dict[str, Route] = {}
+        self.templated: dict[str, list[tuple[re.Pattern[str], Route]]] = {}
+        rows: list[tuple[int, str, re.Pattern[str], Route]] = []
+        for template, item in spec.get("paths", {}).items():
+            route = Route(template, self._operations(item), template.endswith("{filename}"))
+            if "{" not in template:
+                self.literal[template] = route
+                continue
+            pattern = re.compile("^" + re.sub(r"\{[^/]+\}", "[^/]+", template) + "$")
+            rows.append((template.count("{"), template.split("/")[1], pattern, route))
+        rows.sort(key=lambda row: row[0])  # fewer parameters first: /invitations/import before /{id}
+        for _, first, pattern, route in rows:
+            self.templated.setdefault(first, []).append((pattern, route))
+
+    def match(self, path: str) -> Route | None:
+        """The route a concrete path reaches, literal paths first (as Connexion's router does)."""
+        route = self.literal.get(path)
+        if route is not None:
+            return route
+        first = path[1:].split("/", 1)[0]
+        for pattern, candidate in self.templated.get(first, ()):
+            if pattern.match(path):
+                return candidate
+        return None
+
+    # -- building
+    def _deref(self, node: Any) -> Any:
+        while isinstance(node, dict) and "$ref" in node:
+            target: Any = self._spec
+            for part in node["$ref"].lstrip("#/").split("/"):
+                target = target[part]
+            node = target
+        return node
+
+    def _operations(self, item: dict[str, Any]) -> dict[str, Operation]:
+        found = {}
+        shared = item.get("parameters", [])
+        for method in _METHODS:
+            if method not in item:
+                continue
+            op = item[method]
+            query = {}
+            for param in [*shared, *op.get("parameters", [])]:
+                param = self._deref(param)
+                if param.get("in") == "query":
+                    query[param["name"]] = self._query_kind(self._deref(param.get("schema", {})))
+            body = None
+            consumes: frozenset[str] = frozenset()
+            if "requestBody" in op:
+                content = self._deref(op["requestBody"]).get("content", {})
+                consumes = frozenset(content)
+                schema = content.get(JSON_TYPE, {}).get("schema")
+                body = self._field(schema) if schema is not None else Field("any")
+            found[method.upper()] = Operation(
+                op.get("operationId", ""), query, body, consumes, body is not None and body.sensitive
+            )
+        return found
+
+    @staticmethod
+    def _query_kind(schema: dict[str, Any]) -> str:
+        if schema.get("type") == "boolean":
+            return "boolean"
+        if schema.get("type") == "integer" and sorted(schema.get("enum", [])) == [0, 1]:
+            return "int01"
+        return "other"
+
+    def _field(self, schema: Any, depth: int = 0) -> Field:
+        schema = self._deref(schema)
+        if not isinstance(schema, dict) or depth > 6:
+            return Field("any")
+        nullable = bool(schema.get("nullable"))
+        if "allOf" in schema and len(schema["allOf"]) == 1:
+            inner = self._field(schema["allOf"][0], depth + 1)
+            inner.nullable = inner.nullable or nullable
+            return inner
+        kind = schema.get("type")
+        if kind == "array":
+            items = self._deref(schema.get("items", {}))
+            return Field("tags" if items.get("type") == "string" else "array", nullable)
+        if kind == "object" or "properties" in schema:
+            props = {name: self._field(sub, depth + 1) for name, sub in schema.get("properties", {}).items()}
+            return Field("object", nullable, props, frozenset(schema.get("required", [])))
+        if kind in ("boolean", "integer", "number", "string"):
+            return Field(kind, nullable)
+        return Field("any", nullable)
+
+
+# --- conversions ---------------------------------------------------------------------------------
+@dataclass(slots=True)
+class Finding:
+    """One rule applied to one part of the request."""
+
+    rule: str
+    field: str
+    detail: tuple[str, ...] = ()
+
+    def text(self) -> str:
+        return f"{errors.LEGACY_RULE_TEXTS[self.rule].format(*self.detail)} (rule: {self.rule})"
+
+
+def _coerce_object(data: dict[str, Any], plan: Field, textual: bool, found: list[Finding]) -> dict[str, Any]:
+    """Convert an object's values to the types ``plan`` declares (``textual``: they came as text)."""
+    out: dict[str, Any] = {}
+    for name, value in data.items():
+        spec = plan.properties.get(name)
+        if spec is None:
+            out[name] = value
+        elif value is None:
+            if spec.nullable or name in plan.required:
+                out[name] = value  # meaningful, or validation will name it
+            else:
+                found.append(Finding(errors.RULE_NULL_OPTIONAL, name))
+        else:
+            converted = _coerce_value(name, value, spec, textual, found)
+            if converted is not _DROP:
+                out[name] = converted
+    return out
+
+
+def _coerce_value(name: str, value: Any, spec: Field, textual: bool, found: list[Finding]) -> Any:
+    kind = spec.kind
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        key = value.lower() if isinstance(value, str) else str(value) if value in (0, 1) else None
+        if key in _TRUE_VALUES:
+            if not (textual and key in ("true", "false")):  # "true" is simply how a form says true
+                found.append(Finding(errors.RULE_BOOLEAN, name, ("a boolean", json.dumps(value))))
+            return _TRUE_VALUES[key]
+        return value
+    if kind == "tags":
+        if isinstance(value, str):
+            found.append(Finding(errors.RULE_TAGS_STRING, name))
+            return [tag.strip() for tag in value.split(",") if tag.strip()]
+        return value
+    if not textual:
+        if kind == "object" and isinstance(value, dict):
+            return _coerce_object(value, spec, False, found)
+        return value
+    # Text from a form, multipart or query string: give it the declared JSON type.
+    if isinstance(value, list) and kind != "array":
+        value = value[-1]  # a repeated key of a single-valued field: the last one wins (Rails)
+    if kind == "integer" and isinstance(value, str) and _INTEGER.fullmatch(value):
+        return int(value)
+    if kind == "number" and isinstance(value, str):
+        try:
+            return float(value) if "." in value else int(value)
+        except ValueError:
+            return value
+    if kind == "object" and isinstance(value, dict):
+        return _coerce_object(value, spec, True, found)
+    if kind == "array" and isinstance(value, str):
+        return [value]
+    return value
+
+
+def _nest(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Form pairs -> a dict: ``a[]`` and repeated keys make lists, ``a[b]`` makes objects (Rails)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key.endswith("]") and "[" in key:
+            head, _, rest = key.partition("[")
+            *parents, last = [head, *rest[:-1].split("][")]
+        else:
+            parents, last = [], key
+        appends = last == ""
+        if appends:
+            last = parents.pop()
+        target: Any = out
+        for part in parents:
+            target = target.setdefault(part, {})
+            if not isinstance(target, dict):
+                break
+        else:
+            existing = target.get(last)
+            if appends or last in target:
+                if isinstance(existing, list):
+                    existing.append(value)
+                else:
+                    target[last] = [value] if existing is None else [existing, value]
+            else:
+                target[last] = value
+    return out
+
+
+def _query_text(value: Any, kind: str, name: str, found: list[Finding]) -> str | None:
+    """A JSON value moved into the query string, as the contract's text for that parameter."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        if kind == "int01":
+            found.append(Finding(errors.RULE_BOOLEAN, name, ("0 or 1", json.dumps(value))))
+            return "1" if value else "0"
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return str(value)
+
+
+def _query_value(value: str, kind: str, name: str, found: list[Finding]) -> str:
+    """A query parameter's text in the contract's spelling (``users=true`` -> ``users=1``)."""
+    lowered = value.lower()
+    if kind == "int01" and lowered in ("true", "false"):
+        found.append(Finding(errors.RULE_BOOLEAN, name, ("0 or 1", json.dumps(value))))
+        return "1" if lowered == "true" else "0"
+    if kind == "boolean" and lowered in ("1", "0"):
+        found.append(Finding(errors.RULE_BOOLEAN, name, ("true or false", json.dumps(value))))
+        return "true" if lowered == "1" else "false"
+    return value
+
+
+# --- the middleware ------------------------------------------------------------------------------
+_SOURCE_FIELDS = {errors.RULE_NO_CONTENT_TYPE: "content_type", errors.RULE_FORM_BODY: "body"}
+_SOURCE_FIELDS[errors.RULE_MULTIPART_BODY] = "body"
+Pairs = list[tuple[str, str]]
+
+
+class NormalizeMiddleware:
+    """Rewrites legacy request forms onto the contract (compatible mode) or refuses them (strict)."""
+
+    def __init__(self, app: Any, *, index: SpecIndex, strict: bool = False) -> None:
+        self.app = app
+        self.index = index
+        self.strict = strict
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = scope.get(REQUEST_STATE)
+        if state is None:
+            state = scope[REQUEST_STATE] = {}
+        applied: list[str] = state.setdefault("normalizations", [])
+        violations: list[str] = state.setdefault("violations", [])
+        found: list[Finding] = []
+
+        # Path and method.
+        path = original_path = scope["path"]
+        route = self.index.match(path)
+        if (
+            route is None
+            or path.endswith((".json", "/"))
+            or "//" in path
+            or path.startswith(_VERSION_PREFIXES)
+        ):
+            path, route = self._normalise_path(path, route, found)
+        method = scope["method"]
+        if (
+            route is not None
+            and method == "PATCH"
+            and "PATCH" not in route.operations
+            and "PUT" in route.operations
+        ):
+            method = "PUT"
+            found.append(Finding(errors.RULE_PATCH_AS_PUT, "method"))
+        op = route.operations.get(method) if route is not None else None
+
+        # Headers: one scan for what the rules need.
+        content_type = authorization = None
+        length = 0
+        chunked = False
+        for key, value in scope["headers"]:
+            if key == b"content-type":
+                content_type = value.decode("latin-1")
+            elif key == b"content-length":
+                length = int(value) if value.isdigit() else 0
+            elif key == b"transfer-encoding":
+                chunked = b"chunked" in value.lower()
+            elif key == b"authorization":
+                authorization = value
+        has_body = length > 0 or chunked
+        if length > MAX_BODY_BYTES:
+            op = None  # left whole for the body guard's 413
+
+        # Query string: access_token, boolean spellings, a write's body parameters.
+        query: Pairs = []
+        query_changed = False
+        new_authorization = None
+        moved: dict[str, Any] = {}
+        if scope.get("query_string"):
+            query, query_changed, new_authorization, moved = self._query(
+                scope["query_string"], op, method, authorization, found
+            )
+
+        # Body: parsed only when there is one (or query parameters to put in one).
+        body: bytes | None = None  # None: the request's own body, unread
+        new_content_type = None
+        if op is not None and (has_body or moved):
+            raw, complete = await _read_body(receive) if has_body else (b"", True)
+            result = await self._body(raw, content_type, op, method, moved, found) if complete else None
+            body = raw
+            if not complete:
+                receive = _replay(raw, receive, more=True)  # too big to be ours: the guard's 413
+                body = None
+            elif result is not None:
+                body, new_content_type, to_query = result
+                if to_query:
+                    present = {name for name, _ in query}
+                    query = query + [(name, value) for name, value in to_query if name not in present]
+                    query_changed = True
+
+        refused = [f for f in found if f.rule not in _REFUSE_EXEMPT]
+        for finding in refused:
+            violations.append(f"{finding.field}: {finding.text()}")
+        if self.strict and refused:
+            await _refuse(send, refused)
+            return
+        for finding in found:
+            if finding.rule not in applied:
+                applied.append(finding.rule)
+        if not found and body is None:
+            await self.app(scope, receive, send)
+            return
+
+        scope = dict(scope)
+        if path != original_path:
+            scope["path"] = path
+            scope["raw_path"] = quote(path).encode()
+        scope["method"] = method
+        if query_changed:
+            scope["query_string"] = urlencode(query).encode()
+        headers = scope["headers"]
+        if new_authorization is not None:
+            headers = [*headers, (b"authorization", new_authorization)]
+        if body is not None:
+            if new_content_type is not None or not body:
+                drop = (b"content-type", b"content-length", b"transfer-encoding")
+                headers = [(k, v) for k, v in headers if k not in drop]
+                if body:
+                    headers += [
+                        (b"content-type", new_content_type or b""),
+                        (b"content-length", b"%d" % len(body)),
+                    ]
+            receive = _replay(body, receive)
+        scope["headers"] = headers
+        await self.app(scope, receive, send)
+
+    def _normalise_path(
+        self, path: str, route: Route | None, found: list[Finding]
+    ) -> tuple[str, Route | None]:
+        """Doubled slashes, /v1 or /v2, a trailing slash, .json: applied only if the result routes."""
+        rules: list[Finding] = []
+        candidate = path
+        if "//" in candidate:
+            candidate = _SLASHES.sub("/", candidate)
+            rules.append(Finding(errors.RULE_DOUBLE_SLASH, "path"))
+        prefix = candidate[:3]
+        if prefix in _VERSION_PREFIXES and (len(candidate) == 3 or candidate[3] == "/"):
+            candidate = candidate[3:] or "/"
+            rules.append(Finding(errors.RULE_VERSION_PREFIX, "path", (prefix,)))
+        if len(candidate) > 1 and candidate.endswith("/"):
+            candidate = candidate.rstrip("/") or "/"
+            rules.append(Finding(errors.RULE_TRAILING_SLASH, "path"))
+        if candidate.endswith(".json"):
+            stripped = self.index.match(candidate[:-5])
+            if stripped is not None and not stripped.keeps_suffix:
+                candidate = candidate[:-5]
+                rules.append(Finding(errors.RULE_JSON_SUFFIX, "path"))
+        if not rules:
+            return path, route
+        normalised = self.index.match(candidate)
+        if normalised is None:
+            return path, route  # not a Flowdock path either way: routing answers 404
+        found.extend(rules)
+        return candidate, normalised
+
+    @staticmethod
+    def _query(
+        query_string: bytes,
+        op: Operation | None,
+        method: str,
+        authorization: bytes | None,
+        found: list[Finding],
+    ) -> tuple[Pairs, bool, bytes | None, dict[str, Any]]:
+        """access_token -> Authorization; ``users=true`` -> ``users=1``; a write's body params out."""
+        changed = False
+        new_authorization = None
+        kept: Pairs = []
+        moved: Pairs = []
+        takes_body = op is not None and op.body is not None and method not in _NO_BODY_METHODS
+        for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+            if name == "access_token":
+                changed = True
+                found.append(Finding(errors.RULE_ACCESS_TOKEN, "access_token"))
+                if authorization is None and new_authorization is None:
+                    new_authorization = b"Bearer " + value.encode("latin-1")
+                continue
+            kind = op.query.get(name) if op is not None else None
+            if kind is None and takes_body:
+                changed = True
+                moved.append((name, value))
+                found.append(Finding(errors.RULE_QUERY_TO_BODY, name))
+                continue
+            if kind is not None and kind != "other":
+                spelled = _query_value(value, kind, name, found)
+                changed = changed or spelled != value
+                value = spelled
+            kept.append((name, value))
+        return kept, changed, new_authorization, _nest(moved)
+
+    async def _body(
+        self,
+        raw: bytes,
+        content_type: str | None,
+        op: Operation,
+        method: str,
+        moved: dict[str, Any],
+        found: list[Finding],
+    ) -> tuple[bytes, bytes | None, Pairs] | None:
+        """(body, content type, parameters for the query string), or None when ``raw`` is canonical."""
+        media = content_type.split(";", 1)[0].strip().lower() if content_type else None
+        data: dict[str, Any] | None = None
+        textual = False
+        source_rule = None
+        if not raw:
+            data = {}
+        elif media is None:
+            data, textual = _parse_unlabelled(raw)
+            source_rule = errors.RULE_NO_CONTENT_TYPE
+        elif media == JSON_TYPE or media.endswith("+json"):
+            if op.body is not None and not op.json_sensitive and not moved and b"null" not in raw:
+                return None  # nothing in it can need converting
+            data = _parse_json(raw)
+        elif media == FORM_TYPE:
+            data, textual = _parse_form(raw), True
+            source_rule = None if FORM_TYPE in op.consumes else errors.RULE_FORM_BODY
+        elif media == MULTIPART_TYPE:
+            data, has_file = await _parse_multipart(raw, content_type or "")
+            if has_file:
+                return None  # a file upload: the contract's own multipart form, or a 415
+            textual = True
+            source_rule = errors.RULE_MULTIPART_BODY
+        if data is None:
+            return None  # unreadable or unknown: validation says so
+        if op.body is None or method in _NO_BODY_METHODS:
+            return self._body_to_query(data, op, method, found) if raw else None
+
+        plan = op.body
+        before = len(found)
+        if source_rule is not None:
+            found.append(Finding(source_rule, _SOURCE_FIELDS[source_rule]))
+        if plan.kind == "object":
+            data = _coerce_object(data, plan, textual, found)
+            if moved:
+                data = {**_coerce_object(moved, plan, True, found), **data}
+        elif moved:
+            data = {**moved, **data}
+        if len(found) == before:
+            return None
+        return json.dumps(data).encode(), b"application/json", []
+
+    @staticmethod
+    def _body_to_query(
+        data: dict[str, Any], op: Operation, method: str, found: list[Finding]
+    ) -> tuple[bytes, bytes | None, Pairs]:
+        """A GET's or DELETE's body parameters, for the query string (where the query wins)."""
+        if data:
+            found.append(Finding(errors.RULE_BODY_TO_QUERY, "body", (method,)))
+        pairs: Pairs = []
+        for name, value in data.items():
+            text = _query_text(value, op.query.get(name, "other"), name, found)
+            if text is not None:
+                pairs.append((name, text))
+        return b"", None, pairs
+
+
+# --- body helpers --------------------------------------------------------------------------------
+def _parse_json(raw: bytes) -> dict[str, Any] | None:
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _parse_form(raw: bytes) -> dict[str, Any] | None:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None  # the body guard's 400
+    return _nest(parse_qsl(text, keep_blank_values=True))
+
+
+def _parse_unlabelled(raw: bytes) -> tuple[dict[str, Any] | None, bool]:
+    """No Content-Type: JSON if it parses as a JSON object, else a form (Flowdock's order, §1.2)."""
+    data = _parse_json(raw)
+    if data is not None:
+        return data, False
+    if raw.lstrip()[:1] in (b"{", b"["):
+        return None, False
+    form = _parse_form(raw)
+    return (form or None), True
+
+
+async def _parse_multipart(raw: bytes, content_type: str) -> tuple[dict[str, Any] | None, bool]:
+    """Multipart fields as a dict, and whether any part is a file."""
+    scope = {"type": "http", "method": "POST", "headers": [(b"content-type", content_type.encode("latin-1"))]}
+    try:
+        async with Request(scope, _replay(raw, None)).form() as form:
+            if any(isinstance(value, UploadFile) for _, value in form.multi_items()):
+                return None, True
+            return _nest([(k, v) for k, v in form.multi_items()]), False
+    except MultiPartException:
+        return None, False  # malformed: validation reports it
+
+
+async def _read_body(receive: Any) -> tuple[bytes, bool]:
+    """The whole body and True; or, past the size limit, what was read so far and False."""
+    chunks = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        if not message.get("more_body", False):
+            break
+        if size > MAX_BODY_BYTES:
+            return b"".join(chunks), False
+    return b"".join(chunks), True
+
+
+def _replay(body: bytes, receive: Any, *, more: bool = False) -> Any:
+    """A ``receive`` that hands over ``body`` once, then defers to the real one (the rest of a
+    body when ``more``, else disconnects)."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": more}
+        if receive is None:
+            return {"type": "http.disconnect"}
+        message: Message = await receive()
+        return message
+
+    return replay
+
+
+async def _refuse(send: Any, findings: list[Finding]) -> None:
+    """Strict mode: 400 in Flowdock's shape, each broken rule under the field it concerns."""
+    by_field: dict[str, list[str]] = {}
+    for finding in findings:
+        text = finding.text()
+        texts = by_field.setdefault(finding.field, [])
+        if text not in texts:
+            texts.append(text)
+    body = json.dumps({"message": errors.VALIDATION_ERROR, "errors": by_field}).encode()
+    headers = [
+        (b"content-type", b"application/json; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": 400, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
