@@ -1,3 +1,15 @@
-"""files handlers (to be implemented; operations answer 501 until listed in __all__)."""
+"""Files tag: downloadFile answers 302 to a short-lived URL this server serves (/_mock/files/...),
+as Flowdock redirected to a signed S3 URL (§3.9)."""
 
-__all__: list[str] = []
+from __future__ import annotations
+
+from typing import Any
+
+from mock_server.store import Store
+
+__all__ = ["download_file"]
+
+
+def download_file(store: Store, user: int, organization: int, hash_: str, filename: str) -> Any:
+    location = store.files.download_file(organization, hash_, filename, user)
+    return None, 302, {"Location": location, "Content-Length": "0"}

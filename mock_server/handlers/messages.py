@@ -1,3 +1,112 @@
-"""messages handlers (to be implemented; operations answer 501 until listed in __all__)."""
+"""Messages tag: posting (chat, status, comments, files, inbox items), listing, show, edit, delete,
+and the deprecated Push API. A multipart upload's file part arrives as ``content``."""
 
-__all__: list[str] = []
+from __future__ import annotations
+
+from typing import Any
+
+from mock_server.store import Store
+from mock_server.store.messages import ListQuery
+
+__all__ = [
+    "create_comment",
+    "create_message_comment",
+    "delete_message",
+    "edit_message",
+    "list_flow_messages",
+    "post_thread_message",
+    "push_chat_message",
+    "push_team_inbox_message",
+    "send_flow_message",
+    "send_message",
+    "show_message",
+]
+
+
+def send_message(
+    store: Store, body: dict[str, Any], user: int | None = None, flow_token: str | None = None
+) -> Any:
+    token = flow_token or body.get("flow_token")
+    if token and user is None:  # a source posting with its flow_token (§8.3): 202 and {}
+        return store.messages.post_integration_message(str(token), body), 202
+    return store.messages.send_message(user, body), 201
+
+
+def list_flow_messages(
+    store: Store,
+    user: int,
+    organization: str,
+    flow: str,
+    event: str | None = None,
+    tags: str | None = None,
+    tag_mode: str = "and",
+    limit: int = 30,
+    since_id: int | None = None,
+    until_id: int | None = None,
+    sort: str = "desc",
+    search: str | None = None,
+    skip: int = 0,
+    app: str | None = None,
+) -> Any:
+    return store.messages.list_flow_messages(
+        organization,
+        flow,
+        user,
+        ListQuery(event, tags, tag_mode, limit, since_id, until_id, sort, search, skip, app),
+    )
+
+
+def send_flow_message(
+    store: Store,
+    user: int,
+    organization: str,
+    flow: str,
+    body: dict[str, Any] | None = None,
+    content: Any = None,
+) -> Any:
+    return store.messages.send_flow_message(organization, flow, user, body or {}, content), 201
+
+
+def show_message(store: Store, user: int, organization: str, flow: str, id_: int) -> Any:
+    return store.messages.show_message(organization, flow, id_, user)
+
+
+def edit_message(
+    store: Store, user: int, organization: str, flow: str, id_: int, body: dict[str, Any]
+) -> Any:
+    return store.messages.edit_message(organization, flow, id_, user, body)
+
+
+def delete_message(store: Store, user: int, organization: str, flow: str, id_: int) -> Any:
+    removed = store.messages.delete_message(organization, flow, id_, user)
+    return (None, 204) if removed else ({}, 200)
+
+
+def create_message_comment(
+    store: Store, user: int, organization: str, flow: str, id_: int, body: dict[str, Any]
+) -> Any:
+    return store.messages.create_message_comment(organization, flow, id_, user, body), 201
+
+
+def create_comment(store: Store, user: int, body: dict[str, Any]) -> Any:
+    return store.messages.create_comment(user, body), 201
+
+
+def post_thread_message(
+    store: Store,
+    user: int,
+    organization: str,
+    flow: str,
+    id_: str,
+    body: dict[str, Any] | None = None,
+    content: Any = None,
+) -> Any:
+    return store.messages.post_thread_message(organization, flow, id_, user, body or {}, content), 201
+
+
+def push_chat_message(store: Store, flow_api_token: str, body: dict[str, Any]) -> Any:
+    return store.messages.push_chat_message(flow_api_token, body)
+
+
+def push_team_inbox_message(store: Store, flow_api_token: str, body: dict[str, Any]) -> Any:
+    return store.messages.push_team_inbox_message(flow_api_token, body)

@@ -1,3 +1,70 @@
-"""private handlers (to be implemented; operations answer 501 until listed in __all__)."""
+"""Private Conversations and Private Messages tags: a conversation is named after the other
+user's id; its messages follow the flow rules and carry ``to`` instead of ``flow``."""
 
-__all__: list[str] = []
+from __future__ import annotations
+
+from typing import Any
+
+from mock_server.store import Store
+from mock_server.store.messages import ListQuery
+
+__all__ = [
+    "delete_private_message",
+    "edit_private_message",
+    "get_private_conversation",
+    "list_private_conversations",
+    "list_private_messages",
+    "send_private_message",
+    "show_private_message",
+    "update_private_conversation",
+]
+
+
+def list_private_conversations(store: Store, user: int) -> Any:
+    return store.private.list_private_conversations(user)
+
+
+def get_private_conversation(store: Store, user: int, id_: int) -> Any:
+    return store.private.get_private_conversation(id_, user)
+
+
+def update_private_conversation(store: Store, user: int, id_: int, body: dict[str, Any]) -> Any:
+    return store.private.update_private_conversation(id_, user, body)
+
+
+def list_private_messages(
+    store: Store,
+    user: int,
+    id_: int,
+    event: str | None = None,
+    tags: str | None = None,
+    tag_mode: str = "and",
+    limit: int = 30,
+    since_id: int | None = None,
+    until_id: int | None = None,
+    sort: str = "desc",
+    search: str | None = None,
+    skip: int = 0,
+) -> Any:
+    return store.private.list_private_messages(
+        id_, user, ListQuery(event, tags, tag_mode, limit, since_id, until_id, sort, search, skip)
+    )
+
+
+def send_private_message(
+    store: Store, user: int, id_: int, body: dict[str, Any] | None = None, content: Any = None
+) -> Any:
+    return store.private.send_private_message(id_, user, body or {}, content), 201
+
+
+def show_private_message(store: Store, user: int, id_: int, message_id: int) -> Any:
+    return store.private.show_private_message(id_, message_id, user)
+
+
+def edit_private_message(store: Store, user: int, id_: int, message_id: int, body: dict[str, Any]) -> Any:
+    return store.private.edit_private_message(id_, message_id, user, body)
+
+
+def delete_private_message(store: Store, user: int, id_: int, message_id: int) -> Any:
+    removed = store.private.delete_private_message(id_, message_id, user)
+    return (None, 204) if removed else ({}, 200)

@@ -1,3 +1,55 @@
-"""threads handlers (to be implemented; operations answer 501 until listed in __all__)."""
+"""Threads tag: list a flow's threads (newest updated first, ``Link: rel="next"``), get one, and
+list the messages of one (posting into a thread is postThreadMessage, tagged Messages)."""
 
-__all__: list[str] = []
+from __future__ import annotations
+
+from typing import Any
+
+from mock_server.store import Store
+from mock_server.store.messages import ListQuery
+
+__all__ = ["get_thread", "list_flow_threads", "list_thread_messages"]
+
+
+def list_flow_threads(
+    store: Store,
+    user: int,
+    organization: str,
+    flow: str,
+    limit: int = 30,
+    since: str | None = None,
+    until: str | None = None,
+    application: str | None = None,
+    empty: int | None = None,
+) -> Any:
+    threads, headers = store.messages.list_flow_threads(organization, flow, user, limit, since, until)
+    return threads, 200, headers
+
+
+def get_thread(store: Store, user: int, organization: str, flow: str, id_: str) -> Any:
+    return store.messages.get_thread(organization, flow, id_, user)
+
+
+def list_thread_messages(
+    store: Store,
+    user: int,
+    organization: str,
+    flow: str,
+    id_: str,
+    event: str | None = None,
+    tags: str | None = None,
+    tag_mode: str = "and",
+    limit: int = 30,
+    since_id: int | None = None,
+    until_id: int | None = None,
+    sort: str = "desc",
+    search: str | None = None,
+    skip: int = 0,
+) -> Any:
+    return store.messages.list_thread_messages(
+        organization,
+        flow,
+        id_,
+        user,
+        ListQuery(event, tags, tag_mode, limit, since_id, until_id, sort, search, skip),
+    )

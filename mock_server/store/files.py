@@ -1,13 +1,78 @@
-"""Uploaded files: bytes kept in memory, addressed like Flowdock's ``/files/<n>/<hash>/<name>``."""
+"""Uploaded files: bytes kept in memory, addressed like Flowdock's ``/files/<n>/<hash>/<name>``.
+
+An upload arrives as a multipart ``content`` part or as base64 JSON (reference §7); both become
+an ``Upload``, are checked against ``StoreConfig.max_upload_bytes`` and stored under the flow's
+(or private conversation's) file namespace number. A download (``downloadFile``) answers with a
+short-lived URL this server serves itself (``/_mock/files/<token>``), as Flowdock redirected to a
+signed S3 URL; the control API's ``getFileContent`` turns that token back into the bytes.
+"""
 
 from __future__ import annotations
 
 import base64
+import binascii
+import mimetypes
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from mock_server.errors import BLANK, FILE_TOO_LARGE, INVALID, NotFound, PayloadTooLarge, ValidationFailed
 
 if TYPE_CHECKING:
     from mock_server.store import Store
+
+DOWNLOAD_TTL_MS = 5 * 60 * 1000
+"""How long a download URL answers; Flowdock's signed S3 URLs were short-lived too."""
+
+PATH = re.compile(r"^/files/(\d+)/([^/]+)/")
+
+
+@dataclass(slots=True)
+class Upload:
+    """An uploaded file before it is stored: its name, declared type and bytes."""
+
+    file_name: str
+    content_type: str
+    data: bytes
+
+    @classmethod
+    def from_part(cls, part: Any, limit: int) -> Upload:
+        """A multipart file part (anything with ``filename``, ``content_type`` and ``file``)."""
+        name = str(getattr(part, "filename", None) or "").strip()
+        if not name:
+            raise ValidationFailed.field("content", BLANK)
+        data = part.file.read(limit + 1)
+        if len(data) > limit:
+            raise PayloadTooLarge(errors={"content": [FILE_TOO_LARGE]})
+        declared = getattr(part, "content_type", None)
+        return cls(name, _content_type(name, declared), data)
+
+    @classmethod
+    def from_base64(cls, content: dict[str, Any], limit: int) -> Upload:
+        """``{"data": <base64>, "content_type": ..., "file_name": ...}`` (a JSON upload)."""
+        name = str(content.get("file_name") or "").strip()
+        if not name:
+            raise ValidationFailed.field("content.file_name", BLANK)
+        raw = content.get("data")
+        if not isinstance(raw, str) or not raw:
+            raise ValidationFailed.field("content.data", BLANK)
+        if len(raw) // 4 * 3 > limit + 3:  # refuse before decoding a huge body
+            raise PayloadTooLarge(errors={"content": [FILE_TOO_LARGE]})
+        try:
+            data = base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValidationFailed.field("content.data", INVALID) from None
+        if len(data) > limit:
+            raise PayloadTooLarge(errors={"content": [FILE_TOO_LARGE]})
+        return cls(name, _content_type(name, content.get("content_type")), data)
+
+
+def _content_type(name: str, declared: str | None) -> str:
+    if declared and declared != "application/octet-stream":
+        return declared
+    guessed, _ = mimetypes.guess_type(name)
+    return guessed or declared or "application/octet-stream"
 
 
 @dataclass(slots=True)
@@ -24,11 +89,12 @@ class StoredFile:
 
 
 class FileStore:
-    """All uploads, by (files_id, hash)."""
+    """All uploads, by (files_id, hash), and the live download tokens."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self.by_key: dict[tuple[int, str], StoredFile] = {}
+        self.downloads: dict[str, tuple[tuple[int, str], int]] = {}
 
     def load(self, world: dict[str, Any]) -> None:
         for raw in world.get("files", []):
@@ -59,3 +125,70 @@ class FileStore:
                 for f in self.by_key.values()
             ]
         }
+
+    # --- writes (called by the message stores) ---------------------------------------------------
+    def save(
+        self,
+        upload: Upload,
+        files_id: int,
+        *,
+        flow: str | None = None,
+        private: tuple[int, int] | None = None,
+    ) -> dict[str, Any]:
+        """Keep the bytes; the file message's ``content`` (and attachment) object."""
+        file_hash = self.store.token_urlsafe(22)
+        while (files_id, file_hash) in self.by_key:
+            file_hash = self.store.token_urlsafe(22)
+        self.by_key[(files_id, file_hash)] = StoredFile(
+            files_id, file_hash, upload.file_name, upload.content_type, upload.data, flow, private
+        )
+        return {
+            "path": f"/files/{files_id}/{file_hash}/{upload.file_name}",
+            "file_name": upload.file_name,
+            "file_size": len(upload.data),
+            "content_type": upload.content_type,
+            "content_disposition": f"inline; filename*=UTF-8''{quote(upload.file_name)}",
+        }
+
+    def discard(self, path: str) -> None:
+        """Forget the bytes behind a file message's ``path`` (its message was deleted)."""
+        m = PATH.match(path or "")
+        if m:
+            self.by_key.pop((int(m.group(1)), m.group(2)), None)
+
+    def next_private_files_id(self) -> int:
+        """A file namespace number no flow and no stored file uses."""
+        used = [f.files_id for f in self.store.flows.by_id.values()]
+        used += [key[0] for key in self.by_key]
+        used += [c.files_id for c in self.store.private.conversations.values() if c.files_id is not None]
+        return max(used, default=100000) + 1
+
+    # --- operations -------------------------------------------------------------------------------
+    def download_file(self, files_id: int, file_hash: str, filename: str, viewer: int) -> str:
+        """The short-lived URL of a file the viewer can see (its flow or their conversation)."""
+        with self.store.lock:
+            found = self.by_key.get((files_id, file_hash))
+            if found is None or found.file_name != filename or not self._can_see(found, viewer):
+                raise NotFound()
+            token = self.store.token_urlsafe(32)
+            now = self.store.now_ms()
+            self.downloads = {t: v for t, v in self.downloads.items() if v[1] > now}
+            self.downloads[token] = ((files_id, file_hash), now + DOWNLOAD_TTL_MS)
+            return f"{self.store.config.base_url}/_mock/files/{token}"
+
+    def get_file_content(self, token: str) -> tuple[bytes, str]:
+        """The bytes and content type behind a download URL that has not expired."""
+        with self.store.lock:
+            entry = self.downloads.get(token)
+            if entry is None or entry[1] <= self.store.now_ms():
+                raise NotFound()
+            found = self.by_key.get(entry[0])
+            if found is None:
+                raise NotFound()
+            return found.data, found.content_type
+
+    def _can_see(self, stored: StoredFile, viewer: int) -> bool:
+        if stored.private is not None:
+            return viewer in stored.private
+        flow = self.store.flows.by_id.get(stored.flow or "")
+        return flow is not None and self.store.flows.can_see(flow, viewer)
