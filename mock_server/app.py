@@ -16,20 +16,23 @@ from typing import Any
 
 import connexion
 import yaml
-from connexion.exceptions import ProblemException
+from connexion.exceptions import OAuthScopeProblem, ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.options import SwaggerUIOptions
 from starlette.exceptions import HTTPException
 
 from mock_server import errors
-from mock_server.auth import security_map
-from mock_server.input_guard import InputGuardMiddleware
+from mock_server.auth import REQUEST_STATE, security_map
 from mock_server.cors import CorsMiddleware
+from mock_server.faults import FaultMiddleware
+from mock_server.input_guard import InputGuardMiddleware
+from mock_server.journal import JournalMiddleware
 from mock_server.middleware import RequestStateMiddleware
 from mock_server.normalize import NormalizeMiddleware, SpecIndex
 from mock_server.oauth_wire import TokenResponseEncoding
 from mock_server.resolver import CONTROL_TAG_MODULES, FlowdockResolver
 from mock_server.resources import control_spec_path, default_world_path, spec_path
+from mock_server.runtime import Runtime
 from mock_server.store import Store, StoreConfig
 from mock_server.validation import NamedParameterValidator
 
@@ -94,6 +97,8 @@ def validation_errors(detail: str) -> dict[str, list[str]]:
 def _problem(request: ConnexionRequest, exc: ProblemException) -> ConnexionResponse:
     status = exc.status_code
     detail = str(exc.detail or exc.title or "")
+    if status in (400, 415) and (state := request.scope.get(REQUEST_STATE)) is not None:
+        state.setdefault("violations", []).append(detail)  # the journal and coverage report it
     if status == 400:
         return flowdock_response(400, {"message": errors.VALIDATION_ERROR, "errors": validation_errors(detail)})
     if status == 401:
@@ -144,6 +149,9 @@ def _http_error(allow: _AllowTable) -> Any:
             return flowdock_response(405, {"message": errors.METHOD_NOT_ALLOWED}, {"Allow": ", ".join(methods)})
         if exc.status_code == 404:
             return flowdock_response(404, {"message": errors.NOT_FOUND})
+        if isinstance(exc, OAuthScopeProblem):  # a starlette HTTPException, not a ProblemException
+            body = {"message": errors.INSUFFICIENT_SCOPE, "errors": {"scope": [str(exc.detail)]}}
+            return flowdock_response(403, body)
         return flowdock_response(exc.status_code, {"message": str(exc.detail)})
 
     return handle
@@ -156,6 +164,9 @@ def create_app(
     config: StoreConfig | None = None,
     validate_responses: bool = True,
     strict: bool | None = None,
+    journal_size: int = 1000,
+    latency_ms: int = 0,
+    admin_token: str | None = None,
 ) -> Any:
     """Create and configure one mock server: a fresh store unless ``store`` is given.
 
@@ -163,12 +174,15 @@ def create_app(
     against the spec (a violation is a 500, so tests fail loudly); ``strict`` refuses query
     parameters the contract does not declare and every legacy request form (normalize.py) with a
     400; when not given it is read from the environment, ``FLOWDOCK_MOCK_STRICT=1``.
+    ``journal_size`` bounds the request journal, ``latency_ms`` delays every Flowdock request, and
+    ``admin_token`` (when set) guards the control API (runtime.py, journal.py).
     """
     if strict is None:
         strict = os.environ.get("FLOWDOCK_MOCK_STRICT", "").strip().lower() in ("1", "true", "yes", "on")
     spec = load_spec()
     if store is None:
         store = Store(world if world is not None else load_default_world(), config)
+    runtime = Runtime(store, spec, journal_size=journal_size, latency_ms=latency_ms, admin_token=admin_token)
     app = connexion.AsyncApp(__name__, middlewares=None)
     app.add_api(
         spec,
@@ -185,7 +199,13 @@ def create_app(
     app.add_api(
         control,
         base_path="/_mock",
-        resolver=FlowdockResolver(control, store, package="mock_server.control", tag_modules=CONTROL_TAG_MODULES),
+        resolver=FlowdockResolver(
+            control,
+            store,
+            package="mock_server.control",
+            tag_modules=CONTROL_TAG_MODULES,
+            bindings=dict.fromkeys(("state", "journal", "coverage", "faults"), runtime),
+        ),
         validate_responses=validate_responses,
         pythonic_params=True,
         swagger_ui_options=SwaggerUIOptions(swagger_ui=False, serve_spec=True),
@@ -195,21 +215,39 @@ def create_app(
     app.add_error_handler(HTTPException, _http_error(_AllowTable(spec)))
     app.add_error_handler(Exception, _unexpected)
     app.add_middleware(RequestStateMiddleware, position=connexion.middleware.MiddlewarePosition.BEFORE_EXCEPTION)
+    # Right inside the request state, outside everything else: it sees the request as the client
+    # sent it and the final status, and reads what the inner layers recorded (journal.py).
+    app.add_middleware(
+        JournalMiddleware,
+        position=connexion.middleware.MiddlewarePosition.BEFORE_EXCEPTION,
+        journal=runtime.journal,
+        latency_ms=latency_ms,
+        admin_token=admin_token,
+    )
     # Inside the request state (they record in it), outside everything that routes or validates:
     # CORS answers preflights for any path; the normaliser maps legacy request forms onto the spec.
     app.add_middleware(CorsMiddleware, position=connexion.middleware.MiddlewarePosition.BEFORE_EXCEPTION)
+    # Before the normaliser and everything else that routes or parses a body: absurd URLs and
+    # bodies (too large, undecodable, nested too deep, overflowing ints) get a 4xx, never a 500.
+    app.add_middleware(InputGuardMiddleware, position=connexion.middleware.MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(
         NormalizeMiddleware,
         position=connexion.middleware.MiddlewarePosition.BEFORE_EXCEPTION,
         index=SpecIndex(spec),
         strict=strict,
     )
-    # Inside the exception layer (so its 400/404/413/415 render like every other error) and before
-    # anything that routes or parses: absurd URLs and bodies never reach a router or a parser.
-    app.add_middleware(InputGuardMiddleware, position=connexion.middleware.MiddlewarePosition.BEFORE_SWAGGER)
     # Outside response validation, which checks the JSON the token handler returns: a 200 from
     # /oauth/token is re-encoded as a form unless the client sent Accept: application/json.
     app.add_middleware(TokenResponseEncoding, position=connexion.middleware.MiddlewarePosition.BEFORE_VALIDATION)
+    # After routing, security and validation (the operation is known, the request is valid):
+    # Prefer: code=NNN and the fault table answer in place of the handler (faults.py).
+    app.add_middleware(
+        FaultMiddleware,
+        position=connexion.middleware.MiddlewarePosition.BEFORE_CONTEXT,
+        book=runtime.book,
+        table=runtime.faults,
+    )
     app.store = store
     app.spec = spec
+    app.runtime = runtime
     return app

@@ -1,3 +1,51 @@
-"""sources handlers (to be implemented; operations answer 501 until listed in __all__)."""
+"""Sources tag: integrations of a flow and their flow_token (reference §3.7, §8.3)."""
 
-__all__: list[str] = []
+from __future__ import annotations
+
+from typing import Any
+
+from mock_server.store import Store
+
+__all__ = [
+    "create_source",
+    "delete_source",
+    "get_source",
+    "list_flow_sources",
+    "list_sources",
+    "update_source",
+    "update_source_by_token",
+]
+
+
+def list_sources(store: Store, user: int | None = None, flow_token: str | None = None) -> Any:
+    return store.sources.list_sources(user, flow_token)
+
+
+def update_source_by_token(store: Store, body: dict[str, Any], flow_token: str | None = None) -> Any:
+    return store.sources.update_source_by_token(flow_token, body)
+
+
+def list_flow_sources(store: Store, user: int, organization: str, flow: str) -> Any:
+    return store.sources.list_flow_sources(organization, flow, user)
+
+
+def create_source(
+    store: Store, user: int, token_info: dict[str, Any], organization: str, flow: str, body: dict[str, Any]
+) -> Any:
+    # Only an OAuth token carries an application; Basic credentials leave it None (403).
+    return store.sources.create_source(organization, flow, user, token_info.get("application"), body), 201
+
+
+def get_source(store: Store, user: int, organization: str, flow: str, id_: int) -> Any:
+    return store.sources.get_source(organization, flow, id_, user)
+
+
+def update_source(
+    store: Store, user: int, organization: str, flow: str, id_: int, body: dict[str, Any]
+) -> Any:
+    return store.sources.update_source(organization, flow, id_, user, body)
+
+
+def delete_source(store: Store, user: int, organization: str, flow: str, id_: int) -> Any:
+    store.sources.delete_source(organization, flow, id_, user)
+    return None, 204

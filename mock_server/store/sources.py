@@ -1,4 +1,9 @@
-"""Sources: integrations attached to a flow, each with a secret ``flow_token``."""
+"""Sources (reference §3.7, §8.3): integrations attached to a flow, each with a secret ``flow_token``.
+
+Flow members list, read, update and delete a flow's sources; creating one needs an OAuth token
+with the ``integration`` scope, whose application becomes the source's. The ``flow_token`` is shown
+once, in the create response. Deleting keeps the record (``deleted``) so its token answers 410.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,22 @@ import copy
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from mock_server.errors import (
+    FLOW_TOKEN_REQUIRED,
+    INTEGRATION_SCOPE_REQUIRED,
+    Forbidden,
+    Gone,
+    NotFound,
+    Unauthorized,
+)
+from mock_server.store.timefmt import iso_ms
+
 if TYPE_CHECKING:
     from mock_server.store import Store
+    from mock_server.store.flows import Flow
+
+UPDATABLE = ("error_message", "configuration_url", "name", "external_url")
+"""Flowdock's two (error_message, configuration_url) and the seed's two (name, external_url)."""
 
 
 @dataclass(slots=True)
@@ -50,11 +69,112 @@ class SourceStore:
 
     def authenticate_flow_token(self, token: str) -> Source:
         """The live source behind a ``flow_token``: 410 once it was deleted, 401 if unknown."""
-        from mock_server.errors import Gone, Unauthorized
-
         for source in self.by_id.values():
             if source.flow_token == token:
                 if source.deleted:
                     raise Gone()
                 return source
         raise Unauthorized()
+
+    # --- representation -------------------------------------------------------------------------
+    def to_dict(self, source: Source) -> dict[str, Any]:
+        """The source object of reference §3.7; never the flow_token."""
+        flow = self.store.flows.by_id[source.flow]
+        org = self.store.organizations.by_id[flow.organization_id]
+        creator = self.store.users.by_id.get(source.creator_id) if source.creator_id is not None else None
+        return {
+            "id": source.id,
+            "name": source.name,
+            "url": f"{self.store.config.base_url}/flows/{org.parameterized_name}/{flow.parameterized_name}"
+            f"/sources/{source.id}",
+            "external_url": source.external_url,
+            "configuration_url": source.configuration_url,
+            "error_message": source.error_message,
+            "created_at": iso_ms(source.created_at),
+            "updated_at": iso_ms(source.updated_at),
+            "_links": {},
+            "application": self.store.oauth.application_dict(source.application_id),
+            "creator": creator.to_dict() if creator is not None else None,
+        }
+
+    def _live_in(self, flow: Flow) -> list[Source]:
+        return [s for s in self.by_id.values() if s.flow == flow.id and not s.deleted]
+
+    def _get_in(self, organization: str, flow: str, source_id: int, viewer: int) -> Source:
+        """A live source of a flow the viewer has joined: 404 if either is unknown to them."""
+        found = self.store.flows.get_joined(organization, flow, viewer)
+        source = self.by_id.get(source_id)
+        if source is None or source.flow != found.id or source.deleted:
+            raise NotFound()
+        return source
+
+    def _apply(self, source: Source, changes: dict[str, Any]) -> dict[str, Any]:
+        for name in UPDATABLE:
+            if name in changes:
+                setattr(source, name, changes[name])
+        source.updated_at = self.store.now_ms()
+        return self.to_dict(source)
+
+    # --- operations -----------------------------------------------------------------------------
+    def list_sources(self, viewer: int | None, flow_token: str | None = None) -> list[dict[str, Any]]:
+        """With a flow_token, only its source; otherwise the sources of every flow the viewer joined."""
+        with self.store.lock:
+            if flow_token is not None:
+                return [self.to_dict(self.authenticate_flow_token(flow_token))]
+            if viewer is None:
+                raise Unauthorized()
+            joined = {f.id for f in self.store.flows.joined_by(viewer)}
+            return [self.to_dict(s) for s in self.by_id.values() if s.flow in joined and not s.deleted]
+
+    def list_flow_sources(self, organization: str, flow: str, viewer: int) -> list[dict[str, Any]]:
+        with self.store.lock:
+            return [
+                self.to_dict(s)
+                for s in self._live_in(self.store.flows.get_joined(organization, flow, viewer))
+            ]
+
+    def create_source(
+        self, organization: str, flow: str, viewer: int, application_id: int | None, fields: dict[str, Any]
+    ) -> dict[str, Any]:
+        """``application_id`` is the OAuth token's application, None for other credentials (403)."""
+        with self.store.lock:
+            if application_id is None:
+                raise Forbidden(INTEGRATION_SCOPE_REQUIRED)
+            found = self.store.flows.get_joined(organization, flow, viewer)
+            now = self.store.now_ms()
+            source = Source(
+                id=max(self.by_id, default=0) + 1,
+                flow=found.id,
+                name=fields["name"],
+                flow_token=self.store.token_hex(16),
+                created_at=now,
+                updated_at=now,
+                application_id=application_id,
+                creator_id=viewer,
+                external_url=fields.get("external_url"),
+            )
+            self.by_id[source.id] = source
+            return {**self.to_dict(source), "flow_token": source.flow_token}
+
+    def get_source(self, organization: str, flow: str, source_id: int, viewer: int) -> dict[str, Any]:
+        with self.store.lock:
+            return self.to_dict(self._get_in(organization, flow, source_id, viewer))
+
+    def update_source(
+        self, organization: str, flow: str, source_id: int, viewer: int, changes: dict[str, Any]
+    ) -> dict[str, Any]:
+        with self.store.lock:
+            return self._apply(self._get_in(organization, flow, source_id, viewer), changes)
+
+    def delete_source(self, organization: str, flow: str, source_id: int, viewer: int) -> None:
+        """The token stops working at once: posts and lookups with it answer 410 from now on."""
+        with self.store.lock:
+            self._get_in(organization, flow, source_id, viewer).deleted = True
+
+    def update_source_by_token(self, query_token: str | None, changes: dict[str, Any]) -> dict[str, Any]:
+        """``PUT /sources``: the integration updates its own source, token in the query or the body."""
+        with self.store.lock:
+            token = query_token or changes.get("flow_token")
+            if not token:
+                raise Unauthorized(FLOW_TOKEN_REQUIRED)
+            return self._apply(self.authenticate_flow_token(token), changes)
