@@ -20,6 +20,7 @@ from connexion.exceptions import OAuthScopeProblem, ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.options import SwaggerUIOptions
 from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 
 from mock_server import errors
 from mock_server.auth import REQUEST_STATE, security_map
@@ -118,6 +119,11 @@ def _domain(request: ConnexionRequest, exc: errors.FlowdockError) -> ConnexionRe
     return flowdock_response(exc.status, exc.to_body())
 
 
+def _malformed_multipart(request: ConnexionRequest, exc: MultiPartException) -> ConnexionResponse:
+    """A multipart body Starlette cannot split (no boundary, garbage): the client's fault, a 400."""
+    return flowdock_response(400, {"message": errors.VALIDATION_ERROR, "errors": {"body": [exc.message]}})
+
+
 def _unexpected(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     log.exception("unhandled error", exc_info=exc)
     return flowdock_response(500, {"message": errors.INTERNAL_ERROR})
@@ -213,6 +219,7 @@ def create_app(
     app.add_error_handler(errors.FlowdockError, _domain)
     app.add_error_handler(ProblemException, _problem)
     app.add_error_handler(HTTPException, _http_error(_AllowTable(spec)))
+    app.add_error_handler(MultiPartException, _malformed_multipart)
     app.add_error_handler(Exception, _unexpected)
     app.add_middleware(RequestStateMiddleware, position=connexion.middleware.MiddlewarePosition.BEFORE_EXCEPTION)
     # Right inside the request state, outside everything else: it sees the request as the client

@@ -98,6 +98,28 @@ OAUTH_CODE_REDIRECT_MISMATCH = "redirect_uri differs from the one the code was i
 OAUTH_BAD_REFRESH_TOKEN = "The refresh token is invalid or was already used"
 OAUTH_BAD_PASSWORD = "Invalid username or password"
 
+# --- operability: control API (issue 7) ----------------------------------------------------------
+ADMIN_TOKEN_REQUIRED = "Admin token required"
+ADMIN_TOKEN_HINT = "send Authorization: Bearer <the server's admin token>"
+INVALID_WORLD = "Invalid world document"
+NOT_AN_OPERATION = "is not an operationId of the Flowdock contract"
+
+# --- request bodies and absurd input (issue 5, mock_server/input_guard.py) -----------------------
+BODY_TOO_LARGE = "is larger than {limit} bytes"
+"""Under ``body`` in a 413; ``{limit}`` is the server's body limit."""
+NOT_VALID_TEXT = "is not valid {charset}"
+"""Under ``body`` when a JSON body cannot be decoded with its charset (UTF-8 unless Content-Type says)."""
+UNKNOWN_CHARSET = "charset {charset!r} is not supported"
+"""Under ``content_type`` in a 415."""
+MALFORMED_JSON = "is not valid JSON"
+"""Under ``body`` when a JSON body does not parse."""
+NESTED_TOO_DEEP = "is nested too deeply"
+"""Under ``body`` when a JSON body nests deeper than the parser can follow."""
+TOO_LONG_VALUE = "is longer than {limit} characters"
+"""Under ``path`` or the query parameter's name, for a value no parameter of the contract takes."""
+ENCODED_SLASH = "has a percent-encoded slash, which no Flowdock name contains"
+DOT_SEGMENT = "has a . or .. segment, which names no Flowdock resource"
+
 
 class FlowdockError(Exception):
     """Base of every domain error: an HTTP status, a message and per-field errors."""
@@ -163,6 +185,13 @@ class PayloadTooLarge(FlowdockError):
 
     status = 413
     message = PAYLOAD_TOO_LARGE
+
+
+class UnsupportedMediaType(FlowdockError):
+    """415: a request body in a media type or charset the operation does not take."""
+
+    status = 415
+    message = UNSUPPORTED_MEDIA_TYPE
 
 
 class OAuthFailed(FlowdockError):
