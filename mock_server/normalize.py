@@ -546,7 +546,7 @@ class NormalizeMiddleware:
                 data = {**_coerce_object(moved, plan, True, found), **data}
         elif moved:
             data = {**moved, **data}
-        if len(found) == before:
+        if len(found) == before and not moved:
             return None
         return json.dumps(data).encode(), b"application/json", []
 
