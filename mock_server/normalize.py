@@ -49,7 +49,6 @@ _SLASHES = re.compile(r"//+")
 _INTEGER = re.compile(r"-?\d+")
 _REFUSE_EXEMPT = frozenset({errors.RULE_ACCESS_TOKEN, errors.RULE_CORS_PREFLIGHT})
 _TRUE_VALUES: dict[Any, bool] = {"true": True, "false": False, "1": True, "0": False}
-_DROP = object()
 MAX_BODY_BYTES = 16 * 1024 * 1024
 """Bodies above this are left unread for the input guard (input_guard.py) to refuse with 413."""
 
@@ -210,9 +209,7 @@ def _coerce_object(data: dict[str, Any], plan: Field, textual: bool, found: list
             else:
                 found.append(Finding(errors.RULE_NULL_OPTIONAL, name))
         else:
-            converted = _coerce_value(name, value, spec, textual, found)
-            if converted is not _DROP:
-                out[name] = converted
+            out[name] = _coerce_value(name, value, spec, textual, found)
     return out
 
 
@@ -262,7 +259,7 @@ def _nest(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             *parents, last = [head, *rest[:-1].split("][")]
         else:
             parents, last = [], key
-        appends = last == ""
+        appends = last == "" and bool(parents)  # a bare "" key (form "=x") is just a key
         if appends:
             last = parents.pop()
         target: Any = out
@@ -311,8 +308,11 @@ def _query_value(value: str, kind: str, name: str, found: list[Finding]) -> str:
 
 
 # --- the middleware ------------------------------------------------------------------------------
-_SOURCE_FIELDS = {errors.RULE_NO_CONTENT_TYPE: "content_type", errors.RULE_FORM_BODY: "body"}
-_SOURCE_FIELDS[errors.RULE_MULTIPART_BODY] = "body"
+_SOURCE_FIELDS = {
+    errors.RULE_NO_CONTENT_TYPE: "content_type",
+    errors.RULE_FORM_BODY: "body",
+    errors.RULE_MULTIPART_BODY: "body",
+}
 Pairs = list[tuple[str, str]]
 
 
@@ -535,6 +535,8 @@ class NormalizeMiddleware:
             return None  # unreadable or unknown: validation says so
         if op.body is None or method in _NO_BODY_METHODS:
             return self._body_to_query(data, op, method, found) if raw else None
+        if JSON_TYPE not in op.consumes:
+            return None  # no canonical JSON form to give it: validation answers
 
         plan = op.body
         before = len(found)
