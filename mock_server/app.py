@@ -25,6 +25,7 @@ from starlette.formparsers import MultiPartException
 from mock_server import errors
 from mock_server.auth import REQUEST_STATE, security_map
 from mock_server.cors import CorsMiddleware
+from mock_server.fastpath import FastAsyncApp, FastFlaskApp, OrjsonJsonifier, validator_map
 from mock_server.faults import FaultMiddleware
 from mock_server.input_guard import InputGuardMiddleware
 from mock_server.journal import JournalMiddleware
@@ -34,6 +35,7 @@ from mock_server.oauth_wire import TokenResponseEncoding
 from mock_server.resolver import CONTROL_TAG_MODULES, FlowdockResolver
 from mock_server.resources import control_spec_path, default_world_path, spec_path
 from mock_server.runtime import Runtime
+from mock_server.safety_net import SafetyNetMiddleware
 from mock_server.store import Store, StoreConfig
 from mock_server.validation import NamedParameterValidator
 
@@ -173,6 +175,7 @@ def create_app(
     journal_size: int = 1000,
     latency_ms: int = 0,
     admin_token: str | None = None,
+    flavor: str = "async",
 ) -> Any:
     """Create and configure one mock server: a fresh store unless ``store`` is given.
 
@@ -189,12 +192,16 @@ def create_app(
     if store is None:
         store = Store(world if world is not None else load_default_world(), config)
     runtime = Runtime(store, spec, journal_size=journal_size, latency_ms=latency_ms, admin_token=admin_token)
-    app = connexion.AsyncApp(__name__, middlewares=None)
+    # Connexion's AsyncApp with its per-request set-up moved to startup (fastpath.py); the
+    # internal ``flavor="flask"`` builds the FlaskApp equivalent, only to measure it (README).
+    asynchronous = flavor == "async"
+    app_cls = FastAsyncApp if asynchronous else FastFlaskApp
+    app = app_cls(__name__, middlewares=None, jsonifier=OrjsonJsonifier())
     app.add_api(
         spec,
-        resolver=FlowdockResolver(spec, store),
+        resolver=FlowdockResolver(spec, store, coroutines=asynchronous),
         security_map=security_map(store),
-        validator_map={"parameter": NamedParameterValidator},
+        validator_map=validator_map(NamedParameterValidator),
         validate_responses=validate_responses,
         strict_validation=strict,
         pythonic_params=True,
@@ -221,6 +228,9 @@ def create_app(
     app.add_error_handler(HTTPException, _http_error(_AllowTable(spec)))
     app.add_error_handler(MultiPartException, _malformed_multipart)
     app.add_error_handler(Exception, _unexpected)
+    # Added first, so outermost: an exception escaping the layers outside Connexion's exception
+    # handling (below) still gets Flowdock's 500 instead of no response (safety_net.py says why).
+    app.add_middleware(SafetyNetMiddleware, position=connexion.middleware.MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(RequestStateMiddleware, position=connexion.middleware.MiddlewarePosition.BEFORE_EXCEPTION)
     # Right inside the request state, outside everything else: it sees the request as the client
     # sent it and the final status, and reads what the inner layers recorded (journal.py).

@@ -19,8 +19,8 @@ The body limit is 16 MiB: the largest upload the store takes is 10 MiB (``StoreC
 replayed, so nothing downstream changes.
 
 This middleware runs outside Connexion's exception layer (before the normaliser, which parses
-bodies too), so it sends its own responses; they are the same ``FlowdockError.to_body()`` that
-app.py renders for every other domain error.
+bodies too), so it sends its own responses (``safety_net.send_error``); they are the same
+``FlowdockError.to_body()`` that app.py renders for every other domain error.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from mock_server import errors
+from mock_server.safety_net import send_error
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -138,17 +139,6 @@ def check_body(body: bytes, content_type: str | None) -> None:
 
 def too_large(limit: int) -> errors.PayloadTooLarge:
     return errors.PayloadTooLarge(errors={"body": [errors.BODY_TOO_LARGE.format(limit=limit)]})
-
-
-async def send_error(send: Any, exc: errors.FlowdockError) -> None:
-    """The error as Flowdock's JSON body (app.py renders domain errors the same way)."""
-    body = json.dumps(exc.to_body()).encode()
-    headers = [
-        (b"content-type", b"application/json; charset=utf-8"),
-        (b"content-length", str(len(body)).encode()),
-    ]
-    await send({"type": "http.response.start", "status": exc.status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
 
 
 class InputGuardMiddleware:

@@ -145,6 +145,17 @@ def test_send_flow_message__multipart_without_boundary_is_400(alice) -> None:
     assert_error(response, 400, errors.VALIDATION_ERROR, {"body": ["Missing boundary in multipart."]})
 
 
+def test_push_chat_message__form_field_with_an_empty_name_is_4xx(client) -> None:
+    # "=x" once crashed the normaliser's form reader (IndexError): a 500 with no body at all.
+    response = client.post(
+        "/messages/chat/" + "f" * 32,
+        content=b"=x&content=hi&external_user_name=bot",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert 400 <= response.status_code < 500, response.text
+    assert "message" in response.json()
+
+
 # --- wrong content type ----------------------------------------------------------------------------
 @pytest.mark.parametrize("content_type", ["text/plain", "application/xml", "image/png"])
 def test_update_flow__content_type_the_operation_does_not_take_is_415(alice, content_type: str) -> None:
