@@ -30,6 +30,7 @@ from mock_server.faults import FaultMiddleware
 from mock_server.input_guard import InputGuardMiddleware
 from mock_server.journal import JournalMiddleware
 from mock_server.middleware import RequestStateMiddleware
+from mock_server.multipart import closing_uploads
 from mock_server.normalize import NormalizeMiddleware, SpecIndex
 from mock_server.oauth_wire import TokenResponseEncoding
 from mock_server.resolver import CONTROL_TAG_MODULES, FlowdockResolver
@@ -201,7 +202,7 @@ def create_app(
         spec,
         resolver=FlowdockResolver(spec, store, coroutines=asynchronous),
         security_map=security_map(store),
-        validator_map=validator_map(NamedParameterValidator),
+        validator_map=closing_uploads(validator_map(NamedParameterValidator)),
         validate_responses=validate_responses,
         strict_validation=strict,
         pythonic_params=True,

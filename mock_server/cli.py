@@ -1,59 +1,533 @@
-"""Command line: ``flowdock-mock serve`` (also ``python -m mock_server``)."""
+"""Command line: ``flowdock-mock serve`` (also ``python -m mock_server``) and ``flowdock-mock health``.
+
+Every option has an environment variable (``FLOWDOCK_MOCK_*``; ``HOST`` and ``PORT`` too, as the
+Makefile and container platforms use them). A flag beats its variable, which beats the default.
+The server binds its socket before building the app, so ``--port 0`` works and the banner, the
+`url` fields and the pytest plugin all know the real port; the banner is printed once the server
+accepts connections. SIGTERM and SIGINT stop it within a second and exit 0.
+
+Importing this module is cheap (the pytest plugin imports it lazily): Connexion, uvicorn and
+Faker are imported only when a server is built.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 import os
+import signal
+import socket
 import sys
+import time
+import urllib.error
+import urllib.request
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from mock_server.world import MAIN_USER
+from mock_server.world import DEFAULT_SEED, MAIN_USER, Sizes
+
+ENV_PREFIX = "FLOWDOCK_MOCK_"
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+MIN_SIZES = Sizes(organizations=2, users=8, flows=6, messages_per_flow=2)
+"""The generator's anchors (alice, bob, acme, globex and their six flows) need at least this much."""
+IMPORT_WARNINGS = (
+    "Using `httpx` with `starlette.testclient` is deprecated",
+    "jsonschema.RefResolver is deprecated",
+    "jsonschema.exceptions.RefResolutionError is deprecated",
+)
+TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
 
 
-def _env(name: str, default: Any) -> Any:
-    return os.environ.get(name, default)
+class UsageError(Exception):
+    """A bad option, environment variable or fixtures file: printed as one clear line, exit 2."""
+
+
+@dataclass
+class Settings:
+    """Everything ``serve`` needs, after flags and environment are merged (defaults here)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str | None = None
+    seed: int = DEFAULT_SEED
+    fixtures: str | None = None
+    sizes: Sizes = field(default_factory=Sizes)
+    strict: bool = False
+    latency_ms: int = 0
+    journal_size: int = 1000
+    log_format: str = "text"
+    log_level: str = "info"
+    admin_token: str | None = None
+
+
+# --- options: (flag, environment variables, help) -------------------------------------------------
+OPTIONS: list[tuple[str, tuple[str, ...], str]] = [
+    ("host", ("FLOWDOCK_MOCK_HOST", "HOST"), "address to bind (default 127.0.0.1; 0.0.0.0 in the container)"),
+    ("port", ("FLOWDOCK_MOCK_PORT", "PORT"), "port to listen on; 0 picks a free one (default 8080)"),
+    (
+        "public-url",
+        ("FLOWDOCK_MOCK_PUBLIC_URL",),
+        (
+            "base URL clients use to reach the server, for `url` fields and file redirects "
+            "(default http://HOST:PORT, with 127.0.0.1 for a wildcard HOST)"
+        ),
+    ),
+    (
+        "seed",
+        ("FLOWDOCK_MOCK_SEED",),
+        f"seed of the Faker world (default {DEFAULT_SEED}: the committed fixtures/default-world.json)",
+    ),
+    (
+        "fixtures",
+        ("FLOWDOCK_MOCK_FIXTURES",),
+        "load this world document (JSON or YAML, schema fixtures/world.schema.json) instead of generating one",
+    ),
+    (
+        "organizations",
+        ("FLOWDOCK_MOCK_ORGANIZATIONS",),
+        f"organizations in a generated world (default {Sizes.organizations}, minimum {MIN_SIZES.organizations})",
+    ),
+    (
+        "users",
+        ("FLOWDOCK_MOCK_USERS",),
+        f"users in a generated world (default {Sizes.users}, minimum {MIN_SIZES.users})",
+    ),
+    (
+        "flows",
+        ("FLOWDOCK_MOCK_FLOWS",),
+        f"flows in a generated world (default {Sizes.flows}, minimum {MIN_SIZES.flows})",
+    ),
+    (
+        "messages-per-flow",
+        ("FLOWDOCK_MOCK_MESSAGES_PER_FLOW",),
+        (
+            f"messages per flow in a generated world (default {Sizes.messages_per_flow}, "
+            f"minimum {MIN_SIZES.messages_per_flow})"
+        ),
+    ),
+    (
+        "strict",
+        ("FLOWDOCK_MOCK_STRICT",),
+        (
+            "refuse what the contract does not declare (undeclared parameters, legacy request forms) "
+            "with 400 instead of accepting and journaling it (env: 1/true/yes/on or 0/false/no/off)"
+        ),
+    ),
+    ("latency-ms", ("FLOWDOCK_MOCK_LATENCY_MS",), "milliseconds added to every Flowdock request (default 0)"),
+    (
+        "journal-size",
+        ("FLOWDOCK_MOCK_JOURNAL_SIZE",),
+        "requests kept by the journal at /_mock/requests, a ring (default 1000; 0 keeps none)",
+    ),
+    (
+        "log-format",
+        ("FLOWDOCK_MOCK_LOG_FORMAT",),
+        "text or json: one line per request on stderr (default text)",
+    ),
+    ("log-level", ("FLOWDOCK_MOCK_LOG_LEVEL",), "debug, info, warning or error (default info)"),
+    (
+        "admin-token",
+        ("FLOWDOCK_MOCK_ADMIN_TOKEN",),
+        "when set, /_mock/* (except /_mock/health) needs Authorization: Bearer TOKEN (default: unset)",
+    ),
+]
+
+
+METAVARS = {
+    "host": "HOST",
+    "port": "PORT",
+    "public-url": "URL",
+    "fixtures": "FILE",
+    "log-format": "{text,json}",
+    "log-level": "LEVEL",
+    "admin-token": "TOKEN",
+}
+
+
+def _env(names: tuple[str, ...]) -> tuple[str, str] | None:
+    for name in names:
+        value = os.environ.get(name)
+        if value is not None:
+            return name, value
+    return None
+
+
+def _serve_arguments(parser: argparse.ArgumentParser) -> None:
+    for flag, env, text in OPTIONS:
+        variables = " or ".join(env)
+        if flag == "strict":
+            parser.add_argument(
+                "--strict",
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=f"{text} [env {variables}]",
+            )
+            continue
+        metavar = METAVARS.get(flag, "N")
+        parser.add_argument(f"--{flag}", metavar=metavar, default=None, help=f"{text} [env {variables}]")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    serve = argparse.ArgumentParser(prog="flowdock-mock serve", add_help=False, usage=argparse.SUPPRESS)
+    _serve_arguments(serve)
+    options_help = serve.format_help().split("\n", 1)[-1]  # drop the "options:" heading
     parser = argparse.ArgumentParser(
-        prog="flowdock-mock", description="A stateful mock of the Flowdock REST API, faithful to its contract."
+        prog="flowdock-mock",
+        description="A stateful mock of the Flowdock REST API, faithful to its contract. "
+        "With no command, `serve` is assumed.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="serve options (flag, else environment variable, else default):\n"
+        + options_help
+        + "\nexamples:\n"
+        "  flowdock-mock serve --port 9000\n"
+        "  FLOWDOCK_MOCK_SEED=7 FLOWDOCK_MOCK_USERS=50 flowdock-mock serve\n"
+        "  flowdock-mock serve --fixtures my-world.yaml --strict --log-format json\n"
+        "  flowdock-mock health --url http://127.0.0.1:9000\n",
     )
-    sub = parser.add_subparsers(dest="command")
-    serve = sub.add_parser("serve", help="serve the mock over HTTP")
-    serve.add_argument("--host", default=_env("HOST", "127.0.0.1"), help="bind address (env HOST; default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=int(_env("PORT", 8080)), help="port (env PORT; default 8080)")
+    sub = parser.add_subparsers(dest="command", metavar="{serve,health}")
+    serve_cmd = sub.add_parser(
+        "serve",
+        help="serve the mock over HTTP (the default command)",
+        description="Serve the mock over HTTP. Every option also reads an environment variable.",
+    )
+    _serve_arguments(serve_cmd)
+    health = sub.add_parser(
+        "health",
+        help="exit 0 when the server answers GET /_mock/health (the container's HEALTHCHECK)",
+        description="Exit 0 when the server answers GET /_mock/health, 1 otherwise.",
+    )
+    health.add_argument(
+        "--url",
+        default=None,
+        help="the server's base URL (default http://127.0.0.1:PORT, PORT from FLOWDOCK_MOCK_PORT or PORT, else 8080)",
+    )
+    health.add_argument(
+        "--timeout", type=float, default=2.0, help="seconds to wait for the answer (default 2)"
+    )
     return parser
 
 
-def banner(base_url: str) -> str:
-    return (
-        f"flowdock-mock serving on {base_url}\n"
-        f"  main user: {MAIN_USER['email']} / password {MAIN_USER['password']}\n"
-        f"  API token: {MAIN_USER['api_token']}\n"
-        f"  try: curl -u {MAIN_USER['api_token']}: {base_url}/flows\n"
+# --- merging flags and environment -----------------------------------------------------------------
+def _value(args: argparse.Namespace, flag: str) -> tuple[str, Any] | None:
+    """(where it came from, raw value) for an option, or None for the default."""
+    dest = flag.replace("-", "_")
+    given = getattr(args, dest, None)
+    if given is not None:
+        return f"--{flag}", given
+    env = next(e for f, e, _ in OPTIONS if f == flag)
+    found = _env(env)
+    return found
+
+
+def _int(args: argparse.Namespace, flag: str, default: int, low: int, high: int | None = None) -> int:
+    found = _value(args, flag)
+    if found is None:
+        return default
+    source, raw = found
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        value = None
+    if value is None or value < low or (high is not None and value > high):
+        bound = f"an integer from {low} to {high}" if high is not None else f"an integer >= {low}"
+        raise UsageError(f"{source}={raw!r}: expected {bound}")
+    return value
+
+
+def _choice(args: argparse.Namespace, flag: str, default: str, choices: tuple[str, ...]) -> str:
+    found = _value(args, flag)
+    if found is None:
+        return default
+    source, raw = found
+    value = str(raw).strip().lower()
+    if value not in choices:
+        raise UsageError(f"{source}={raw!r}: expected one of {', '.join(choices)}")
+    return value
+
+
+def _text(args: argparse.Namespace, flag: str) -> str | None:
+    found = _value(args, flag)
+    return str(found[1]) if found is not None and found[1] != "" else None
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Flags, then environment variables, then defaults; every bad value is a UsageError."""
+    if args.strict is not None:
+        strict = bool(args.strict)
+    else:
+        found = _env(("FLOWDOCK_MOCK_STRICT",))
+        strict = False
+        if found is not None:
+            name, raw = found
+            if raw.strip().lower() not in TRUE + FALSE:
+                raise UsageError(f"{name}={raw!r}: expected 1/true/yes/on or 0/false/no/off")
+            strict = raw.strip().lower() in TRUE
+    default = Sizes()
+    sizes = Sizes(
+        organizations=_int(args, "organizations", default.organizations, MIN_SIZES.organizations, 1000),
+        users=_int(args, "users", default.users, MIN_SIZES.users, 100_000),
+        flows=_int(args, "flows", default.flows, MIN_SIZES.flows, 10_000),
+        messages_per_flow=_int(
+            args, "messages-per-flow", default.messages_per_flow, MIN_SIZES.messages_per_flow, 100_000
+        ),
+    )
+    settings = Settings(
+        host=_text(args, "host") or "127.0.0.1",
+        port=_int(args, "port", 8080, 0, 65535),
+        public_url=(_text(args, "public-url") or "").rstrip("/") or None,
+        seed=_int(args, "seed", DEFAULT_SEED, 0),
+        fixtures=_text(args, "fixtures"),
+        sizes=sizes,
+        strict=strict,
+        latency_ms=_int(args, "latency-ms", 0, 0, 60_000),
+        journal_size=_int(args, "journal-size", 1000, 0, 1_000_000),
+        log_format=_choice(args, "log-format", "text", LOG_FORMATS),
+        log_level=_choice(args, "log-level", "info", LOG_LEVELS),
+        admin_token=_text(args, "admin-token"),
+    )
+    generated = settings.seed != DEFAULT_SEED or settings.sizes != Sizes()
+    if settings.fixtures and generated:
+        raise UsageError(
+            "--fixtures loads a world as it is: it cannot be combined with --seed or dataset sizes"
+        )
+    return settings
+
+
+# --- the world ---------------------------------------------------------------------------------------
+def read_document(path: str) -> Any:
+    """A JSON or YAML file (by extension; anything else is tried as JSON, then YAML)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"fixtures file {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"fixtures file {path}: not UTF-8 text") from None
+    suffix = Path(path).suffix.lower()
+    if suffix != ".json":
+        import yaml
+
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            if suffix in (".yaml", ".yml"):
+                raise UsageError(f"fixtures file {path}: not valid YAML: {exc}") from None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"fixtures file {path}: not valid JSON: {exc}") from None
+
+
+def load_world(settings: Settings) -> dict[str, Any] | None:
+    """The world to serve; None means the committed default world (the generator's default output)."""
+    if settings.fixtures:
+        from mock_server.runtime import world_problems
+
+        doc = read_document(settings.fixtures)
+        problems = (
+            world_problems(doc) if isinstance(doc, dict) else {"base": ["the document must be an object"]}
+        )
+        if problems:
+            lines = [f"  {where}: {text}" for where, texts in problems.items() for text in texts]
+            more = f"\n  ... and {len(lines) - 10} more" if len(lines) > 10 else ""
+            raise UsageError(
+                f"fixtures file {settings.fixtures} is not a valid world document "
+                f"(schema: fixtures/world.schema.json):\n" + "\n".join(lines[:10]) + more
+            )
+        return dict(doc)
+    if settings.seed == DEFAULT_SEED and settings.sizes == Sizes():
+        return None
+    from mock_server.world import generate
+
+    return generate(settings.seed, settings.sizes)
+
+
+# --- logging -------------------------------------------------------------------------------------------
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, and the request fields when present."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        http = getattr(record, "http", None)
+        if http:
+            line.update(http)
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line)
+
+
+def configure_logging(log_format: str, log_level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(log_level.upper())
+
+
+# --- the server ----------------------------------------------------------------------------------------
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening-ready socket on host:port (port 0: a free one), bound before the app is built."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise UsageError(f"cannot bind {host}:{port}: {exc}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise UsageError(f"cannot bind {host}:{port}: {exc.strerror or exc}") from None
+    return sock
+
+
+def base_url_for(settings: Settings, sock: socket.socket) -> str:
+    if settings.public_url:
+        return settings.public_url
+    port = sock.getsockname()[1]
+    host = settings.host
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def build_app(settings: Settings, base_url: str, *, validate_responses: bool = True) -> Any:
+    with warnings.catch_warnings():
+        # Import-time deprecations inside connexion that no user of the mock can act on (see the
+        # filterwarnings notes in pyproject.toml); kept out of the CLI's output and out of test
+        # suites that run the pytest plugin with warnings as errors.
+        for text in IMPORT_WARNINGS:
+            warnings.filterwarnings("ignore", message=text)
+        from mock_server.app import create_app
+        from mock_server.store import StoreConfig
+
+    return create_app(
+        world=load_world(settings),
+        config=StoreConfig(base_url=base_url),
+        validate_responses=validate_responses,
+        strict=settings.strict,
+        journal_size=settings.journal_size,
+        latency_ms=settings.latency_ms,
+        admin_token=settings.admin_token,
     )
 
 
-def serve(args: argparse.Namespace) -> int:
+def make_server(app: Any, log_level: str, on_ready: Any) -> Any:
+    """A uvicorn server that calls ``on_ready()`` once it accepts connections."""
     import uvicorn
 
-    from mock_server.app import create_app
-    from mock_server.store import StoreConfig
+    class Server(uvicorn.Server):  # type: ignore[misc]
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if not self.should_exit:
+                on_ready()
 
-    base_url = f"http://{args.host}:{args.port}"
-    app = create_app(config=StoreConfig(base_url=base_url))
-    sys.stdout.write(banner(base_url))
-    sys.stdout.flush()
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    config = uvicorn.Config(
+        app,
+        log_config=None,  # configure_logging() owns the format
+        log_level=log_level,
+        access_log=False,  # journal.py logs one line per request instead
+        timeout_graceful_shutdown=1,  # SIGTERM/SIGINT: open requests get one second, then the server is gone
+        lifespan="on",
+    )
+    return Server(config)
+
+
+def banner(base_url: str, settings: Settings | None = None) -> str:
+    settings = settings or Settings()
+    if settings.fixtures:
+        world = f"fixtures file {settings.fixtures}"
+    elif settings.seed == DEFAULT_SEED and settings.sizes == Sizes():
+        world = f"default world (seed {DEFAULT_SEED})"
+    else:
+        s = settings.sizes
+        world = (
+            f"generated world: seed {settings.seed}, {s.organizations} organizations, {s.users} users, "
+            f"{s.flows} flows, {s.messages_per_flow} messages per flow"
+        )
+    lines = [
+        f"flowdock-mock serving on {base_url}",
+        f"  {world}{', strict' if settings.strict else ''}",
+        f"  main user: {MAIN_USER['email']} / password {MAIN_USER['password']}",
+        f"  API token: {MAIN_USER['api_token']}",
+        f"  try: curl -u {MAIN_USER['api_token']}: {base_url}/flows",
+        f"  control API: {base_url}/_mock/openapi.json"
+        + (" (admin token required)" if settings.admin_token else "")
+        + f", coverage report: {base_url}/_mock/report",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def serve(settings: Settings) -> int:
+    configure_logging(settings.log_format, settings.log_level)
+    sock = bind_socket(settings.host, settings.port)
+    try:
+        base_url = base_url_for(settings, sock)
+        app = build_app(settings, base_url)
+
+        def ready() -> None:
+            sys.stdout.write(banner(base_url, settings))
+            sys.stdout.flush()
+
+        server = make_server(app, settings.log_level, ready)
+        # uvicorn stops gracefully on SIGTERM/SIGINT, restores the previous handlers and raises the
+        # signal again; these no-op handlers make that a clean exit 0 (no traceback, no kill).
+        previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            server.run(sockets=[sock])
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+    finally:
+        sock.close()
     return 0
 
 
+def health(url: str | None, timeout: float) -> int:
+    if url is None:
+        port = (_env(("FLOWDOCK_MOCK_PORT", "PORT")) or ("", "8080"))[1]
+        url = f"http://127.0.0.1:{port}"
+    target = url.rstrip("/") + "/_mock/health"
+    try:
+        with urllib.request.urlopen(target, timeout=timeout) as response:
+            ok = response.status == 200 and json.load(response).get("status") == "ok"
+    except (OSError, ValueError) as exc:
+        sys.stderr.write(f"flowdock-mock health: {target}: {exc}\n")
+        return 1
+    if not ok:
+        sys.stderr.write(f"flowdock-mock health: {target}: not ready\n")
+    return 0 if ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
+    if not argv or argv[0] not in ("serve", "health", "-h", "--help"):
+        argv = ["serve", *argv]
     args = parser.parse_args(argv)
-    if args.command is None:
-        args = parser.parse_args(["serve", *(argv or [])])
-    return serve(args)
+    try:
+        if args.command == "health":
+            return health(args.url, args.timeout)
+        return serve(settings_from_args(args))
+    except UsageError as exc:
+        sys.stderr.write(f"flowdock-mock: error: {exc}\n")
+        return 2
 
 
 if __name__ == "__main__":

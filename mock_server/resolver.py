@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import inspect
 from typing import TYPE_CHECKING, Any
 
 import inflection
@@ -47,6 +48,7 @@ CONTROL_TAG_MODULES = {
     "Files": "files",
     "State": "state",
     "Journal": "journal",
+    "Coverage": "coverage",
     "Faults": "faults",
 }
 """The control API's tags (spec/control.yaml) -> modules of mock_server.control."""
@@ -78,6 +80,27 @@ def _not_implemented(operation_id: str) -> Callable[..., Any]:
     return handler
 
 
+def bind(fn: Callable[..., Any], first: Any) -> Callable[..., Any]:
+    """``fn`` with ``first`` (the store) as its first argument, as a coroutine function.
+
+    Connexion runs a plain function in a thread pool, a thread hop per request; the store is in
+    memory and answers in microseconds under its lock, so handlers run on the event loop.
+    Connexion reads the parameters from ``__wrapped__`` (set by ``update_wrapper``), i.e. ``fn``.
+    """
+    if inspect.iscoroutinefunction(fn):
+
+        async def handler(*args: Any, **kwargs: Any) -> Any:
+            return await fn(first, *args, **kwargs)
+
+    else:
+
+        async def handler(*args: Any, **kwargs: Any) -> Any:
+            return fn(first, *args, **kwargs)
+
+    functools.update_wrapper(handler, fn)
+    return handler
+
+
 class FlowdockResolver(Resolver):  # type: ignore[misc]
     """Resolves each operation to its handler with the store bound as the first argument."""
 
@@ -88,17 +111,24 @@ class FlowdockResolver(Resolver):  # type: ignore[misc]
         *,
         package: str = "mock_server.handlers",
         tag_modules: dict[str, str] = TAG_MODULES,
+        bindings: dict[str, Any] | None = None,
+        coroutines: bool = True,
     ) -> None:
         super().__init__()
+        self.coroutines = coroutines  # False for a FlaskApp, which runs plain functions best
         self.modules = operation_modules(spec, tag_modules)
         self.store = store
         self.package = package
+        # module name -> what its handlers get as first argument instead of the store (the
+        # control API's runtime state: journal, faults)
+        self.bindings = bindings or {}
 
     def resolve(self, operation: Any) -> Resolution:
         operation_id = operation.operation_id
         fn = find_handler(self.modules[operation_id], operation_id, self.package)
+        first = self.bindings.get(self.modules[operation_id], self.store)
         if fn is None:
-            return Resolution(_not_implemented(operation_id), operation_id)
-        bound = functools.partial(fn, self.store)
-        functools.update_wrapper(bound, fn)
-        return Resolution(bound, operation_id)
+            fn = _not_implemented(operation_id)
+        if not self.coroutines:
+            return Resolution(functools.update_wrapper(functools.partial(fn, first), fn), operation_id)
+        return Resolution(bind(fn, first), operation_id)

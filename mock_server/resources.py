@@ -37,3 +37,8 @@ def seed_spec_path() -> Path:
 def default_world_path() -> Path:
     """The default world the Faker generator produces for the default seed, committed as JSON."""
     return _find("_fixtures", "fixtures", "default-world.json")
+
+
+def world_schema_path() -> Path:
+    """The JSON Schema of a world document (fixtures, ``/_mock/state``)."""
+    return _find("_fixtures", "fixtures", "world.schema.json")

@@ -1,0 +1,21 @@
+"""State tag: reset to the seeded world, export and replace the whole world document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mock_server.runtime import Runtime
+
+__all__ = ["get_state", "replace_state", "reset_state"]
+
+
+def reset_state(runtime: Runtime) -> Any:
+    return runtime.reset_state(), 200
+
+
+def get_state(runtime: Runtime) -> Any:
+    return runtime.get_state(), 200
+
+
+def replace_state(runtime: Runtime, body: dict[str, Any]) -> Any:
+    return runtime.replace_state(body), 200

@@ -1,0 +1,343 @@
+"""Making the mock misbehave on purpose: ``Prefer: code=NNN`` and the fault table of /_mock/faults.
+
+Both end in the same place: a response with the forced status and a body that conforms to the
+contract, built here from the operation's declared response (an error status gets Flowdock's
+``{"message": ..., "errors": {...}}``; a declared success status gets a minimal body valid for its
+schema, or a 400 explaining why none can be produced). The forced response is sent after routing,
+security and request validation (Prism's order), so a request that is invalid anyway still gets
+its real error, and the store is never called.
+
+The fault table is per-app runtime state (``Runtime.faults``); its random source is seeded, so
+the same table and the same sequence of requests give the same failures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http
+import json
+import random
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from mock_server import errors
+
+Scope = dict[str, Any]
+
+FORCED_HEADER = "flowdock-mock-forced"
+"""Response header naming what forced the status: ``prefer`` or ``fault``."""
+
+_PREFER_CODE = re.compile(r"(?:^|[\s,;])code=\"?(\d+)\"?", re.IGNORECASE)
+_METHODS = ("get", "put", "post", "delete", "patch")
+
+ERROR_MESSAGES = {
+    400: errors.VALIDATION_ERROR,
+    401: errors.AUTHENTICATION_REQUIRED,
+    403: errors.FORBIDDEN,
+    404: errors.NOT_FOUND,
+    405: errors.METHOD_NOT_ALLOWED,
+    410: errors.SOURCE_GONE,
+    413: errors.PAYLOAD_TOO_LARGE,
+    415: errors.UNSUPPORTED_MEDIA_TYPE,
+    500: errors.INTERNAL_ERROR,
+    501: errors.NOT_IMPLEMENTED,
+}
+"""The message a forced error carries: the mock's own text for the statuses it produces itself."""
+
+
+class CannotSynthesize(Exception):
+    """A schema this module cannot produce an instance of (a pattern, ``not``, deep recursion)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Forced:
+    """A ready response: status, JSON body (None: no body) and extra headers."""
+
+    status: int
+    body: Any
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """One row of the fault table: force ``status`` (or only delay) with ``probability``."""
+
+    status: int | None = None
+    latency_ms: int = 0
+    probability: float = 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "latency_ms": self.latency_ms, "probability": self.probability}
+
+
+# --- building spec-conformant bodies ------------------------------------------------------------
+class ResponseBook:
+    """Every Flowdock operation's declared responses, and the forced response for a status."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
+        self.operations: dict[str, dict[str, Any]] = {}
+        self.methods: dict[str, list[str]] = {}
+        for item in spec["paths"].values():
+            methods = sorted(m.upper() for m in item if m in _METHODS)
+            for method in _METHODS:
+                if method in item:
+                    op_id = item[method]["operationId"]
+                    self.operations[op_id] = item[method].get("responses", {})
+                    self.methods[op_id] = methods
+        self._cache: dict[tuple[str, int, str], Forced] = {}
+
+    def deref(self, node: Any) -> Any:
+        while isinstance(node, dict) and "$ref" in node:
+            target: Any = self.spec
+            for part in node["$ref"].lstrip("#/").split("/"):
+                target = target[part]
+            node = target
+        return node
+
+    def forced(self, operation_id: str, status: int, why: str) -> Forced:
+        """The response for ``status`` on this operation (a 400 explaining when none can be given)."""
+        key = (operation_id, status, why)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = self._build(operation_id, status, why)
+        return found
+
+    def check(self, operation_id: str, status: int) -> str | None:
+        """Why ``status`` cannot be forced on this operation, or None when it can."""
+        forced = self._build(operation_id, status, "check")
+        if forced.status != status:
+            return str(forced.body["errors"]["status"][0])
+        return None
+
+    def _explain(self, text: str) -> Forced:
+        return Forced(400, {"message": errors.VALIDATION_ERROR, "errors": {"status": [text]}})
+
+    def _build(self, operation_id: str, status: int, why: str) -> Forced:
+        responses = self.operations[operation_id]
+        declared = self.deref(responses.get(str(status)))
+        if not 100 <= status <= 599:
+            return self._explain(f"{status} is not an HTTP status")
+        if status >= 400:
+            return self._error(operation_id, status, declared, why)
+        if declared is None:
+            listed = ", ".join(sorted(responses)) or "none"
+            return self._explain(f"{status} is not a response {operation_id} declares (it declares {listed})")
+        if any(h.get("required") for h in (declared.get("headers") or {}).values()) or status < 200:
+            return self._explain(
+                f"flowdock-mock cannot produce a conformant {status} response for {operation_id}"
+            )
+        content = declared.get("content") or {}
+        if not content:
+            return Forced(status, None, ((FORCED_HEADER, why),))
+        media = next((m for m in content if m.startswith("application/json")), None)
+        if media is None:
+            return self._explain(
+                f"flowdock-mock cannot produce a {', '.join(content)} body for {operation_id}"
+            )
+        try:
+            body = self.instance(content[media].get("schema") or {})
+        except CannotSynthesize as exc:
+            return self._explain(
+                f"flowdock-mock cannot produce a conformant {status} body for {operation_id}: {exc}"
+            )
+        return Forced(status, body, ((FORCED_HEADER, why),))
+
+    def _error(self, operation_id: str, status: int, declared: dict[str, Any] | None, why: str) -> Forced:
+        headers: list[tuple[str, str]] = [(FORCED_HEADER, why)]
+        if status == 401:
+            headers.append(("www-authenticate", 'Basic realm="flowdock-mock"'))
+        elif status == 405:
+            headers.append(("allow", ", ".join(self.methods[operation_id])))
+        elif status in (429, 503):
+            headers.append(("retry-after", "1"))
+        schema = None
+        if declared is not None:
+            media = next(
+                (m for m in (declared.get("content") or {}) if m.startswith("application/json")), None
+            )
+            schema = declared["content"][media].get("schema") if media else None
+        if schema is not None and schema.get("$ref", "").rsplit("/", 1)[-1] != "Error":
+            try:  # an error shape of its own (OAuth's {"error": ...}): a minimal valid instance
+                return Forced(status, self.instance(schema), tuple(headers))
+            except CannotSynthesize:
+                pass
+        try:
+            phrase = http.HTTPStatus(status).phrase
+        except ValueError:
+            phrase = f"Error {status}"
+        body = {
+            "message": ERROR_MESSAGES.get(status, phrase),
+            "errors": {"base": [f"forced by flowdock-mock ({why})"]},
+        }
+        return Forced(status, body, tuple(headers))
+
+    def instance(self, schema: dict[str, Any], depth: int = 0) -> Any:
+        """A minimal instance of an OpenAPI 3.0 schema: required properties only, smallest values."""
+        if depth > 20:
+            raise CannotSynthesize("the schema is too deep")
+        schema = self.deref(schema)
+        if "example" in schema:
+            return schema["example"]
+        if "enum" in schema:
+            return schema["enum"][0]
+        if "default" in schema:
+            return schema["default"]
+        if "allOf" in schema:
+            merged: dict[str, Any] = {"type": "object", "properties": {}, "required": []}
+            for part in schema["allOf"]:
+                part = self.deref(part)
+                if "properties" not in part and "required" not in part:
+                    return self.instance(part, depth + 1)
+                merged["properties"].update(part.get("properties", {}))
+                merged["required"] += part.get("required", [])
+            return self.instance(merged, depth + 1)
+        for key in ("oneOf", "anyOf"):
+            if key in schema:
+                return self.instance(schema[key][0], depth + 1)
+        if "not" in schema:
+            raise CannotSynthesize("a 'not' constraint")
+        kind = schema.get("type") or ("object" if "properties" in schema else None)
+        if kind is None:
+            return None if schema.get("nullable") else {}
+        if kind == "object":
+            props = schema.get("properties", {})
+            return {
+                name: self.instance(props.get(name, {}), depth + 1) for name in schema.get("required", [])
+            }
+        if kind == "array":
+            count = int(schema.get("minItems", 0))
+            return [self.instance(schema.get("items", {}), depth + 1) for _ in range(count)]
+        if kind == "string":
+            return _string(schema)
+        if kind in ("integer", "number"):
+            low = schema.get("minimum", 0)
+            if schema.get("exclusiveMinimum"):
+                low += 1
+            return int(low) if kind == "integer" else float(low)
+        if kind == "boolean":
+            return False
+        raise CannotSynthesize(f"type {kind!r}")
+
+
+_FORMATS = {
+    "date-time": "2023-08-15T00:00:00.000Z",
+    "date": "2023-08-15",
+    "uri": "http://127.0.0.1:8080/",
+    "url": "http://127.0.0.1:8080/",
+    "email": "alice@example.com",
+    "uuid": "00000000-0000-4000-8000-000000000000",
+}
+
+
+_PATTERN_CANDIDATES = ("mock", "0", "a", "A", "mock-1", *("0" * n for n in (8, 16, 24, 32, 40, 64)))
+"""Tried in turn against a ``pattern`` (the contract's are simple: hex tokens, slugs, no spaces)."""
+
+
+def _string(schema: dict[str, Any]) -> str:
+    if schema.get("format") in _FORMATS:
+        return _FORMATS[schema["format"]]
+    low, high = int(schema.get("minLength", 0)), schema.get("maxLength")
+    pattern = schema.get("pattern")
+    if pattern is None:
+        text = "mock".ljust(low, "x")
+        return text[:high] if high is not None else text
+    for text in _PATTERN_CANDIDATES:
+        if re.search(pattern, text) and len(text) >= low and (high is None or len(text) <= high):
+            return text
+    raise CannotSynthesize(f"no string matching {pattern!r}")
+
+
+# --- the fault table ----------------------------------------------------------------------------
+class FaultTable:
+    """operationId -> Fault, with its own seeded random source (re-seeded whenever it is replaced)."""
+
+    def __init__(self, seed: int) -> None:
+        self.default_seed = seed
+        self.lock = threading.Lock()
+        self.seed = seed
+        self.rules: dict[str, Fault] = {}
+        self.random = random.Random(seed)
+
+    def replace(self, rules: dict[str, Fault], seed: int | None = None) -> None:
+        with self.lock:
+            self.seed = self.default_seed if seed is None else seed
+            self.rules = dict(rules)
+            self.random = random.Random(self.seed)
+
+    def clear(self) -> None:
+        self.replace({})
+
+    def export(self) -> dict[str, Any]:
+        with self.lock:
+            return {"seed": self.seed, "faults": {op: f.to_dict() for op, f in sorted(self.rules.items())}}
+
+    def draw(self, operation_id: str) -> Fault | None:
+        """The fault to apply to this request, if any (one seeded draw per faulted request)."""
+        if not self.rules:
+            return None
+        with self.lock:
+            fault = self.rules.get(operation_id)
+            if fault is None:
+                return None
+            if fault.probability < 1.0 and self.random.random() >= fault.probability:
+                return None
+            return fault
+
+
+def prefer_code(headers: list[tuple[bytes, bytes]]) -> int | None:
+    """The status a ``Prefer: code=NNN`` header asks for, if any."""
+    for name, value in headers:
+        if name == b"prefer":
+            m = _PREFER_CODE.search(value.decode("latin-1"))
+            if m:
+                return int(m.group(1))
+    return None
+
+
+async def send_forced(send: Any, forced: Forced) -> None:
+    body = b"" if forced.body is None else json.dumps(forced.body).encode()
+    headers = [(k.encode(), v.encode()) for k, v in forced.headers]
+    if forced.body is not None:
+        headers.append((b"content-type", b"application/json; charset=utf-8"))
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": forced.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class FaultMiddleware:
+    """After routing, security and validation: answer with a forced status, or add a fault's delay."""
+
+    def __init__(self, app: Any, book: ResponseBook, table: FaultTable) -> None:
+        self.app = app
+        self.book = book
+        self.table = table
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            routing = scope.get("extensions", {}).get("connexion_routing", {})
+            op_id = routing.get("operation_id")
+            if op_id in self.book.operations:
+                code = prefer_code(scope["headers"])
+                if code is not None:
+                    forced = self.book.forced(op_id, code, f"Prefer: code={code}")
+                    _mark(scope, "prefer", forced.status)
+                    await send_forced(send, forced)
+                    return
+                fault = self.table.draw(op_id)
+                if fault is not None:
+                    if fault.latency_ms:
+                        await asyncio.sleep(fault.latency_ms / 1000)
+                    if fault.status is not None:
+                        _mark(scope, "fault", fault.status)
+                        await send_forced(send, self.book.forced(op_id, fault.status, "fault"))
+                        return
+        await self.app(scope, receive, send)
+
+
+def _mark(scope: Scope, source: str, status: int) -> None:
+    state = scope.get("flowdock")
+    if state is not None:
+        state["forced"] = f"{source}:{status}"
