@@ -39,10 +39,13 @@ class Upload:
     @classmethod
     def from_part(cls, part: Any, limit: int) -> Upload:
         """A multipart file part (anything with ``filename``, ``content_type`` and ``file``)."""
+        try:  # closed here: nothing else closes the spooled temporary file behind the part
+            data = part.file.read(limit + 1)
+        finally:
+            part.file.close()
         name = str(getattr(part, "filename", None) or "").strip()
         if not name:
             raise ValidationFailed.field("content", BLANK)
-        data = part.file.read(limit + 1)
         if len(data) > limit:
             raise PayloadTooLarge(errors={"content": [FILE_TOO_LARGE]})
         declared = getattr(part, "content_type", None)

@@ -442,11 +442,10 @@ class MessageStore:
         """``(content, attachments, meta tags)`` of a chat, status or file post."""
         if event == "file":
             content = body.get("content")
-            limit = self.store.config.max_upload_bytes
-            if upload is not None:
-                file = Upload.from_part(upload, limit)
+            if isinstance(upload, Upload):
+                file = upload
             elif isinstance(content, dict):
-                file = Upload.from_base64(content, limit)
+                file = Upload.from_base64(content, self.store.config.max_upload_bytes)
             else:
                 raise ValidationFailed.field("content", BLANK)
             meta = self.store.files.save(file, files_id(), **owner)
@@ -642,9 +641,14 @@ class MessageStore:
             self.post(flow, 0, body, source_id=source.id, events=("message", "activity", "discussion"))
             return {}
 
+    def read_upload(self, part: Any) -> Upload | None:
+        """A multipart file part read (and closed) at once, before any other check can fail."""
+        return None if part is None else Upload.from_part(part, self.store.config.max_upload_bytes)
+
     def send_flow_message(
         self, organization: str, flow: str, viewer: int, body: dict[str, Any], upload: Any = None
     ) -> dict[str, Any]:
+        upload = self.read_upload(upload)
         with self.store.lock:
             found = self._joined_flow(organization, flow, viewer)
             return self.to_dict(found.id, self.post(found, viewer, body, upload=upload))
@@ -658,6 +662,7 @@ class MessageStore:
         body: dict[str, Any],
         upload: Any = None,
     ) -> dict[str, Any]:
+        upload = self.read_upload(upload)
         with self.store.lock:
             found = self._joined_flow(organization, flow, viewer)
             self._thread(self.log(found.id), thread_id, from_path=True)

@@ -138,6 +138,7 @@ class PrivateStore:
         self, other: int, viewer: int, body: dict[str, Any], upload: Any = None
     ) -> dict[str, Any]:
         """Chat or a file; tagged ``:unread:<recipient>`` first, as observed (§3.5)."""
+        upload = self.store.messages.read_upload(upload)
         with self.store.lock:
             conv = self.conversation(viewer, other)
             event = body.get("event")
