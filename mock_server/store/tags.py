@@ -18,6 +18,7 @@ URL = re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>\"]+")
 MENTION = re.compile(r"(?<![\w@.])@([\w][\w\-]*)")
 HASHTAG = re.compile(r"(?<![\w&/#])#([\w][\w\-]*)")
 WORD = re.compile(r"\w+")
+AT_TOKEN = re.compile(r"\S*@\S*")
 
 
 def split_tags(tags: str | Iterable[str] | None) -> list[str]:
@@ -82,7 +83,7 @@ def text_tags(text: str, nicks: Mapping[str, int], author: int | None, members: 
     if has_url:
         out.append(":url")
     mentioned = {t for t in out if t.startswith(":user:")}
-    for word in WORD.findall(MENTION.sub(" ", plain)):
+    for word in WORD.findall(AT_TOKEN.sub(" ", plain)):  # mentions and e-mail addresses are not highlights
         uid = nicks.get(word.lower())
         if uid is not None and uid != author and f":user:{uid}" not in mentioned:
             out.append(f":highlight:{uid}")
