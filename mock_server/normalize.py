@@ -80,6 +80,7 @@ class Operation:
     body: Field | None
     consumes: frozenset[str]
     json_sensitive: bool
+    scan_query: bool  # a query parameter may need respelling, or belong in the body
 
 
 @dataclass(slots=True)
@@ -97,29 +98,35 @@ class SpecIndex:
     def __init__(self, spec: dict[str, Any]) -> None:
         self._spec = spec
         self.literal: dict[str, Route] = {}
-        self.templated: dict[str, list[tuple[re.Pattern[str], Route]]] = {}
-        rows: list[tuple[int, str, re.Pattern[str], Route]] = []
+        # Templated paths, grouped by first segment into one alternation each: one regex call.
+        self.templated: dict[str, tuple[re.Pattern[str], dict[str, Route]]] = {}
+        rows: list[tuple[int, str, str, Route]] = []
         for template, item in spec.get("paths", {}).items():
             route = Route(template, self._operations(item), template.endswith("{filename}"))
             if "{" not in template:
                 self.literal[template] = route
                 continue
-            pattern = re.compile("^" + re.sub(r"\{[^/]+\}", "[^/]+", template) + "$")
-            rows.append((template.count("{"), template.split("/")[1], pattern, route))
+            regex = re.sub(r"\{[^/]+\}", "[^/]+", template)
+            rows.append((template.count("{"), template.split("/")[1], regex, route))
         rows.sort(key=lambda row: row[0])  # fewer parameters first: /invitations/import before /{id}
-        for _, first, pattern, route in rows:
-            self.templated.setdefault(first, []).append((pattern, route))
+        buckets: dict[str, list[tuple[str, Route]]] = {}
+        for _, first, regex, route in rows:
+            buckets.setdefault(first, []).append((regex, route))
+        for first, entries in buckets.items():
+            names = {f"r{i}": route for i, (_, route) in enumerate(entries)}
+            alternation = "|".join(f"(?P<r{i}>{regex})" for i, (regex, _) in enumerate(entries))
+            self.templated[first] = (re.compile(f"^(?:{alternation})$"), names)
 
     def match(self, path: str) -> Route | None:
         """The route a concrete path reaches, literal paths first (as Connexion's router does)."""
         route = self.literal.get(path)
         if route is not None:
             return route
-        first = path[1:].split("/", 1)[0]
-        for pattern, candidate in self.templated.get(first, ()):
-            if pattern.match(path):
-                return candidate
-        return None
+        bucket = self.templated.get(path[1:].split("/", 1)[0])
+        if bucket is None:
+            return None
+        found = bucket[0].match(path)
+        return bucket[1][found.lastgroup] if found is not None and found.lastgroup else None
 
     # -- building
     def _deref(self, node: Any) -> Any:
@@ -150,7 +157,12 @@ class SpecIndex:
                 schema = content.get(JSON_TYPE, {}).get("schema")
                 body = self._field(schema) if schema is not None else Field("any")
             found[method.upper()] = Operation(
-                op.get("operationId", ""), query, body, consumes, body is not None and body.sensitive
+                op.get("operationId", ""),
+                query,
+                body,
+                consumes,
+                body is not None and body.sensitive,
+                body is not None or any(kind != "other" for kind in query.values()),
             )
         return found
 
@@ -225,6 +237,8 @@ def _coerce_value(name: str, value: Any, spec: Field, textual: bool, found: list
             return _TRUE_VALUES[key]
         return value
     if kind == "tags":
+        if isinstance(value, str) and textual and "," not in value:
+            return [value]  # one form field: how a form says a one-element array, no legacy form
         if isinstance(value, str):
             found.append(Finding(errors.RULE_TAGS_STRING, name))
             return [tag.strip() for tag in value.split(",") if tag.strip()]
@@ -378,9 +392,10 @@ class NormalizeMiddleware:
         query_changed = False
         new_authorization = None
         moved: dict[str, Any] = {}
-        if scope.get("query_string"):
+        query_string = scope.get("query_string")
+        if query_string and (b"access_token" in query_string or (op is not None and op.scan_query)):
             query, query_changed, new_authorization, moved = self._query(
-                scope["query_string"], op, method, authorization, found
+                query_string, op, method, authorization, found
             )
 
         # Body: parsed only when there is one (or query parameters to put in one).
@@ -396,6 +411,8 @@ class NormalizeMiddleware:
             elif result is not None:
                 body, new_content_type, to_query = result
                 if to_query:
+                    if not query_changed and query_string:  # not parsed above: nothing in it changed
+                        query = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
                     present = {name for name, _ in query}
                     query = query + [(name, value) for name, value in to_query if name not in present]
                     query_changed = True
