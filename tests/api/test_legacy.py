@@ -10,6 +10,7 @@ recorded in ``scope["flowdock"]``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -475,3 +476,44 @@ def test_normaliser__control_paths_are_left_alone(through: Callable[..., Any]) -
     seen, state = through("GET", "/_mock/state/")
     assert seen["path"] == "/_mock/state/"
     assert state["normalizations"] == []
+
+
+SPEC = load_spec()
+WRITES = [
+    (method.upper(), template, frozenset(op["requestBody"]["content"]))
+    for template, item in SPEC["paths"].items()
+    for method, op in item.items()
+    if method in ("post", "put") and "requestBody" in op
+]
+
+
+def _concrete(template: str) -> str:
+    return re.sub(r"\{[^}]+\}", "1", template)
+
+
+@pytest.mark.parametrize(("method", "template", "consumes"), WRITES, ids=[f"{m} {t}" for m, t, _ in WRITES])
+@pytest.mark.parametrize("encoding", ["form", "multipart"])
+def test_every_write__form_and_multipart_bodies_reach_validation_as_json(
+    through: Callable[..., Any], method: str, template: str, consumes: frozenset[str], encoding: str
+) -> None:
+    if encoding == "form":
+        seen, state = through(method, _concrete(template), data={"legacy": "yes"})
+    else:
+        seen, state = through(method, _concrete(template), files={"legacy": (None, "yes")})
+    if encoding == "form" and "application/x-www-form-urlencoded" in consumes:
+        assert state["normalizations"] == []  # the contract's own form: untouched
+        return
+    assert seen["headers"]["content-type"] == "application/json"
+    assert json.loads(seen["body"]) == {"legacy": "yes"}
+    assert state["normalizations"] == [
+        errors.RULE_FORM_BODY if encoding == "form" else errors.RULE_MULTIPART_BODY
+    ]
+
+
+PUTS = [template for template, item in SPEC["paths"].items() if "put" in item]
+
+
+@pytest.mark.parametrize("template", PUTS)
+def test_every_put__patch_reaches_it(through: Callable[..., Any], template: str) -> None:
+    seen, state = through("PATCH", _concrete(template), json={})
+    assert (seen["method"], state["normalizations"]) == ("PUT", [errors.RULE_PATCH_AS_PUT])
