@@ -515,12 +515,15 @@ def health(url: str | None, timeout: float) -> int:
     return 0 if ok else 1
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The command line, with ``serve`` assumed when no command is given."""
     if not argv or argv[0] not in ("serve", "health", "-h", "--help"):
         argv = ["serve", *argv]
-    args = parser.parse_args(argv)
+    return build_parser().parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(list(sys.argv[1:] if argv is None else argv))
     try:
         if args.command == "health":
             return health(args.url, args.timeout)
