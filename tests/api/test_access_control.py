@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -263,3 +264,10 @@ def test_token_without_the_needed_scope__403(client, store, operation_id, method
 def test_get_current_user__the_only_operation_open_to_any_scope() -> None:
     open_to_any = [op for op, _, sec in OPERATIONS if any(r.get("oauth2") == [] for r in sec)]
     assert open_to_any == ["getCurrentUser"]
+
+
+def test_readme_access_control_table_names_every_operation() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Access control", 1)[1].split("\n## ", 1)[0]
+    missing = [op for op in IDS if f"| `{op}` |" not in section]
+    assert missing == []

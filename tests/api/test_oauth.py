@@ -71,11 +71,6 @@ def test_oauth_authorize__unknown_client_is_400_without_redirect(client) -> None
     assert "Location" not in response.headers
 
 
-def test_oauth_authorize__missing_client_id_is_a_validation_error(client) -> None:
-    response = client.get("/oauth/authorize", params={"response_type": "code"}, follow_redirects=False)
-    assert_error(response, 400, errors.VALIDATION_ERROR)
-
-
 def test_oauth_authorize__unsupported_response_type_redirects_with_error(client) -> None:
     target, query = location(authorize(client, response_type="token", state="s"))
     assert target == OAUTH_APP["redirect_uri"]
@@ -341,3 +336,9 @@ def test_bearer__profile_scope_is_needed_to_update_the_user(client) -> None:
         f"/users/{ALICE['id']}", json={"name": "A"}, headers=bearer(password_token(client, "profile"))
     )
     assert ok.status_code == 200
+
+
+def test_bearer__access_token_query_parameter_works_too(client) -> None:
+    response = client.get("/user", params={"access_token": password_token(client, "profile")})
+    assert response.status_code == 200
+    assert response.json()["id"] == ALICE["id"]
