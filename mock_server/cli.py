@@ -374,6 +374,9 @@ def configure_logging(log_format: str, log_level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(log_level.upper())
+    # Connexion narrates its wiring at INFO ("Adding spec json", "Skipping validation"): only
+    # worth a line when debugging the mock itself.
+    logging.getLogger("connexion").setLevel("DEBUG" if log_level == "debug" else "WARNING")
 
 
 # --- the server ----------------------------------------------------------------------------------------
@@ -432,7 +435,7 @@ def make_server(app: Any, log_level: str, on_ready: Any) -> Any:
     """A uvicorn server that calls ``on_ready()`` once it accepts connections."""
     import uvicorn
 
-    class Server(uvicorn.Server):  # type: ignore[misc]
+    class Server(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets=sockets)
             if not self.should_exit:

@@ -32,7 +32,7 @@ def world_validator() -> Validator:
     with open(world_schema_path(), encoding="utf-8") as fh:
         schema = json.load(fh)
     cls = jsonschema.validators.validator_for(schema)
-    return cls(schema)  # type: ignore[no-any-return]
+    return cls(schema)
 
 
 def world_problems(doc: Any, config: Any = None) -> dict[str, list[str]]:
