@@ -16,6 +16,7 @@ and an OAuth client authenticating to ``/oauth/token`` with HTTP Basic (``oauthC
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from connexion.security import ApiKeySecurityHandler, BasicSecurityHandler, OAuthSecurityHandler
@@ -141,5 +142,11 @@ def security_map(store: Store) -> dict[str, type]:
     class StoreOAuth(OAuthSecurityHandler):  # type: ignore[misc]
         def get_tokeninfo_func(self, security_definition: dict[str, Any]) -> Callable[..., Any]:
             return check_bearer
+
+    # Connexion asks inspect.signature, on every request, whether a checker takes ``request`` or
+    # ``required_scopes``; the checkers are fixed per app, so each is inspected once.
+    accepts_kwarg = staticmethod(functools.cache(BasicSecurityHandler._accepts_kwarg))
+    for handler in (StoreBasic, StoreOAuth, StoreFlowToken):
+        handler._accepts_kwarg = accepts_kwarg
 
     return {"basic": StoreBasic, "oauth2": StoreOAuth, "apiKey": StoreFlowToken}

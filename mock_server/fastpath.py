@@ -1,0 +1,202 @@
+"""Connexion 3.3 with its per-request set-up work moved to startup (README "Performance").
+
+On every request Connexion rebuilds things that depend only on the operation: the decorator chain
+around the handler (two ``inspect.signature`` calls and a fresh closure per layer), the URI parser,
+and a jsonschema validator for each parameter value, each request body and each response body
+(``Draft4Validator(schema)`` plus a deep copy of the parameter). The subclasses here build each of
+these once, per operation or per schema object, and reuse it. Validation itself is unchanged:
+the same validator classes, format checker, schemas and error texts, so every request is
+validated exactly as before, only without rebuilding the validators.
+
+The caches live in the objects of one app (``validator_map()`` makes a fresh set per
+``create_app``), never at module level, so apps built by tests do not share or leak state.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import orjson
+from connexion.apps.asynchronous import AsyncApi, AsyncApp, AsyncASGIApp, AsyncOperation
+from connexion.apps.flask import FlaskApi, FlaskApp, FlaskASGIApp, FlaskOperation
+from connexion.context import receive, scope
+from connexion.datastructures import MediaTypeDict
+from connexion.decorators import FlaskDecorator, StarletteDecorator
+from connexion.utils import is_null, is_nullable
+from connexion.validators import (
+    VALIDATOR_MAP,
+    FormDataValidator,
+    JSONRequestBodyValidator,
+    JSONResponseBodyValidator,
+    MultiPartFormDataValidator,
+    ParameterValidator,
+    TextResponseBodyValidator,
+)
+from connexion.validators.parameter import draft4_format_checker
+from jsonschema import Draft4Validator
+
+
+class OrjsonJsonifier:
+    """Connexion's Jsonifier interface over orjson: the same JSON, encoded several times faster."""
+
+    _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE
+
+    def dumps(self, data: Any, **kwargs: Any) -> str:
+        return orjson.dumps(data, option=self._OPTIONS).decode()
+
+    def loads(self, data: str | bytes) -> Any:
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return data.decode() if isinstance(data, bytes) else data
+
+
+# --- handlers: decorate once per operation ---------------------------------------------------------
+class _OnceDecorator(StarletteDecorator):  # type: ignore[misc]
+    """StarletteDecorator that wraps the handler once instead of on every request.
+
+    The stock ``__call__`` calls ``self.decorate(function)`` (parameter and response decorators,
+    each inspecting the handler's signature) and builds a URI parser per request. Both depend
+    only on the operation, which is fixed for the operation object this decorator serves.
+    """
+
+    def __call__(self, function: Any) -> Any:
+        decorated = self.decorate(function)
+        parser: list[Any] = []
+
+        @functools.wraps(function)
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not parser:
+                parser.append(self.uri_parser)
+            request = self.framework.get_request(uri_parser=parser[0], scope=scope, receive=receive)
+            return await decorated(request)
+
+        return wrapper
+
+
+class _OnceOperation(AsyncOperation):  # type: ignore[misc]
+    @functools.cached_property
+    def fn(self) -> Any:
+        return _OnceDecorator(pythonic_params=self.pythonic_params, jsonifier=self.jsonifier)(self._fn)
+
+
+class _OnceApi(AsyncApi):  # type: ignore[misc]
+    def make_operation(self, operation: Any) -> AsyncOperation:
+        return _OnceOperation.from_operation(
+            operation, pythonic_params=self.pythonic_params, jsonifier=self.jsonifier
+        )
+
+
+class _OnceASGIApp(AsyncASGIApp):  # type: ignore[misc]
+    api_cls = _OnceApi
+
+
+class FastAsyncApp(AsyncApp):  # type: ignore[misc]
+    """``connexion.AsyncApp`` whose operations decorate their handler once, at the first request."""
+
+    def __init__(self, import_name: str, **kwargs: Any) -> None:
+        super().__init__(import_name, **kwargs)
+        # AsyncApp hard-codes its inner app; swap it before any API is added (the middleware
+        # stack is built lazily, on the first request).
+        self._middleware_app = self.middleware.app = _OnceASGIApp()
+
+
+class _OnceFlaskDecorator(FlaskDecorator):  # type: ignore[misc]
+    """FlaskDecorator that wraps the handler once (see ``_OnceDecorator``)."""
+
+    def __call__(self, function: Any) -> Any:
+        decorated = self.decorate(function)
+        parser: list[Any] = []
+
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not parser:
+                parser.append(self.uri_parser)
+            return decorated(self.framework.get_request(uri_parser=parser[0]))
+
+        return wrapper
+
+
+class _OnceFlaskOperation(FlaskOperation):  # type: ignore[misc]
+    @functools.cached_property
+    def fn(self) -> Any:
+        return _OnceFlaskDecorator(pythonic_params=self.pythonic_params, jsonifier=self.jsonifier)(self._fn)
+
+
+class _OnceFlaskApi(FlaskApi):  # type: ignore[misc]
+    def make_operation(self, operation: Any) -> FlaskOperation:
+        return _OnceFlaskOperation.from_operation(
+            operation, pythonic_params=self.pythonic_params, jsonifier=self.jsonifier
+        )
+
+
+class _OnceFlaskASGIApp(FlaskASGIApp):  # type: ignore[misc]
+    def add_api(self, specification: Any, *, name: str | None = None, **kwargs: Any) -> Any:
+        api = _OnceFlaskApi(specification, **kwargs)
+        self.app.register_blueprint(api.blueprint, **({"name": name} if name is not None else {}))
+        return api
+
+
+class FastFlaskApp(FlaskApp):  # type: ignore[misc]
+    """``connexion.FlaskApp`` with the same once-per-operation decoration; kept to measure the
+    Flask binding against the AsyncApp one (README "Performance"), not used to serve."""
+
+    def __init__(self, import_name: str, **kwargs: Any) -> None:
+        super().__init__(import_name, **kwargs)
+        self._middleware_app = self.middleware.app = _OnceFlaskASGIApp(import_name, {})
+
+
+# --- validators: build once per schema ---------------------------------------------------------------
+def validator_map(parameter: Any = ParameterValidator) -> dict[str, Any]:
+    """Connexion's validator map with each jsonschema validator built once per schema object.
+
+    ``parameter`` is the parameter validator class to speed up (its error texts are kept).
+
+    Connexion hands the validators the same schema dicts (parts of the loaded spec) on every
+    request, so a validator is cached under the schema's identity, kept alive by the cache.
+    """
+    cache: dict[tuple[str, int], tuple[Any, Any]] = {}
+
+    def once(kind: str, schema: Any, build: Any) -> Any:
+        key = (kind, id(schema))
+        hit = cache.get(key)
+        if hit is None or hit[0] is not schema:
+            hit = cache[key] = (schema, build())
+        return hit[1]
+
+    class Parameters(parameter):  # type: ignore[misc]
+        """Valid values pass a cached validator; anything else takes ``parameter``'s own path,
+        so errors (and their text) are exactly those of the class it extends."""
+
+        def validate_parameter(
+            self, parameter_type: str, value: Any, param: Any, param_name: Any = None
+        ) -> Any:
+            if value is not None and not (is_nullable(param) and is_null(value)):
+                validator = once(
+                    "parameter",
+                    param,
+                    lambda: Draft4Validator(param.get("schema", param), format_checker=draft4_format_checker),
+                )
+                if validator.is_valid(value):
+                    return None
+            return parameter.validate_parameter(parameter_type, value, param, param_name)
+
+    def cached_validator(base: type, kind: str) -> type:
+        attr = "validator" if issubclass(base, JSONResponseBodyValidator) else "_validator"
+        build = getattr(base, attr).fget
+
+        def get(self: Any) -> Any:
+            return once(kind, self._schema, lambda: build(self))
+
+        return type(base.__name__, (base,), {attr: property(get), "__doc__": base.__doc__})
+
+    body = MediaTypeDict(VALIDATOR_MAP["body"])
+    for media_type, base in body.items():
+        if base in (JSONRequestBodyValidator, FormDataValidator, MultiPartFormDataValidator):
+            body[media_type] = cached_validator(base, f"request:{base.__name__}")
+    response = MediaTypeDict(VALIDATOR_MAP["response"])
+    for media_type, base in response.items():
+        if base in (JSONResponseBodyValidator, TextResponseBodyValidator):
+            response[media_type] = cached_validator(base, f"response:{base.__name__}")
+    return {"parameter": Parameters, "body": body, "response": response}
