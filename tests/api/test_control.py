@@ -235,6 +235,17 @@ def test_list_requests__records_contract_violations(alice: Any, client: Any, run
     assert entry["violations"] and "limit" in entry["violations"][0]
 
 
+def test_list_requests__records_legacy_normalisations_and_the_path_as_sent(
+    alice: Any, client: Any, runtime: Runtime
+) -> None:
+    alice.get("/flows/")
+
+    entry = client.get("/_mock/requests").json()["requests"][0]
+
+    assert (entry["path"], entry["operationId"], entry["status"]) == ("/flows/", "listFlows", 200)
+    assert entry["normalizations"] == [errors.RULE_TRAILING_SLASH]
+
+
 def test_list_requests__limit_keeps_the_most_recent(alice: Any, client: Any, runtime: Runtime) -> None:
     alice.get("/flows")
     alice.get("/user")

@@ -240,6 +240,18 @@ def test_world_schema__accepts_the_default_world() -> None:
     )
 
 
+def test_build_app__passes_the_serve_options_to_the_app() -> None:
+    s = settings("--strict", "--journal-size", "5", "--latency-ms", "1", "--admin-token", "tok")
+
+    app = cli.build_app(s, "http://127.0.0.1:9999")
+
+    assert (app.runtime.journal.size, app.runtime.latency_ms, app.runtime.admin_token) == (5, 1, "tok")
+    assert app.store.config.base_url == "http://127.0.0.1:9999"
+    client = app.test_client()
+    client.auth = ("a11ce0000000000000000000000000a1", "")
+    assert client.get("/flows", params={"bogus": "1"}).status_code == 400  # strict: undeclared parameter
+
+
 # --- startup and logging ------------------------------------------------------------------------
 def test_banner__names_the_url_and_the_default_credentials() -> None:
     text = cli.banner("http://127.0.0.1:8080")
