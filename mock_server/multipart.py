@@ -16,7 +16,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartParser
 
 
-class ClosingMultiPartParser(MultiPartParser):  # type: ignore[misc]
+class ClosingMultiPartParser(MultiPartParser):
     """Parses like Starlette, then closes every file part: validation needs only the names."""
 
     async def parse(self) -> FormData:

@@ -332,7 +332,8 @@ class MessageStore:
             self.append(flow_id, Message(**raw))
 
     def export(self) -> dict[str, Any]:
-        messages, threads = [], []
+        messages: list[dict[str, Any]] = []
+        threads: list[dict[str, Any]] = []
         for flow_id, log in self.logs.items():
             threads.extend(asdict(t) for t in log.threads.values())
             messages.extend({"flow": flow_id, **asdict(m)} for m in log.messages)
@@ -612,8 +613,9 @@ class MessageStore:
         key = (source_id, str(external_id))
         if key in log.external:
             return log.threads[log.external[key]]
+        title = str(state["title"]) if isinstance(state, dict) else ""
         return self._new_thread(
-            flow, str(state["title"]), self.tick(), source_id=source_id, external_thread_id=str(external_id)
+            flow, title, self.tick(), source_id=source_id, external_thread_id=str(external_id)
         )
 
     # --- flows: operations ------------------------------------------------------------------------
@@ -833,7 +835,7 @@ class MessageStore:
                 raise ValidationFailed.field("external_user_name", BLANK)
             text_content(body.get("content"))
             for flow in self._push_flows(tokens):
-                post = {
+                post: dict[str, Any] = {
                     k: body[k]
                     for k in ("content", "tags", "uuid", "thread_id", "external_user_name")
                     if k in body

@@ -176,7 +176,7 @@ class PrivateStore:
             message.tags = tagging.dedup([f":unread:{other}", *generated])
             conv.add(message)
             conv.open[other] = True
-            conv.open.setdefault(viewer, True)
+            conv.open[viewer] = True
             return self.message_dict(conv, message)
 
     def show_private_message(self, other: int, message_id: int, viewer: int) -> dict[str, Any]:

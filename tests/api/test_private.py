@@ -113,3 +113,10 @@ def test_delete_private_message__own_chat_truncated_others_403(alice, bob) -> No
     r = alice.delete(f"/private/2/messages/{m['id']}")
     assert r.status_code == 200 and r.json() == {}
     assert alice.get(f"/private/2/messages/{m['id']}").json()["content"] == ""
+
+
+def test_send_private_message__to_a_new_conversation_opens_it_for_both(alice, as_user) -> None:
+    assert alice.get("/private/4").json()["open"] is False
+    send(alice, 4)
+    assert alice.get("/private/4").json()["open"] is True
+    assert as_user(4).get("/private/1").json()["open"] is True
