@@ -499,3 +499,11 @@ def test_posted_message_is_visible_through_every_endpoint(alice, store) -> None:
     assert ids(alice.get(base + "/messages")) == [m["id"]]
     assert alice.get(base).json()["internal_comments"] == 1
     assert alice.get("/flows/acme/main").json()["last_message_id"] == m["id"]
+
+
+def test_send_message__comment_event_with_a_parent_id(alice, store) -> None:
+    parent = chat(alice, store, "parent")
+    r = post(alice, store, event="comment", message=parent["id"], content="via /messages")
+    assert r.status_code == 201
+    assert r.json()["content"] == {"title": "parent", "text": "via /messages"}
+    assert r.json()["tags"] == [f"influx:{parent['id']}"]
