@@ -50,6 +50,35 @@ ifeq ($(WRK),)
 	apt-get update && apt-get install -y wrk
 endif
 
+# make fuzz: Schemathesis's CLI over HTTP against a live mock in strict mode (the contract exactly),
+# every phase and check of schemathesis.toml, many more examples than `make test` and a fresh seed
+# (FUZZ_SEED=n replays one). The server is started on 127.0.0.1 for this run and always stopped.
+FUZZ_PORT ?= 18089
+FUZZ_EXAMPLES ?= 300
+FUZZ_MAX_TIME ?= 1800
+FUZZ_SEED ?=
+fuzz: $(STAMP) ## Schemathesis CLI vs a live server, long run; JUnit + HTML reports in reports/
+	@mkdir -p reports
+	@FLOWDOCK_MOCK_STRICT=1 timeout $$(( $(FUZZ_MAX_TIME) + 300 )) $(BIN)/flowdock-mock serve \
+		--host 127.0.0.1 --port $(FUZZ_PORT) > reports/fuzz-server.log 2>&1 & server=$$!; \
+	trap 'kill $$server 2>/dev/null; wait $$server 2>/dev/null' EXIT; \
+	for _ in $$(seq 100); do \
+		$(BIN)/flowdock-mock health --url http://127.0.0.1:$(FUZZ_PORT) >/dev/null 2>&1 && break; sleep 0.2; \
+	done; \
+	token=$$($(BIN)/python -c 'import json, sys, urllib.parse, urllib.request; \
+		from mock_server.world import MAIN_USER as u, OAUTH_APP as a; \
+		form = urllib.parse.urlencode(dict(grant_type="password", client_id=a["client_id"], \
+			client_secret=a["client_secret"], username=u["email"], password=u["password"], \
+			scope="flow private manage profile offline_access integration")).encode(); \
+		req = urllib.request.Request(sys.argv[1] + "/oauth/token", form, {"Accept": "application/json"}); \
+		print(json.load(urllib.request.urlopen(req, timeout=10))["access_token"])' \
+		http://127.0.0.1:$(FUZZ_PORT)) || { echo "fuzz: the server did not start (reports/fuzz-server.log)"; exit 1; }; \
+	FLOWDOCK_MOCK_OAUTH_TOKEN=$$token $(BIN)/schemathesis run http://127.0.0.1:$(FUZZ_PORT)/openapi.json \
+		--max-examples $(FUZZ_EXAMPLES) --max-time $(FUZZ_MAX_TIME) --request-timeout 10 \
+		$(if $(FUZZ_SEED),--seed $(FUZZ_SEED)) \
+		--report junit,html --report-dir reports \
+		--report-junit-path reports/fuzz-junit.xml --report-html-path reports/fuzz-html
+
 bench: $(STAMP) wrk-installed ## load, latency, startup and memory of the server (wrk; table in .bench/latest.md)
 	$(BIN)/python bench/bench.py $(BENCH_ARGS)
 

@@ -98,11 +98,17 @@ def validation_errors(detail: str) -> dict[str, list[str]]:
     return {"base": [detail]}
 
 
+_OAUTH_PATHS = ("/oauth/authorize", "/oauth/token")
+
+
 def _problem(request: ConnexionRequest, exc: ProblemException) -> ConnexionResponse:
     status = exc.status_code
     detail = str(exc.detail or exc.title or "")
     if status in (400, 415) and (state := request.scope.get(REQUEST_STATE)) is not None:
         state.setdefault("violations", []).append(detail)  # the journal and coverage report it
+    if status == 400 and request.url.path.startswith(_OAUTH_PATHS):
+        # OAuth clients parse RFC 6749 §5.2 bodies, and the spec declares that shape for these 400s.
+        return flowdock_response(400, {"error": "invalid_request", "error_description": detail})
     if status == 400:
         return flowdock_response(400, {"message": errors.VALIDATION_ERROR, "errors": validation_errors(detail)})
     if status == 401:

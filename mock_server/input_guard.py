@@ -43,6 +43,7 @@ MAX_VALUE_CHARS = 4096
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _DOT_SEGMENTS = frozenset({".", ".."})
+_OAUTH_PATHS = ("/oauth/authorize", "/oauth/token")
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -163,6 +164,10 @@ class InputGuardMiddleware:
                 return  # the client went away; nothing to answer
             check_body(body, _header(scope, b"content-type"))
         except errors.FlowdockError as exc:
+            if exc.status == 400 and str(scope.get("path", "")).startswith(_OAUTH_PATHS):
+                # RFC 6749 §5.2: what OAuth clients parse, and what the spec declares there.
+                texts = "; ".join(f"{name}: {text}" for name, found in exc.errors.items() for text in found)
+                exc = errors.OAuthFailed("invalid_request", texts or exc.message)
             await send_error(send, exc)
             return
         replayed = False

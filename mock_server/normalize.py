@@ -421,7 +421,7 @@ class NormalizeMiddleware:
         for finding in refused:
             violations.append(f"{finding.field}: {finding.text()}")
         if self.strict and refused:
-            await _refuse(send, refused)
+            await _refuse(send, refused, oauth=path.startswith(("/oauth/authorize", "/oauth/token")))
             return
         for finding in found:
             if finding.rule not in applied:
@@ -660,15 +660,23 @@ def _replay(body: bytes, receive: Any, *, more: bool = False) -> Any:
     return replay
 
 
-async def _refuse(send: Any, findings: list[Finding]) -> None:
-    """Strict mode: 400 in Flowdock's shape, each broken rule under the field it concerns."""
+async def _refuse(send: Any, findings: list[Finding], *, oauth: bool = False) -> None:
+    """Strict mode: 400 in Flowdock's shape, each broken rule under the field it concerns.
+
+    On the OAuth endpoints the body is RFC 6749's ``invalid_request`` (what the spec declares
+    there and OAuth clients parse), its description listing the same texts.
+    """
     by_field: dict[str, list[str]] = {}
     for finding in findings:
         text = finding.text()
         texts = by_field.setdefault(finding.field, [])
         if text not in texts:
             texts.append(text)
-    body = json.dumps({"message": errors.VALIDATION_ERROR, "errors": by_field}).encode()
+    payload: dict[str, Any] = {"message": errors.VALIDATION_ERROR, "errors": by_field}
+    if oauth:
+        described = "; ".join(f"{name}: {text}" for name, texts in by_field.items() for text in texts)
+        payload = {"error": "invalid_request", "error_description": described}
+    body = json.dumps(payload).encode()
     headers = [
         (b"content-type", b"application/json; charset=utf-8"),
         (b"content-length", str(len(body)).encode()),
