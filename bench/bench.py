@@ -94,6 +94,23 @@ def _rss(pid: int) -> int:
     return 0
 
 
+def _cpu(pid: int) -> float:
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return 0.0
+
+
+def tree_cpu(root: int) -> float:
+    """CPU seconds (user + system) used so far by the processes under ``root``."""
+    total, todo = 0.0, _children(root)
+    while todo:
+        pid = todo.pop()
+        total += _cpu(pid)
+        todo.extend(_children(pid))
+    return total
+
+
 def tree_rss(root: int) -> int:
     """RSS of the processes under ``root`` (the ``timeout`` wrapper itself excluded)."""
     total, todo = 0, _children(root)
@@ -124,6 +141,7 @@ class Server:
     cwd: Path = ROOT
     proc: subprocess.Popen[bytes] | None = None
     spawn_to_200: float | None = None
+    cpu_to_200: float | None = None
     log: Path = field(init=False)
 
     def __post_init__(self) -> None:
@@ -146,9 +164,13 @@ class Server:
                 status, _ = get(self.port, ready_path, timeout=1.0)
                 if status == 200:
                     self.spawn_to_200 = time.perf_counter() - started
+                    self.cpu_to_200 = tree_cpu(self.proc.pid)
                     return self.spawn_to_200
             time.sleep(0.002)
         raise RuntimeError(f"{self.name} did not answer 200 on {ready_path} within {deadline}s")
+
+    def cpu(self) -> float:
+        return tree_cpu(self.proc.pid) if self.proc else 0.0
 
     def rss(self) -> int:
         return tree_rss(self.proc.pid) if self.proc else 0

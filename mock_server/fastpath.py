@@ -14,7 +14,12 @@ The caches live in the objects of one app (``validator_map()`` makes a fresh set
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
+import os
+from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -23,6 +28,7 @@ from connexion.apps.flask import FlaskApi, FlaskApp, FlaskASGIApp, FlaskOperatio
 from connexion.context import receive, scope
 from connexion.datastructures import MediaTypeDict
 from connexion.decorators import FlaskDecorator, StarletteDecorator
+from connexion.spec import Specification
 from connexion.utils import is_null, is_nullable
 from connexion.validators import (
     VALIDATOR_MAP,
@@ -50,6 +56,61 @@ class OrjsonJsonifier:
             return orjson.loads(data)
         except orjson.JSONDecodeError:
             return data.decode() if isinstance(data, bytes) else data
+
+
+# --- the spec: validated once per content -------------------------------------------------------------
+_VALIDATED: set[str] = set()
+"""Digests of the spec documents already validated: in this process, and in the cache file."""
+
+
+def _cache_file() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return (
+        Path(os.environ.get("FLOWDOCK_MOCK_CACHE_DIR") or os.path.join(base, "flowdock-mock"))
+        / "validated-specs"
+    )
+
+
+def _digest(spec: Any) -> str | None:
+    try:
+        data = orjson.dumps(spec, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    except TypeError:
+        return None  # something orjson cannot encode: validate it every time
+    versions = f"connexion {version('connexion')} jsonschema {version('jsonschema')}".encode()
+    return hashlib.sha256(versions + b"\0" + data).hexdigest()
+
+
+def validate_specs_once() -> None:
+    """Make Connexion validate each distinct spec document once, not at every start.
+
+    Connexion validates the whole document against the OpenAPI meta-schema each time it builds a
+    ``Specification``: at every start (about half of ``create_app``) and again on every
+    ``GET /openapi.json`` (it clones the spec per request). The verdict depends only on the
+    document and the library versions, so a valid document's digest is remembered, in the process
+    and in a small cache file (``$FLOWDOCK_MOCK_CACHE_DIR``, default ``~/.cache/flowdock-mock``),
+    and the same bytes are not validated again. An edited spec has a new digest and is validated.
+    """
+    if getattr(Specification._validate_spec, "_flowdock_once", False):
+        return
+    validate = Specification._validate_spec.__func__
+    path = _cache_file()
+    with contextlib.suppress(OSError):
+        _VALIDATED.update(path.read_text(encoding="ascii").split())
+
+    def validate_once(cls: Any, spec: Any) -> None:
+        digest = _digest(spec)
+        if digest is not None and digest in _VALIDATED:
+            return
+        validate(cls, spec)  # raises InvalidSpecification for an invalid document
+        if digest is not None:
+            _VALIDATED.add(digest)
+            with contextlib.suppress(OSError):
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with path.open("a", encoding="ascii") as fh:
+                    fh.write(digest + "\n")
+
+    validate_once._flowdock_once = True  # type: ignore[attr-defined]
+    Specification._validate_spec = classmethod(validate_once)
 
 
 # --- handlers: decorate once per operation ---------------------------------------------------------
@@ -96,6 +157,7 @@ class FastAsyncApp(AsyncApp):  # type: ignore[misc]
     """``connexion.AsyncApp`` whose operations decorate their handler once, at the first request."""
 
     def __init__(self, import_name: str, **kwargs: Any) -> None:
+        validate_specs_once()
         super().__init__(import_name, **kwargs)
         # AsyncApp hard-codes its inner app; swap it before any API is added (the middleware
         # stack is built lazily, on the first request).
@@ -143,6 +205,7 @@ class FastFlaskApp(FlaskApp):  # type: ignore[misc]
     Flask binding against the AsyncApp one (README "Performance"), not used to serve."""
 
     def __init__(self, import_name: str, **kwargs: Any) -> None:
+        validate_specs_once()
         super().__init__(import_name, **kwargs)
         self._middleware_app = self.middleware.app = _OnceFlaskASGIApp(import_name, {})
 
