@@ -31,10 +31,12 @@ RUN_BOUNDS: dict[str, Any] = {
     # The same cases on every run: a fixed seed, and Hypothesis derandomized.
     "seed": 20230815,
     "generation": {"deterministic": True, "max-examples": 8, "no-shrink": True},
-    # A scenario is one chain of linked calls (create -> read -> update -> delete) with room for a
-    # second; `make fuzz` runs longer ones.
-    "phases": {"stateful": {"max-steps": 6}},
+    # A scenario is a chain of linked calls (create -> read -> update -> delete) with room for
+    # more; `make fuzz` runs longer ones.
+    "phases": {"stateful": {"max-steps": 10}},
 }
+STATEFUL_SCENARIOS = 40
+"""Scenarios of the stateful phase (each up to ``max-steps`` linked calls)."""
 """What `make test` adds to schemathesis.toml: bounded and seeded, a few minutes on 2 cores."""
 
 
@@ -64,11 +66,17 @@ def contract_config(oauth_token: str) -> SchemathesisConfig:
     return SchemathesisConfig.from_dict(data, base_dir=str(ROOT))
 
 
-def fresh_schema() -> Any:
-    """A new mock (fresh store, response validation on) and the spec it publishes, bound to it."""
+def fresh_contract() -> tuple[Any, str]:
+    """A new mock (fresh store, response validation on), the spec it publishes bound to it, and
+    the OAuth token issued for the run."""
     app = create_app(validate_responses=True, strict=True)  # the contract exactly (schemathesis.toml)
-    config = contract_config(issue_token(app))
-    return schemathesis.openapi.from_asgi("/openapi.json", app, config=config)
+    token = issue_token(app)
+    return schemathesis.openapi.from_asgi("/openapi.json", app, config=contract_config(token)), token
+
+
+def fresh_schema() -> Any:
+    """A new mock and the spec it publishes, bound to it (see ``fresh_contract``)."""
+    return fresh_contract()[0]
 
 
 def pytest_collection_modifyitems(items: list[Any]) -> None:

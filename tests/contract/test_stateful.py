@@ -10,22 +10,33 @@ checked with all checks, including the stateful ones (use_after_free, ensure_res
 
 from __future__ import annotations
 
+from typing import Any
+
 import hypothesis
 import pytest
 
-from tests.contract.conftest import fresh_schema
+from tests.contract.conftest import STATEFUL_SCENARIOS, fresh_contract
 
 pytestmark = pytest.mark.contract
 
-schema = fresh_schema()
+schema, oauth_token = fresh_contract()
 project = schema.config
 
 Workflow = schema.as_state_machine()
 
 
-class TestFlowdockWorkflows(Workflow.TestCase):  # type: ignore[name-defined,misc]
+class FlowdockWorkflow(Workflow):  # type: ignore[misc,valid-type]
+    """The generated state machine, with createSource's OAuth token (the state machine applies
+    the Basic credentials of schemathesis.toml but not its per-operation headers)."""
+
+    def before_call(self, case: Any) -> None:
+        if case.operation.definition.raw.get("operationId") == "createSource":
+            case.headers = {**(case.headers or {}), "Authorization": f"Bearer {oauth_token}"}
+
+
+class TestFlowdockWorkflows(FlowdockWorkflow.TestCase):  # type: ignore[name-defined,misc]
     settings = hypothesis.settings(
-        max_examples=project.generation.max_examples or 8,
+        max_examples=STATEFUL_SCENARIOS,
         stateful_step_count=project.phases.stateful.max_steps,
         derandomize=True,
         deadline=None,
