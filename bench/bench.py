@@ -218,6 +218,16 @@ def wrk(
     raise RuntimeError(f"wrk printed no result:\n{out.stdout}\n{out.stderr}")
 
 
+def measured(
+    server: Server, method: str, path: str, body: str | None, load: dict[str, Any]
+) -> dict[str, Any]:
+    """One wrk run against ``server``, with the server's CPU time per request."""
+    before = server.cpu()
+    r = wrk(server.port, method, path, body, **load)
+    r["cpu_us_per_request"] = (server.cpu() - before) * 1e6 / max(r["requests"], 1)
+    return r
+
+
 def ensure_wrk() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: run `make bench` (it installs wrk) or apt-get install wrk")
@@ -281,6 +291,10 @@ def ms(us: float) -> str:
     return f"{us / 1000:.1f} ms"
 
 
+def us(r: dict[str, Any]) -> str:
+    return f"{r.get('cpu_us_per_request', 0):.0f} µs"
+
+
 def mb(n: float) -> str:
     return f"{n / 1e6:.0f} MB"
 
@@ -302,22 +316,23 @@ def render(result: dict[str, Any]) -> str:
     prism = result.get("prism")
     if prism:
         lines += [
-            "| load | flowdock-mock req/s | p50 | p99 | errors | Prism req/s | p50 | p99 | errors | ratio |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| load | flowdock-mock req/s | p50 | p99 | errors | CPU/req "
+            + "| Prism req/s | p50 | p99 | errors | CPU/req | ratio |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for name, ours_runs in result["loads"].items():
             o, p = best(ours_runs), best(prism["loads"][name])
             lines.append(
-                f"| {name} | {o['rps']:.0f} | {ms(o['p50_us'])} | {ms(o['p99_us'])} | {o['errors']} "
-                f"| {p['rps']:.0f} | {ms(p['p50_us'])} | {ms(p['p99_us'])} | {p['errors']} "
+                f"| {name} | {o['rps']:.0f} | {ms(o['p50_us'])} | {ms(o['p99_us'])} | {o['errors']} | {us(o)} "
+                f"| {p['rps']:.0f} | {ms(p['p50_us'])} | {ms(p['p99_us'])} | {p['errors']} | {us(p)} "
                 f"| {o['rps'] / max(p['rps'], 1e-9):.2f}x |"
             )
     else:
-        lines += ["| load | req/s | p50 | p99 | errors |", "|---|---:|---:|---:|---:|"]
+        lines += ["| load | req/s | p50 | p99 | errors | server CPU/req |", "|---|---:|---:|---:|---:|---:|"]
         for name, runs in result["loads"].items():
             o = best(runs)
             lines.append(
-                f"| {name} | {o['rps']:.0f} | {ms(o['p50_us'])} | {ms(o['p99_us'])} | {o['errors']} |"
+                f"| {name} | {o['rps']:.0f} | {ms(o['p50_us'])} | {ms(o['p99_us'])} | {o['errors']} | {us(o)} |"
             )
     lines += [
         "",
@@ -333,6 +348,11 @@ def render(result: dict[str, Any]) -> str:
         f"spawn to first 200 (median of {len(spawns)})",
         f"{statistics.median(spawns):.2f} s",
         f"{prism['spawn_to_200']:.2f} s" if prism else "",
+    )
+    row(
+        "CPU used until the first 200 (median)",
+        f"{statistics.median(result['cpu_to_200']):.2f} s",
+        f"{prism['cpu_to_200']:.2f} s" if prism else "",
     )
     row("RSS idle", mb(result["rss_idle"]), mb(prism["rss_idle"]) if prism else "")
     row("RSS after load", mb(result["rss_after"]), mb(prism["rss_after"]) if prism else "")
@@ -368,14 +388,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         # Startup: the shipped command, several cold starts; the last one serves the load.
         port = free_port()
-        spawns = []
+        spawns, cpus = [], []
         for i in range(args.spawns):
             ours = Server("flowdock-mock", [*SERVE_CMD, "--port", str(port)], port)
             servers.append(ours)
             spawns.append(ours.start())
+            cpus.append(ours.cpu_to_200)
             if i < args.spawns - 1:
                 ours.stop()
         result["spawn_to_200"] = spawns
+        result["cpu_to_200"] = cpus
         time.sleep(1.0)
         result["rss_idle"] = ours.rss()
         print(
@@ -400,7 +422,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             servers.append(prism)
             prism.start(deadline=60)
             time.sleep(1.0)
-            result["prism"] = {"spawn_to_200": prism.spawn_to_200, "rss_idle": prism.rss(), "loads": {}}
+            result["prism"] = {
+                "spawn_to_200": prism.spawn_to_200,
+                "cpu_to_200": prism.cpu_to_200,
+                "rss_idle": prism.rss(),
+                "loads": {},
+            }
             print(f"prism: spawn to first 200 {prism.spawn_to_200:.2f} s", flush=True)
 
         for name, method, path, body in LOADS:
@@ -408,14 +435,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             if prism:
                 result["prism"]["loads"][name] = []
             for _ in range(args.rounds if prism else 1):
-                r = wrk(port, method, path, body, **load)
+                r = measured(ours, method, path, body, load)
                 result["loads"][name].append(r)
                 print(
                     f"ours  {name}: {r['rps']:.0f} req/s p99 {ms(r['p99_us'])} errors {r['errors']}",
                     flush=True,
                 )
                 if prism:
-                    r = wrk(prism.port, method, path, body, **load)
+                    r = measured(prism, method, path, body, load)
                     result["prism"]["loads"][name].append(r)
                     print(
                         f"prism {name}: {r['rps']:.0f} req/s p99 {ms(r['p99_us'])} errors {r['errors']}",

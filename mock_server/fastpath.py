@@ -22,6 +22,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 import orjson
 from connexion.apps.asynchronous import AsyncApi, AsyncApp, AsyncASGIApp, AsyncOperation
 from connexion.apps.flask import FlaskApi, FlaskApp, FlaskASGIApp, FlaskOperation
@@ -211,6 +212,87 @@ class FastFlaskApp(FlaskApp):  # type: ignore[misc]
 
 
 # --- validators: build once per schema ---------------------------------------------------------------
+class _Cycle(Exception):
+    """The schema refers to itself; it stays with the exact validator only."""
+
+
+def _compiled_schema(schema: Any, *, nullable: bool, write_only: bool) -> Any:
+    """``schema`` in plain Draft 4 for jsonschema-rs, with Connexion's OpenAPI extensions spelled out.
+
+    Connexion's validators let ``None`` through ``type`` and ``enum`` where the node says
+    ``nullable`` (or ``x-nullable``), and the response validator fails any node that says
+    ``writeOnly``. Here those become ``"null"`` in ``type``, ``None`` in ``enum`` and an
+    unsatisfiable ``not: {}``. Nodes next to ``$ref`` are left alone: Draft 4 ignores them.
+    """
+    active: set[int] = set()
+
+    def convert(node: Any) -> Any:
+        if isinstance(node, list):
+            return [convert(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if id(node) in active:
+            raise _Cycle
+        active.add(id(node))
+        out = {key: convert(value) for key, value in node.items()}
+        active.discard(id(node))
+        if "$ref" in node:
+            return out
+        if nullable and (node.get("nullable") or node.get("x-nullable") is True):
+            if "type" in out:
+                kinds = out["type"] if isinstance(out["type"], list) else [out["type"]]
+                out["type"] = [*kinds, "null"] if "null" not in kinds else kinds
+            if "enum" in out and None not in out["enum"]:
+                out["enum"] = [*out["enum"], None]
+        if write_only and ("writeOnly" in node or "x-writeOnly" in node):
+            out["not"] = {}
+        return out
+
+    return convert(schema)
+
+
+class _FastThenExact:
+    """jsonschema-rs decides what is valid; what it rejects is judged again by the exact validator.
+
+    The compiled validator is at least as strict as Connexion's (it also checks ``uri``, and
+    ``email`` by RFC 5321, where jsonschema checks less), so a value it accepts is one Connexion
+    accepts; for anything else the jsonschema validator gives the verdict and the error text,
+    exactly as before.
+    """
+
+    def __init__(self, exact: Any, fast: Any) -> None:
+        self.exact = exact
+        self.fast = fast
+
+    def _fast_ok(self, instance: Any) -> bool:
+        try:
+            return bool(self.fast.is_valid(instance))
+        except (ValueError, TypeError, OverflowError, RecursionError):  # a value it cannot take (huge int...)
+            return False
+
+    def validate(self, instance: Any) -> None:
+        if not self._fast_ok(instance):
+            self.exact.validate(instance)
+
+    def is_valid(self, instance: Any) -> bool:
+        return self._fast_ok(instance) or bool(self.exact.is_valid(instance))
+
+    def iter_errors(self, instance: Any) -> Any:
+        return iter(()) if self._fast_ok(instance) else self.exact.iter_errors(instance)
+
+
+def fast_then_exact(exact: Any, schema: Any, *, nullable: bool, write_only: bool) -> Any:
+    """``exact`` (a jsonschema validator) behind a compiled jsonschema-rs validator, when one can be built."""
+    try:
+        fast = jsonschema_rs.Draft4Validator(
+            _compiled_schema(schema, nullable=nullable, write_only=write_only), validate_formats=True
+        )
+    except (_Cycle, ValueError, TypeError, RecursionError, jsonschema_rs.ReferencingError):
+        # a self-referring or unusual schema: the exact validator alone
+        return exact
+    return _FastThenExact(exact, fast)
+
+
 def validator_map(parameter: Any = ParameterValidator) -> dict[str, Any]:
     """Connexion's validator map with each jsonschema validator built once per schema object.
 
@@ -239,18 +321,28 @@ def validator_map(parameter: Any = ParameterValidator) -> dict[str, Any]:
                 validator = once(
                     "parameter",
                     param,
-                    lambda: Draft4Validator(param.get("schema", param), format_checker=draft4_format_checker),
+                    lambda: fast_then_exact(
+                        Draft4Validator(param.get("schema", param), format_checker=draft4_format_checker),
+                        param.get("schema", param),
+                        nullable=False,
+                        write_only=False,
+                    ),
                 )
                 if validator.is_valid(value):
                     return None
             return parameter.validate_parameter(parameter_type, value, param, param_name)
 
     def cached_validator(base: type, kind: str) -> type:
-        attr = "validator" if issubclass(base, JSONResponseBodyValidator) else "_validator"
+        response = issubclass(base, JSONResponseBodyValidator)
+        attr = "validator" if response else "_validator"
         build = getattr(base, attr).fget
 
         def get(self: Any) -> Any:
-            return once(kind, self._schema, lambda: build(self))
+            return once(
+                kind,
+                self._schema,
+                lambda: fast_then_exact(build(self), self._schema, nullable=True, write_only=response),
+            )
 
         return type(base.__name__, (base,), {attr: property(get), "__doc__": base.__doc__})
 

@@ -1,0 +1,123 @@
+"""fastpath.py: the compiled validators accept nothing Connexion's own validators would refuse.
+
+Response validation runs jsonschema-rs first and asks Connexion's jsonschema validator only
+about what it rejects; that is sound only if every value the compiled validator accepts is one the
+exact validator accepts. These tests check that on the real responses of the default world and on
+many mutations of them (nulls, wrong types, unknown enum values, missing fields).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from connexion.json_schema import Draft4ResponseValidator
+from connexion.spec import Specification
+from jsonschema import Draft4Validator
+
+from mock_server.app import load_spec
+from mock_server.fastpath import _compiled_schema, _Cycle, _FastThenExact, fast_then_exact
+
+GETS = [
+    ("/flows", "/flows"),
+    ("/flows/all", "/flows/all"),
+    ("/flows/{organization}/{flow}", "/flows/acme/main"),
+    ("/flows/{organization}/{flow}/messages", "/flows/acme/main/messages?limit=30"),
+    ("/flows/{organization}/{flow}/messages/{id}", "/flows/acme/main/messages/1"),
+    ("/users", "/users"),
+    ("/user", "/user"),
+    ("/organizations", "/organizations"),
+]
+
+
+@pytest.fixture(scope="module")
+def resolved() -> dict[str, Any]:
+    return dict(Specification.load(load_spec()).spec)
+
+
+def response_schema(resolved: dict[str, Any], template: str) -> Any:
+    return resolved["paths"][template]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+
+
+def mutations(body: Any) -> Iterator[Any]:
+    """Copies of ``body`` with one leaf or member changed: None, another type, a strange string, gone."""
+
+    def paths(node: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                yield (*prefix, key)
+                yield from paths(value, (*prefix, key))
+        elif isinstance(node, list):
+            for i, value in enumerate(node[:3]):
+                yield (*prefix, i)
+                yield from paths(value, (*prefix, i))
+
+    for path in paths(body):
+        for replacement in (None, 12345, "not-a-date", "", [], {}, True, -1.5, "x" * 3000, "\n"):
+            copied = copy.deepcopy(body)
+            parent = copied
+            for step in path[:-1]:
+                parent = parent[step]
+            parent[path[-1]] = replacement
+            yield copied
+        if isinstance(path[-1], str):
+            copied = copy.deepcopy(body)
+            parent = copied
+            for step in path[:-1]:
+                parent = parent[step]
+            del parent[path[-1]]
+            yield copied
+
+
+@pytest.mark.parametrize(("template", "url"), GETS, ids=[g[0] for g in GETS])
+def test_fast_then_exact__accepts_only_what_connexion_accepts(
+    alice: Any, resolved: dict[str, Any], template: str, url: str
+) -> None:
+    response = alice.get(url)
+    assert response.status_code == 200, response.text
+    schema = response_schema(resolved, template)
+    exact = Draft4ResponseValidator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+    both = fast_then_exact(exact, schema, nullable=True, write_only=True)
+    assert isinstance(both, _FastThenExact), "the response schema should compile"
+    body = response.json()
+    assert both.fast.is_valid(body)
+    checked = 0
+    for mutated in mutations(body):
+        if both.fast.is_valid(mutated):
+            assert exact.is_valid(mutated), mutated
+        checked += 1
+    assert checked > 20
+
+
+def test_compiled_schema__nullable_admits_null_in_type_and_enum() -> None:
+    schema = {"type": "string", "enum": ["a"], "nullable": True}
+    assert _compiled_schema(schema, nullable=True, write_only=False) == {
+        "type": ["string", "null"],
+        "enum": ["a", None],
+        "nullable": True,
+    }
+
+
+def test_compiled_schema__nullable_next_to_ref_is_ignored_as_draft4_does() -> None:
+    schema = {"$ref": "#/definitions/x", "nullable": True}
+    assert _compiled_schema(schema, nullable=True, write_only=False) == schema
+
+
+def test_compiled_schema__write_only_never_validates_in_responses() -> None:
+    validator = fast_then_exact(
+        Draft4ResponseValidator({"properties": {"secret": {"type": "string", "writeOnly": True}}}),
+        {"properties": {"secret": {"type": "string", "writeOnly": True}}},
+        nullable=True,
+        write_only=True,
+    )
+    assert validator.is_valid({})
+    assert not validator.is_valid({"secret": "s"})
+
+
+def test_compiled_schema__a_cycle_is_refused() -> None:
+    schema: dict[str, Any] = {"type": "object", "properties": {}}
+    schema["properties"]["self"] = schema
+    with pytest.raises(_Cycle):
+        _compiled_schema(schema, nullable=True, write_only=False)
