@@ -35,6 +35,7 @@ from starlette.requests import Request
 
 from mock_server import errors
 from mock_server.auth import REQUEST_STATE
+from mock_server.input_guard import MAX_BODY_BYTES  # bodies above it are left for the guard (413)
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -49,8 +50,6 @@ _SLASHES = re.compile(r"//+")
 _INTEGER = re.compile(r"-?\d+")
 _REFUSE_EXEMPT = frozenset({errors.RULE_ACCESS_TOKEN, errors.RULE_CORS_PREFLIGHT})
 _TRUE_VALUES: dict[Any, bool] = {"true": True, "false": False, "1": True, "0": False}
-MAX_BODY_BYTES = 16 * 1024 * 1024
-"""Bodies above this are left unread for the input guard (input_guard.py) to refuse with 413."""
 
 
 # --- the spec, indexed once ----------------------------------------------------------------------
