@@ -94,6 +94,35 @@ def test_get_state__is_valid_against_the_world_schema(client: Any, alice: Any, r
     jsonschema.validate(client.get("/_mock/state").json(), schema)
 
 
+def test_get_state__with_oauth_codes_and_refresh_tokens_is_valid_and_round_trips(
+    client: Any, runtime: Runtime
+) -> None:
+    import jsonschema
+
+    from mock_server.resources import world_schema_path
+    from mock_server.world import OAUTH_APP
+
+    def authorize() -> str:
+        params = {"client_id": OAUTH_APP["client_id"], "response_type": "code", "scope": "flow offline_access"}
+        location = client.get("/oauth/authorize", params=params, follow_redirects=False).headers["location"]
+        return location.split("code=")[1].split("&")[0]
+
+    exchanged = {
+        "grant_type": "authorization_code",
+        "code": authorize(),
+        "client_id": OAUTH_APP["client_id"],
+        "client_secret": OAUTH_APP["client_secret"],
+    }
+    token = client.post("/oauth/token", json=exchanged, headers={"Accept": "application/json"})
+    assert "refresh_token" in token.json()
+    authorize()  # a code that stays unexchanged
+    state = client.get("/_mock/state").json()
+    assert state["oauth_codes"] and any(t["refresh_token"] for t in state["oauth_tokens"])
+    jsonschema.validate(state, json.loads(world_schema_path().read_text(encoding="utf-8")))
+    assert client.put("/_mock/state", json=state).status_code == 200
+    assert client.get("/_mock/state").json() == state
+
+
 def test_replace_state__serves_the_new_world(client: Any, alice: Any, runtime: Runtime) -> None:
     doc = client.get("/_mock/state").json()
     doc["users"][0]["name"] = "Alice Replaced"
