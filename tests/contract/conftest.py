@@ -66,17 +66,17 @@ def contract_config(oauth_token: str) -> SchemathesisConfig:
     return SchemathesisConfig.from_dict(data, base_dir=str(ROOT))
 
 
-def fresh_contract() -> tuple[Any, str]:
+def fresh_contract() -> tuple[Any, Any, str]:
     """A new mock (fresh store, response validation on), the spec it publishes bound to it, and
     the OAuth token issued for the run."""
     app = create_app(validate_responses=True, strict=True)  # the contract exactly (schemathesis.toml)
     token = issue_token(app)
-    return schemathesis.openapi.from_asgi("/openapi.json", app, config=contract_config(token)), token
+    return app, schemathesis.openapi.from_asgi("/openapi.json", app, config=contract_config(token)), token
 
 
 def fresh_schema() -> Any:
     """A new mock and the spec it publishes, bound to it (see ``fresh_contract``)."""
-    return fresh_contract()[0]
+    return fresh_contract()[1]
 
 
 def pytest_collection_modifyitems(items: list[Any]) -> None:
