@@ -186,7 +186,7 @@ def test_replace_state__field_the_store_does_not_know_is_400(client: Any, runtim
 
     assert response.status_code == 400
     assert response.json()["message"] == errors.INVALID_WORLD
-    assert "shoe_size" in response.json()["errors"]["base"][0]
+    assert "shoe_size" in response.json()["errors"]["users.0"][0]  # the schema names the entry
 
 
 def test_replace_state__without_users_is_400(client: Any, runtime: Runtime) -> None:
