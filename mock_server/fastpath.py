@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import hashlib
 import os
+from collections.abc import AsyncIterator
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -154,11 +156,28 @@ class _OnceASGIApp(AsyncASGIApp):  # type: ignore[misc]
     api_cls = _OnceApi
 
 
+@contextlib.asynccontextmanager
+async def serving(app: Any) -> AsyncIterator[None]:
+    """The server's lifespan: what exists when it starts (spec, validators, world) is frozen for the GC.
+
+    Those ~65k objects live as long as the server; left in the collector's generations, every full
+    collection during the load walks them all (about 12% of the CPU of a ``GET /flows``).
+    """
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 class FastAsyncApp(AsyncApp):  # type: ignore[misc]
-    """``connexion.AsyncApp`` whose operations decorate their handler once, at the first request."""
+    """``connexion.AsyncApp`` whose operations decorate their handler once, at the first request,
+    and whose startup heap is frozen for the garbage collector (``serving``)."""
 
     def __init__(self, import_name: str, **kwargs: Any) -> None:
         validate_specs_once()
+        kwargs.setdefault("lifespan", serving)
         super().__init__(import_name, **kwargs)
         # AsyncApp hard-codes its inner app; swap it before any API is added (the middleware
         # stack is built lazily, on the first request).

@@ -121,3 +121,11 @@ def test_compiled_schema__a_cycle_is_refused() -> None:
     schema["properties"]["self"] = schema
     with pytest.raises(_Cycle):
         _compiled_schema(schema, nullable=True, write_only=False)
+
+
+def test_serving__freezes_the_startup_heap_while_the_app_runs(app: Any) -> None:
+    import gc
+
+    with app.test_client():  # runs the ASGI lifespan, as uvicorn does
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
