@@ -150,9 +150,13 @@ class Server:
 
     def start(self, ready_path: str = "/flows", deadline: float = 120.0) -> float:
         started = time.perf_counter()
+        # Servers run as installed software does: with bytecode caching, even where the calling
+        # environment disables it (PYTHONDONTWRITEBYTECODE); the first of several starts writes it.
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         self.proc = subprocess.Popen(
             ["timeout", "--signal=KILL", str(SERVER_LIFETIME), *self.argv],
             cwd=self.cwd,
+            env=env,
             stdout=self.log.open("wb"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
