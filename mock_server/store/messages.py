@@ -303,7 +303,11 @@ def counter_of(event: str) -> str | None:
 
 
 def tags_param(value: Any) -> list[str] | str | None:
-    if value is None or isinstance(value, str | list):
+    if value is None:
+        return value
+    if isinstance(value, str | list):
+        if any(tagging.is_json_object(item) for item in ([value] if isinstance(value, str) else value)):
+            raise ValidationFailed.field("tags", INVALID)  # a form field holding an object's JSON
         return value
     raise ValidationFailed.field("tags", INVALID)
 

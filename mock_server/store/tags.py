@@ -8,6 +8,7 @@ callers pass the nick table of the people who can be mentioned.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 
@@ -27,6 +28,20 @@ def split_tags(tags: str | Iterable[str] | None) -> list[str]:
         return []
     items = tags.split(",") if isinstance(tags, str) else list(tags)
     return [t.strip() for t in items if isinstance(t, str) and t.strip()]
+
+
+def is_json_object(tag: object) -> bool:
+    """A tag that is a JSON object (``{}``, ``{"a": 1}``): an object where a list of tags belongs.
+
+    A multipart or form field is text, so a client that puts an object in the ``tags`` part sends
+    its JSON; taken as a tag it would be stored silently, where a JSON body gets a 400.
+    """
+    if not isinstance(tag, str) or not (tag.startswith("{") and tag.endswith("}")):
+        return False
+    try:
+        return isinstance(json.loads(tag), dict)
+    except ValueError:
+        return False
 
 
 def dedup(tags: Iterable[str]) -> list[str]:

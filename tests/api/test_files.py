@@ -132,3 +132,16 @@ def test_list_flow_messages__file_filter_by_event_and_tag(alice) -> None:
     by_event = alice.get(MAIN, params={"event": "file", "limit": 1}).json()
     by_tag = alice.get(MAIN, params={"tags": ":file", "limit": 1}).json()
     assert by_event[0]["id"] == by_tag[0]["id"] == m["id"]
+
+
+@pytest.mark.parametrize("tags", ["{}", '{"a": 1}'])
+def test_send_private_message__multipart_tags_part_holding_a_json_object_is_400(alice, tags) -> None:
+    # Found by make fuzz: an object in the multipart `tags` part arrives as its JSON text.
+    r = upload(alice, "/private/2/messages", tags=tags)
+    assert_error(r, 400, errors.VALIDATION_ERROR, {"tags": [errors.INVALID]})
+
+
+def test_send_flow_message__multipart_tags_with_braces_that_are_not_an_object_are_tags(alice) -> None:
+    r = upload(alice, tags="{draft}")
+    assert r.status_code == 201, r.text
+    assert r.json()["tags"][0] == "{draft}"
