@@ -31,6 +31,7 @@ from connexion.apps.flask import FlaskApi, FlaskApp, FlaskASGIApp, FlaskOperatio
 from connexion.context import receive, scope
 from connexion.datastructures import MediaTypeDict
 from connexion.decorators import FlaskDecorator, StarletteDecorator
+from connexion.exceptions import NonConformingResponseBody
 from connexion.spec import Specification
 from connexion.utils import is_null, is_nullable
 from connexion.validators import (
@@ -312,6 +313,19 @@ def fast_then_exact(exact: Any, schema: Any, *, nullable: bool, write_only: bool
     return _FastThenExact(exact, fast)
 
 
+def _parse_json_response(self: Any, stream: Any) -> Any:
+    """``JSONResponseBodyValidator._parse`` with orjson (UTF-8 bodies; others take the stock path)."""
+    if self._encoding.lower().replace("-", "") != "utf8":
+        return JSONResponseBodyValidator._parse(self, stream)
+    body = b"".join(stream)
+    if not body:
+        return None
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as e:
+        raise NonConformingResponseBody(str(e)) from None
+
+
 def validator_map(parameter: Any = ParameterValidator) -> dict[str, Any]:
     """Connexion's validator map with each jsonschema validator built once per schema object.
 
@@ -363,7 +377,10 @@ def validator_map(parameter: Any = ParameterValidator) -> dict[str, Any]:
                 lambda: fast_then_exact(build(self), self._schema, nullable=True, write_only=response),
             )
 
-        return type(base.__name__, (base,), {attr: property(get), "__doc__": base.__doc__})
+        members: dict[str, Any] = {attr: property(get), "__doc__": base.__doc__}
+        if base is JSONResponseBodyValidator:
+            members["_parse"] = _parse_json_response
+        return type(base.__name__, (base,), members)
 
     body = MediaTypeDict(VALIDATOR_MAP["body"])
     for media_type, base in body.items():

@@ -129,3 +129,16 @@ def test_serving__freezes_the_startup_heap_while_the_app_runs(app: Any) -> None:
     with app.test_client():  # runs the ASGI lifespan, as uvicorn does
         assert gc.get_freeze_count() > 0
     assert gc.get_freeze_count() == 0
+
+
+def test_validator_map__json_response_bodies_parse_as_before() -> None:
+    from connexion.exceptions import NonConformingResponseBody
+
+    from mock_server.fastpath import validator_map
+
+    response_validator = validator_map()["response"]["application/json"]
+    validator = response_validator({"type": "http"}, schema={"type": "object"}, encoding="utf-8")
+    assert validator._parse([b'{"a": ', b"[1, null]}"]) == {"a": [1, None]}
+    assert validator._parse([]) is None
+    with pytest.raises(NonConformingResponseBody):
+        validator._parse([b"{not json"])
