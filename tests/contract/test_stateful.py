@@ -6,29 +6,111 @@ deleteMessage / createMessageComment; sendPrivateMessage -> its show/edit/delete
 getSource / updateSource / deleteSource; createInvitation -> getInvitation / deleteInvitation)
 and runs bounded, derandomized scenarios against a mock of its own (fresh store). Every step is
 checked with all checks, including the stateful ones (use_after_free, ensure_resource_availability).
+
+A scenario's first call gets the seeded world's organization and flow names most of the time
+(``world_path_parameters``), so the create calls succeed and the links have something to follow.
+The test then proves the chains ran: each linked read, update and delete reached a 2xx.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import hypothesis
 import pytest
+from hypothesis.stateful import Bundle
+from schemathesis.generation.feedback import FeedbackSources
+from schemathesis.generation.stateful.state_machine import StepInput, normalize_name
+from schemathesis.python._constants.orchestrator import make_constants_value_source
+from schemathesis.specs.openapi.stateful import _step_case_strategy, is_root_allowed, transition
 
-from tests.contract.conftest import STATEFUL_SCENARIOS, fresh_contract, issue_token
+from tests.contract.conftest import (
+    STATEFUL_SCENARIOS,
+    declared_message_fields,
+    fresh_contract,
+    issue_token,
+    world_path_parameters,
+)
 
 pytestmark = pytest.mark.contract
 
 app, schema, _ = fresh_contract()
+schema.hooks.register_hook_with_name(world_path_parameters, "flatmap_path_parameters")
+schema.hooks.register_hook_with_name(declared_message_fields, "map_body")
 project = schema.config
 
-Workflow = schema.as_state_machine()
+CHAINS: dict[str, tuple[str, dict[str, str]]] = {
+    # Flowdock had no way to delete a flow (it is closed with updateFlow `open: false`).
+    "flow": ("createFlow", {"read": "getFlow", "update": "updateFlow"}),
+    "message": (
+        "sendFlowMessage",
+        {"read": "showMessage", "update": "editMessage", "delete": "deleteMessage"},
+    ),
+    "source": ("createSource", {"read": "getSource", "update": "updateSource", "delete": "deleteSource"}),
+    # An invitation is not edited: Flowdock had no update operation for it.
+    "invitation": ("createInvitation", {"read": "getInvitation", "delete": "deleteInvitation"}),
+}
+"""Each chain: the creating operation, and the operation its links lead to for each step."""
+
+LINKED_2XX: Counter[tuple[str, str]] = Counter()
+"""(source operationId, target operationId) -> linked calls that got a 2xx, over the whole run."""
+
+
+def operation_id(case: Any) -> str:
+    return str(case.operation.definition.raw.get("operationId"))
+
+
+def fully_linked(step: Any) -> bool:
+    """Every value the link could supply was used (Schemathesis sometimes swaps one for a generated
+    value to explore), so the call really addressed the resource the previous call created."""
+    transition = step.transition
+    if transition is None:
+        return False
+    wanted = sum(len(values) for values in transition.parameters.values())
+    return wanted > 0 and len(step.applied_parameters) == wanted
+
+
+EXTRA_ROOTS = ("sendFlowMessage", "sendPrivateMessage")
+"""Creating operations the generated machine would only reach through a link, made entry points.
+
+Schemathesis starts scenarios only at "reliable" roots; its dependency analysis reads the
+optional ``thread_id`` of a message as a reference to a Thread that no operation creates and
+demotes both message senders, so a message chain could start only behind createFlow (at most two
+messages per scenario). Their root rules are built here the way ``create_state_machine`` builds
+the others (Schemathesis 4.32.5, pinned in constraints.txt).
+"""
+
+
+def with_extra_roots(machine: Any) -> Any:
+    feedback = FeedbackSources(constants_value_source=make_constants_value_source(schema))
+    rules: dict[str, Any] = {}
+    labels = set(machine._root_labels)
+    for operation_id_ in EXTRA_ROOTS:
+        operation = schema.find_operation_by_id(operation_id_)
+        name = normalize_name(f"RANDOM -> {operation.label}")
+        if operation.label in labels or hasattr(machine, name):
+            continue
+        modes = schema.config.generation_for(operation=operation, phase="stateful").modes
+        strategy = _step_case_strategy(operation, modes, feedback=feedback)
+        rules[name] = transition(
+            name=name,
+            target=Bundle("catch_all"),
+            precondition=is_root_allowed(operation.label),
+            input=strategy.map(StepInput.initial),
+        )
+        labels.add(operation.label)
+    attributes = {"root_rules": machine.root_rules | set(rules), "_root_labels": frozenset(labels), **rules}
+    return type(machine.__name__, (machine,), attributes)
+
+
+Workflow = with_extra_roots(schema.as_state_machine())
 
 
 class FlowdockWorkflow(Workflow):  # type: ignore[misc,valid-type]
-    """The generated state machine: each scenario starts from the seeded world, and createSource
-    gets its OAuth token (the state machine applies the Basic credentials of schemathesis.toml
-    but not its per-operation headers)."""
+    """The generated state machine: each scenario starts from the seeded world, createSource gets
+    its OAuth token (the state machine applies the Basic credentials of schemathesis.toml but not
+    its per-operation headers), and linked calls that succeed are counted."""
 
     def setup(self) -> None:
         # Scenarios replay (Hypothesis re-runs a failing one): the same world makes the same run.
@@ -36,19 +118,47 @@ class FlowdockWorkflow(Workflow):  # type: ignore[misc,valid-type]
         with app.store.lock:
             token = issue_token(app)
         self.oauth_token = token
+        self.sources: dict[str, str] = {}
+
+    def step(self, input: Any) -> Any:
+        if fully_linked(input):
+            self.sources[input.case.id] = operation_id(self._parent_case(input.transition.parent_id))
+        return super().step(input)
+
+    def _parent_case(self, case_id: str) -> Any:
+        return self.recorder.cases[case_id].value
 
     def before_call(self, case: Any) -> None:
-        if case.operation.definition.raw.get("operationId") == "createSource":
+        if operation_id(case) == "createSource":
             case.headers = {**(case.headers or {}), "Authorization": f"Bearer {self.oauth_token}"}
 
+    def after_call(self, response: Any, case: Any) -> None:
+        super().after_call(response, case)
+        source = self.sources.pop(case.id, None)
+        if source is not None and 200 <= response.status_code < 300:
+            LINKED_2XX[(source, operation_id(case))] += 1
 
-class TestFlowdockWorkflows(FlowdockWorkflow.TestCase):  # type: ignore[name-defined,misc]
-    settings = hypothesis.settings(
-        max_examples=STATEFUL_SCENARIOS,
-        stateful_step_count=project.phases.stateful.max_steps,
-        derandomize=True,
-        deadline=None,
-        database=None,
-        phases=[hypothesis.Phase.generate],
-        suppress_health_check=list(hypothesis.HealthCheck),
-    )
+
+SETTINGS = hypothesis.settings(
+    max_examples=STATEFUL_SCENARIOS,
+    stateful_step_count=project.phases.stateful.max_steps,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    phases=[hypothesis.Phase.generate],
+    suppress_health_check=list(hypothesis.HealthCheck),
+)
+
+
+def test_linked_workflows_conform() -> None:
+    LINKED_2XX.clear()
+    FlowdockWorkflow.run(settings=SETTINGS)
+    reached = {
+        chain: {step: LINKED_2XX[(creator, target)] for step, target in steps.items()}
+        for chain, (creator, steps) in CHAINS.items()
+    }
+    print(f"\nlinked calls answered 2xx per chain: {reached}")
+    missing = [
+        f"{chain} {step}" for chain, steps in reached.items() for step, count in steps.items() if not count
+    ]
+    assert not missing, f"chains that never got this far: {missing}; all linked 2xx: {dict(LINKED_2XX)}"
