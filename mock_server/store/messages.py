@@ -38,6 +38,19 @@ from mock_server.store import tags as tagging
 from mock_server.store.files import Upload
 from mock_server.store.timefmt import iso_ms, parse_iso_ms
 
+
+def clone(value: Any) -> Any:
+    """A copy of JSON-shaped data, so a response never shares a mutable object with the store.
+
+    The same result as ``copy.deepcopy`` for the dicts, lists and scalars messages hold, at a
+    fraction of its cost (no memo dict); strings, numbers and None are returned as they are.
+    """
+    if isinstance(value, dict):
+        return {k: clone(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clone(v) for v in value]
+    return value
+
 if TYPE_CHECKING:
     from mock_server.store import Store
     from mock_server.store.flows import Flow
@@ -374,9 +387,9 @@ class MessageStore:
             "title": thread.title,
             "body": thread.body,
             "external_url": thread.external_url,
-            "status": copy.deepcopy(thread.status),
-            "fields": copy.deepcopy(thread.fields),
-            "actions": copy.deepcopy(thread.actions),
+            "status": clone(thread.status),
+            "fields": clone(thread.fields),
+            "actions": clone(thread.actions),
             "source": source,
             "activities": thread.activities,
             "internal_comments": thread.internal_comments,
@@ -396,14 +409,14 @@ class MessageStore:
             out["to"] = str(to)
         out.update(
             {
-                "content": copy.deepcopy(message.content),
+                "content": clone(message.content),
                 "sent": message.sent,
                 "user": str(message.user),
                 "created_at": iso_ms(message.sent),
                 "tags": list(message.tags),
                 "uuid": message.uuid,
                 "app": message.app,
-                "attachments": copy.deepcopy(message.attachments),
+                "attachments": clone(message.attachments),
                 "edited": message.edited,
                 "edited_at": iso_ms(message.edited) if message.edited is not None else None,
                 "emojiReactions": {},
@@ -420,7 +433,7 @@ class MessageStore:
             out["title"] = message.title
             out["body"] = message.body
             if message.author is not None:
-                out["author"] = copy.deepcopy(message.author)
+                out["author"] = clone(message.author)
         return out
 
     def flow_stats(self, flow: Flow, viewer: int) -> dict[str, Any]:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 
 def iso_ms(ms: int) -> str:
-    """``1570096207646`` -> ``"2019-10-03T09:50:07.646Z"``."""
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    """``1570096207646`` -> ``"2019-10-03T09:50:07.646Z"``.
+
+    ``time.gmtime`` on whole seconds: every listed message renders two or three of these, and a
+    ``datetime`` built from a float cost a sixth of a list request's CPU.
+    """
+    seconds, millis = divmod(ms, 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
 
 
 def parse_iso_ms(text: str) -> int:
