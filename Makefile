@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast lint fmt typecheck fixtures fuzz bench bench-compare wrk-installed lock clean
+.PHONY: help install run test test-fast lint fmt fixtures fuzz bench bench-compare wrk-installed lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -24,20 +24,22 @@ install: $(STAMP) ## create .venv and install the project with its dev tools
 run: $(STAMP) ## serve the default dataset on $(HOST):$(PORT)
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/flowdock-mock serve
 
-test: $(STAMP) ## the whole suite: spec, unit, api, contract (Schemathesis), real clients
+test: $(STAMP) lint ## lint, then the whole suite: spec, unit, api, contract (Schemathesis), real clients
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP) ## everything except the Schemathesis and real-client runs
 	$(BIN)/python -m pytest -m "not contract and not client"
 
-lint: $(STAMP) ## ruff and mypy
-	$(BIN)/ruff check mock_server tests fixtures
-	$(BIN)/ruff format --check mock_server tests fixtures
+LINTED := mock_server tests fixtures bench
+
+lint: $(STAMP) ## ruff (lint and format check) and mypy (strict, on mock_server)
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/mypy
 
 fmt: $(STAMP) ## format and autofix
-	$(BIN)/ruff format mock_server tests fixtures
-	$(BIN)/ruff check --fix mock_server tests fixtures
+	$(BIN)/ruff format $(LINTED)
+	$(BIN)/ruff check --fix $(LINTED)
 
 fixtures: $(STAMP) ## regenerate fixtures/default-world.json from the Faker generator
 	$(BIN)/python -m mock_server.world --write fixtures/default-world.json

@@ -49,7 +49,7 @@ HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 def _load_yaml(path: Any) -> dict[str, Any]:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader when PyYAML has it
     with open(path, encoding="utf-8") as fh:
-        doc: dict[str, Any] = yaml.load(fh, Loader=loader)  # noqa: S506 - a safe loader
+        doc: dict[str, Any] = yaml.load(fh, Loader=loader)
     return doc
 
 
@@ -73,9 +73,15 @@ def load_default_world() -> dict[str, Any]:
 
 
 # --- error rendering: one shape for everything -------------------------------------------------
-def flowdock_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> ConnexionResponse:
+def flowdock_response(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> ConnexionResponse:
     return ConnexionResponse(
-        status_code=status, body=json.dumps(body), content_type=JSON, mimetype="application/json", headers=headers or {}
+        status_code=status,
+        body=json.dumps(body),
+        content_type=JSON,
+        mimetype="application/json",
+        headers=headers or {},
     )
 
 
@@ -110,14 +116,22 @@ def _problem(request: ConnexionRequest, exc: ProblemException) -> ConnexionRespo
         # OAuth clients parse RFC 6749 §5.2 bodies, and the spec declares that shape for these 400s.
         return flowdock_response(400, {"error": "invalid_request", "error_description": detail})
     if status == 400:
-        return flowdock_response(400, {"message": errors.VALIDATION_ERROR, "errors": validation_errors(detail)})
+        return flowdock_response(
+            400, {"message": errors.VALIDATION_ERROR, "errors": validation_errors(detail)}
+        )
     if status == 401:
-        message = errors.AUTHENTICATION_REQUIRED if "No authorization" in detail else errors.INVALID_CREDENTIALS
-        return flowdock_response(401, {"message": message}, {"WWW-Authenticate": 'Basic realm="flowdock-mock"'})
+        message = (
+            errors.AUTHENTICATION_REQUIRED if "No authorization" in detail else errors.INVALID_CREDENTIALS
+        )
+        return flowdock_response(
+            401, {"message": message}, {"WWW-Authenticate": 'Basic realm="flowdock-mock"'}
+        )
     if status == 403:
         return flowdock_response(403, {"message": errors.INSUFFICIENT_SCOPE, "errors": {"scope": [detail]}})
     if status == 415:
-        return flowdock_response(415, {"message": errors.UNSUPPORTED_MEDIA_TYPE, "errors": {"content_type": [detail]}})
+        return flowdock_response(
+            415, {"message": errors.UNSUPPORTED_MEDIA_TYPE, "errors": {"content_type": [detail]}}
+        )
     if status >= 500:
         log.error("server problem: %s", detail)
         return flowdock_response(status, {"message": errors.INTERNAL_ERROR, "errors": {"base": [detail]}})
@@ -161,7 +175,9 @@ def _http_error(allow: _AllowTable) -> Any:
     def handle(request: ConnexionRequest, exc: HTTPException) -> ConnexionResponse:
         if exc.status_code == 405:
             methods = allow.allowed(request.url.path)
-            return flowdock_response(405, {"message": errors.METHOD_NOT_ALLOWED}, {"Allow": ", ".join(methods)})
+            return flowdock_response(
+                405, {"message": errors.METHOD_NOT_ALLOWED}, {"Allow": ", ".join(methods)}
+            )
         if exc.status_code == 404:
             return flowdock_response(404, {"message": errors.NOT_FOUND})
         if isinstance(exc, OAuthScopeProblem):  # a starlette HTTPException, not a ProblemException
@@ -238,7 +254,9 @@ def create_app(
     # Added first, so outermost: an exception escaping the layers outside Connexion's exception
     # handling (below) still gets Flowdock's 500 instead of no response (safety_net.py says why).
     app.add_middleware(SafetyNetMiddleware, position=connexion.middleware.MiddlewarePosition.BEFORE_EXCEPTION)
-    app.add_middleware(RequestStateMiddleware, position=connexion.middleware.MiddlewarePosition.BEFORE_EXCEPTION)
+    app.add_middleware(
+        RequestStateMiddleware, position=connexion.middleware.MiddlewarePosition.BEFORE_EXCEPTION
+    )
     # Right inside the request state, outside everything else: it sees the request as the client
     # sent it and the final status, and reads what the inner layers recorded (journal.py).
     app.add_middleware(
@@ -253,7 +271,9 @@ def create_app(
     app.add_middleware(CorsMiddleware, position=connexion.middleware.MiddlewarePosition.BEFORE_EXCEPTION)
     # Before the normaliser and everything else that routes or parses a body: absurd URLs and
     # bodies (too large, undecodable, nested too deep, overflowing ints) get a 4xx, never a 500.
-    app.add_middleware(InputGuardMiddleware, position=connexion.middleware.MiddlewarePosition.BEFORE_EXCEPTION)
+    app.add_middleware(
+        InputGuardMiddleware, position=connexion.middleware.MiddlewarePosition.BEFORE_EXCEPTION
+    )
     app.add_middleware(
         NormalizeMiddleware,
         position=connexion.middleware.MiddlewarePosition.BEFORE_EXCEPTION,
@@ -262,7 +282,9 @@ def create_app(
     )
     # Outside response validation, which checks the JSON the token handler returns: a 200 from
     # /oauth/token is re-encoded as a form unless the client sent Accept: application/json.
-    app.add_middleware(TokenResponseEncoding, position=connexion.middleware.MiddlewarePosition.BEFORE_VALIDATION)
+    app.add_middleware(
+        TokenResponseEncoding, position=connexion.middleware.MiddlewarePosition.BEFORE_VALIDATION
+    )
     # After routing, security and validation (the operation is known, the request is valid):
     # Prefer: code=NNN and the fault table answer in place of the handler (faults.py).
     app.add_middleware(

@@ -51,6 +51,7 @@ def clone(value: Any) -> Any:
         return [clone(v) for v in value]
     return value
 
+
 if TYPE_CHECKING:
     from mock_server.store import Store
     from mock_server.store.flows import Flow

@@ -103,7 +103,11 @@ def test_get_state__with_oauth_codes_and_refresh_tokens_is_valid_and_round_trips
     from mock_server.world import OAUTH_APP
 
     def authorize() -> str:
-        params = {"client_id": OAUTH_APP["client_id"], "response_type": "code", "scope": "flow offline_access"}
+        params = {
+            "client_id": OAUTH_APP["client_id"],
+            "response_type": "code",
+            "scope": "flow offline_access",
+        }
         location = client.get("/oauth/authorize", params=params, follow_redirects=False).headers["location"]
         return location.split("code=")[1].split("&")[0]
 
