@@ -32,28 +32,8 @@ def send_message(
     return store.messages.send_message(user, body), 201
 
 
-def list_flow_messages(
-    store: Store,
-    user: int,
-    organization: str,
-    flow: str,
-    event: str | None = None,
-    tags: str | None = None,
-    tag_mode: str = "and",
-    limit: int = 30,
-    since_id: int | None = None,
-    until_id: int | None = None,
-    sort: str = "desc",
-    search: str | None = None,
-    skip: int = 0,
-    app: str | None = None,
-) -> Any:
-    return store.messages.list_flow_messages(
-        organization,
-        flow,
-        user,
-        ListQuery(event, tags, tag_mode, limit, since_id, until_id, sort, search, skip, app),
-    )
+def list_flow_messages(store: Store, user: int, organization: str, flow: str, **query: Any) -> Any:
+    return store.messages.list_flow_messages(organization, flow, user, ListQuery.from_params(query))
 
 
 def send_flow_message(

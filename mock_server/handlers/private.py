@@ -32,23 +32,8 @@ def update_private_conversation(store: Store, user: int, id_: int, body: dict[st
     return store.private.update_private_conversation(id_, user, body)
 
 
-def list_private_messages(
-    store: Store,
-    user: int,
-    id_: int,
-    event: str | None = None,
-    tags: str | None = None,
-    tag_mode: str = "and",
-    limit: int = 30,
-    since_id: int | None = None,
-    until_id: int | None = None,
-    sort: str = "desc",
-    search: str | None = None,
-    skip: int = 0,
-) -> Any:
-    return store.private.list_private_messages(
-        id_, user, ListQuery(event, tags, tag_mode, limit, since_id, until_id, sort, search, skip)
-    )
+def list_private_messages(store: Store, user: int, id_: int, **query: Any) -> Any:
+    return store.private.list_private_messages(id_, user, ListQuery.from_params(query))
 
 
 def send_private_message(

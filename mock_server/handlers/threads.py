@@ -31,25 +31,6 @@ def get_thread(store: Store, user: int, organization: str, flow: str, id_: str) 
 
 
 def list_thread_messages(
-    store: Store,
-    user: int,
-    organization: str,
-    flow: str,
-    id_: str,
-    event: str | None = None,
-    tags: str | None = None,
-    tag_mode: str = "and",
-    limit: int = 30,
-    since_id: int | None = None,
-    until_id: int | None = None,
-    sort: str = "desc",
-    search: str | None = None,
-    skip: int = 0,
+    store: Store, user: int, organization: str, flow: str, id_: str, **query: Any
 ) -> Any:
-    return store.messages.list_thread_messages(
-        organization,
-        flow,
-        id_,
-        user,
-        ListQuery(event, tags, tag_mode, limit, since_id, until_id, sort, search, skip),
-    )
+    return store.messages.list_thread_messages(organization, flow, id_, user, ListQuery.from_params(query))

@@ -171,6 +171,11 @@ class ListQuery:
     skip: int = 0
     app: str | None = None
 
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> ListQuery:
+        """The listing parameters among a handler's keyword arguments (the rest is ignored)."""
+        return cls(**{name: params[name] for name in cls.__dataclass_fields__ if name in params})
+
 
 def searchable_text(message: Message) -> str:
     """The words a search looks at: chat text, comment text, file name, inbox title and body."""
