@@ -42,6 +42,22 @@ from mock_server.validation import NamedParameterValidator
 
 log = logging.getLogger("flowdock_mock")
 
+
+class _QuietMultipleContentTypes(logging.Filter):
+    """Drops Connexion's "this operation accepts multiple content types" warning.
+
+    Connexion logs it at WARNING on every request to an operation that declares more than one
+    request media type (the message posts take JSON and multipart; the OAuth token endpoint, JSON
+    and form): one line per POST in a served mock's log, about nothing the user can change.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("this operation accepts multiple content types")
+
+
+_QUIET = _QuietMultipleContentTypes()
+logging.getLogger("connexion.operations.openapi3").addFilter(_QUIET)  # idempotent: same object
+
 JSON = "application/json; charset=utf-8"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 
