@@ -1,7 +1,10 @@
-"""ASGI middleware around the Connexion app: per-request state and the ``Flowdock-User`` header.
+"""ASGI middleware around the Connexion app: per-request state and Flowdock's response headers.
 
 The state dict is created here, filled by the security checkers (auth.py) and read back when the
-response starts, so every authenticated response names its user as Flowdock did (§1.3).
+response starts, so every authenticated response names its user as Flowdock did (§1.3), and JSON
+bodies are labelled ``application/json; charset=utf-8`` as Flowdock labelled them (§1.3). The
+charset is added here, outside Connexion, because Connexion labels a response with the media type
+the spec declares, which has no parameters.
 """
 
 from __future__ import annotations
@@ -13,8 +16,12 @@ from mock_server.auth import REQUEST_STATE
 Scope = dict[str, Any]
 
 
+JSON = b"application/json"
+JSON_UTF8 = b"application/json; charset=utf-8"
+
+
 class RequestStateMiddleware:
-    """Adds ``scope["flowdock"]`` and, once a user is known, the ``Flowdock-User`` header."""
+    """Adds ``scope["flowdock"]``, the ``Flowdock-User`` header once a user is known, and the charset."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -27,9 +34,13 @@ class RequestStateMiddleware:
         scope[REQUEST_STATE] = state
 
         async def send_with_user(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start" and state.get("user_id") is not None:
-                headers = list(message.get("headers", []))
-                headers.append((b"flowdock-user", str(state["user_id"]).encode()))
+            if message["type"] == "http.response.start":
+                headers = [
+                    (key, JSON_UTF8 if key == b"content-type" and value == JSON else value)
+                    for key, value in message.get("headers", [])
+                ]
+                if state.get("user_id") is not None:
+                    headers.append((b"flowdock-user", str(state["user_id"]).encode()))
                 message = {**message, "headers": headers}
             await send(message)
 
