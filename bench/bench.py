@@ -105,24 +105,24 @@ def _cpu(pid: int) -> float:
     return 0.0
 
 
-def tree_cpu(root: int) -> float:
-    """CPU seconds (user + system) used so far by the processes under ``root``."""
-    total, todo = 0.0, _children(root)
+def _descendants(root: int) -> list[int]:
+    """The processes under ``root`` (``root`` itself, the ``timeout`` wrapper, excluded)."""
+    found, todo = [], _children(root)
     while todo:
         pid = todo.pop()
-        total += _cpu(pid)
+        found.append(pid)
         todo.extend(_children(pid))
-    return total
+    return found
+
+
+def tree_cpu(root: int) -> float:
+    """CPU seconds (user + system) used so far by the processes under ``root``."""
+    return sum(_cpu(pid) for pid in _descendants(root))
 
 
 def tree_rss(root: int) -> int:
     """RSS of the processes under ``root`` (the ``timeout`` wrapper itself excluded)."""
-    total, todo = 0, _children(root)
-    while todo:
-        pid = todo.pop()
-        total += _rss(pid)
-        todo.extend(_children(pid))
-    return total
+    return sum(_rss(pid) for pid in _descendants(root))
 
 
 def get(port: int, path: str, timeout: float = 2.0) -> tuple[int, bytes]:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mock_server import errors
+from mock_server.specdoc import deref
 
 Scope = dict[str, Any]
 
@@ -90,12 +91,7 @@ class ResponseBook:
         self._cache: dict[tuple[str, int, str], Forced] = {}
 
     def deref(self, node: Any) -> Any:
-        while isinstance(node, dict) and "$ref" in node:
-            target: Any = self.spec
-            for part in node["$ref"].lstrip("#/").split("/"):
-                target = target[part]
-            node = target
-        return node
+        return deref(self.spec, node)
 
     def forced(self, operation_id: str, status: int, why: str) -> Forced:
         """The response for ``status`` on this operation (a 400 explaining when none can be given)."""

@@ -36,6 +36,7 @@ from starlette.requests import Request
 from mock_server import errors
 from mock_server.auth import REQUEST_STATE
 from mock_server.input_guard import MAX_BODY_BYTES  # bodies above it are left for the guard (413)
+from mock_server.specdoc import deref
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -129,12 +130,7 @@ class SpecIndex:
 
     # -- building
     def _deref(self, node: Any) -> Any:
-        while isinstance(node, dict) and "$ref" in node:
-            target: Any = self._spec
-            for part in node["$ref"].lstrip("#/").split("/"):
-                target = target[part]
-            node = target
-        return node
+        return deref(self._spec, node)
 
     def _operations(self, item: dict[str, Any]) -> dict[str, Operation]:
         found = {}
