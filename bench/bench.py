@@ -282,7 +282,7 @@ def tracemalloc_per_message(count: int = 100_000) -> float:
     sys.path.insert(0, str(BENCH))
     from serve import fill_flow
 
-    from mock_server.app import load_default_world
+    from mock_server.contract import load_default_world
     from mock_server.store import Store
 
     store = Store(load_default_world())

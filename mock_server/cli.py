@@ -324,7 +324,7 @@ def read_document(path: str) -> Any:
 def load_world(settings: Settings) -> dict[str, Any] | None:
     """The world to serve; None means the committed default world (the generator's default output)."""
     if settings.fixtures:
-        from mock_server.runtime import world_problems
+        from mock_server.world.documents import world_problems
 
         doc = read_document(settings.fixtures)
         problems = (

@@ -32,7 +32,7 @@ TAKEN = "has already been taken"
 NOT_IN_ORGANIZATION = "is not a member of the organization"
 ALREADY_MEMBER = "is already a member of the flow"
 
-# --- legacy-client rules (issue 6, mock_server/normalize.py) -------------------------------------
+# --- legacy-client rules (issue 6, mock_server/middleware/normalize.py) -------------------------------------
 # Each name is recorded in scope["flowdock"]["normalizations"] when the rule rewrote a request; in
 # strict mode a request that needs one is refused with 400 and "<text> (rule: <name>)" under the
 # field it concerns. ``{}`` in a text is filled with what the client sent.
@@ -104,7 +104,7 @@ ADMIN_TOKEN_HINT = "send Authorization: Bearer <the server's admin token>"
 INVALID_WORLD = "Invalid world document"
 NOT_AN_OPERATION = "is not an operationId of the Flowdock contract"
 
-# --- request bodies and absurd input (issue 5, mock_server/input_guard.py) -----------------------
+# --- request bodies and absurd input (issue 5, mock_server/middleware/input_guard.py) -----------------------
 BODY_TOO_LARGE = "is larger than {limit} bytes"
 """Under ``body`` in a 413; ``{limit}`` is the server's body limit."""
 NOT_VALID_TEXT = "is not valid {charset}"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mock_server.journal import render_report
 from mock_server.runtime import Runtime
+from mock_server.runtime.report import render_report
 
 __all__ = ["clear_coverage", "get_coverage", "get_coverage_report"]
 

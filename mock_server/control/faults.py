@@ -1,4 +1,4 @@
-"""Faults tag: the per-operationId table of forced statuses and delays (mock_server/faults.py)."""
+"""Faults tag: the per-operationId table of forced statuses and delays (mock_server/runtime/faults.py)."""
 
 from __future__ import annotations
 

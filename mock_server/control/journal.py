@@ -1,4 +1,4 @@
-"""Journal tag: the bounded ring of recent Flowdock requests (mock_server/journal.py keeps it)."""
+"""Journal tag: the bounded ring of recent Flowdock requests (mock_server/runtime/journal.py keeps it)."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from mock_server import errors
-from mock_server.app import load_spec
+from mock_server.contract import load_spec
 from mock_server.store.oauth import SCOPES, AccessToken
 from mock_server.world import OAUTH_APP
 from tests.conftest import ALICE, FRANK_ID, assert_error

@@ -3,7 +3,7 @@
 Each test sends one kind of garbage a careless or hostile client might send: bodies that do not
 parse, are not text, are too big or nest too deep; values of the wrong type or outside an enum;
 absurd paths (very long, dot segments, encoded slashes) and integers beyond int64. The layer that
-answers is named in each test: mock_server/input_guard.py before routing, Connexion's validation
+answers is named in each test: mock_server/middleware/input_guard.py before routing, Connexion's validation
 (rendered by app.py), or the spec's own limits.
 """
 
@@ -18,7 +18,7 @@ import anyio
 import pytest
 
 from mock_server import errors
-from mock_server.input_guard import MAX_BODY_BYTES, MAX_VALUE_CHARS
+from mock_server.middleware.input_guard import MAX_BODY_BYTES, MAX_VALUE_CHARS
 from mock_server.world import MAIN_USER
 from tests.conftest import assert_error
 

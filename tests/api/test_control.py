@@ -14,8 +14,8 @@ from connexion.json_schema import Draft4ResponseValidator
 
 from mock_server import errors
 from mock_server.app import create_app, load_spec
-from mock_server.faults import FORCED_HEADER, ResponseBook
 from mock_server.runtime import Runtime
+from mock_server.runtime.faults import FORCED_HEADER, ResponseBook
 from tests.conftest import ALICE, assert_error
 
 MAIN = "/flows/acme/main"

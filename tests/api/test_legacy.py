@@ -19,8 +19,8 @@ from starlette.testclient import TestClient
 
 from mock_server import errors
 from mock_server.app import create_app, load_spec
-from mock_server.auth import REQUEST_STATE
-from mock_server.normalize import NormalizeMiddleware, SpecIndex
+from mock_server.middleware.normalize import NormalizeMiddleware, SpecIndex
+from mock_server.middleware.types import REQUEST_STATE
 from mock_server.store.oauth import AccessToken
 from tests.conftest import ALICE, BOB, CAROL_ID, assert_error
 

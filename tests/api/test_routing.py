@@ -34,7 +34,7 @@ def test_corrected_spec_is_published_at_openapi_json(client, app) -> None:
 def test_unimplemented_handler_would_answer_501_in_flowdock_shape() -> None:
     import pytest
 
-    from mock_server.resolver import _not_implemented
+    from mock_server.binding.resolver import _not_implemented
 
     with pytest.raises(errors.NotImplementedYet) as raised:
         _not_implemented("someOperation")()

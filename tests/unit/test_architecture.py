@@ -29,7 +29,7 @@ def imported_modules(path: Path) -> set[str]:
             *PACKAGE.glob("store/*.py"),
             *PACKAGE.glob("handlers/*.py"),
             PACKAGE / "errors.py",
-            PACKAGE / "world.py",
+            *PACKAGE.glob("world/*.py"),
         ]
     ),
     ids=lambda p: str(p.relative_to(PACKAGE)),

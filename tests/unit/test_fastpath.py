@@ -17,8 +17,8 @@ from connexion.json_schema import Draft4ResponseValidator
 from connexion.spec import Specification
 from jsonschema import Draft4Validator
 
-from mock_server.app import load_spec
-from mock_server.fastpath import _compiled_schema, _Cycle, _FastThenExact, fast_then_exact
+from mock_server.binding.fastpath import _compiled_schema, _Cycle, _FastThenExact, fast_then_exact
+from mock_server.contract import load_spec
 
 GETS = [
     ("/flows", "/flows"),
@@ -134,7 +134,7 @@ def test_serving__freezes_the_startup_heap_while_the_app_runs(app: Any) -> None:
 def test_validator_map__json_response_bodies_parse_as_before() -> None:
     from connexion.exceptions import NonConformingResponseBody
 
-    from mock_server.fastpath import validator_map
+    from mock_server.binding.fastpath import validator_map
 
     response_validator = validator_map()["response"]["application/json"]
     validator = response_validator({"type": "http"}, schema={"type": "object"}, encoding="utf-8")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import importlib
 
-from mock_server.app import load_spec
-from mock_server.resolver import TAG_MODULES, handler_name, operation_modules
+from mock_server.binding.resolver import TAG_MODULES, handler_name, operation_modules
+from mock_server.contract import load_spec
 
 
 def test_handler_name_is_the_snake_case_operation_id() -> None:
@@ -41,8 +41,8 @@ def test_resolution_works_through_a_request(alice) -> None:
 
 def test_every_operation_of_both_specs_is_implemented() -> None:
     # The 501 fallback exists for operations under construction; none is left.
-    from mock_server.app import load_control_spec
-    from mock_server.resolver import CONTROL_TAG_MODULES, find_handler
+    from mock_server.binding.resolver import CONTROL_TAG_MODULES, find_handler
+    from mock_server.contract import load_control_spec
 
     missing = [
         op for op, module in operation_modules(load_spec()).items() if find_handler(module, op) is None

@@ -9,7 +9,7 @@ import anyio
 import pytest
 
 from mock_server import errors
-from mock_server.safety_net import SafetyNetMiddleware
+from mock_server.middleware.safety_net import SafetyNetMiddleware
 
 
 def call(app: Any) -> list[dict[str, Any]]:

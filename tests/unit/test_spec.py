@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 from openapi_spec_validator import validate
 
-from mock_server.app import load_spec
+from mock_server.contract import load_spec
 from mock_server.resources import seed_spec_path, spec_path
 
 SEED_SHA256 = "a33f00ce828b5f34597bd72274ee0e0256e8ef5ef86cd8507b4757be61cbd081"

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from mock_server.app import load_default_world
+from mock_server.contract import load_default_world
 from mock_server.store import Store
 from mock_server.store import tags as tagging
 from mock_server.store.messages import ListQuery, Message, Timeline

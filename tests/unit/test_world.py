@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from mock_server.app import load_default_world
+from mock_server.contract import load_default_world
 from mock_server.store import Store
 from mock_server.world import DEFAULT_SEED, MAIN_USER, generate
 

@@ -13,7 +13,7 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
-Scope = dict[str, Any]
+from mock_server.middleware.types import Scope
 
 OPERATION_ID = "oauthToken"
 ROUTING_CONTEXT = "connexion_routing"

@@ -13,9 +13,7 @@ the same table and the same sequence of requests give the same failures.
 
 from __future__ import annotations
 
-import asyncio
 import http
-import json
 import random
 import re
 import threading
@@ -23,9 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mock_server import errors
-from mock_server.specdoc import deref
-
-Scope = dict[str, Any]
+from mock_server.contract import deref
 
 FORCED_HEADER = "flowdock-mock-forced"
 """Response header naming what forced the status: ``prefer`` or ``fault``."""
@@ -291,49 +287,3 @@ def prefer_code(headers: list[tuple[bytes, bytes]]) -> int | None:
             if m:
                 return int(m.group(1))
     return None
-
-
-async def send_forced(send: Any, forced: Forced) -> None:
-    body = b"" if forced.body is None else json.dumps(forced.body).encode()
-    headers = [(k.encode(), v.encode()) for k, v in forced.headers]
-    if forced.body is not None:
-        headers.append((b"content-type", b"application/json; charset=utf-8"))
-    headers.append((b"content-length", str(len(body)).encode()))
-    await send({"type": "http.response.start", "status": forced.status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-class FaultMiddleware:
-    """After routing, security and validation: answer with a forced status, or add a fault's delay."""
-
-    def __init__(self, app: Any, book: ResponseBook, table: FaultTable) -> None:
-        self.app = app
-        self.book = book
-        self.table = table
-
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            routing = scope.get("extensions", {}).get("connexion_routing", {})
-            op_id = routing.get("operation_id")
-            if op_id in self.book.operations:
-                code = prefer_code(scope["headers"])
-                if code is not None:
-                    forced = self.book.forced(op_id, code, f"Prefer: code={code}")
-                    _mark(scope, "prefer", forced.status)
-                    await send_forced(send, forced)
-                    return
-                fault = self.table.draw(op_id)
-                if fault is not None:
-                    if fault.latency_ms:
-                        await asyncio.sleep(fault.latency_ms / 1000)
-                    if fault.status is not None:
-                        _mark(scope, "fault", fault.status)
-                        await send_forced(send, self.book.forced(op_id, fault.status, "fault"))
-                        return
-        await self.app(scope, receive, send)
-
-
-def _mark(scope: Scope, source: str, status: int) -> None:
-    state = scope.get("flowdock")
-    if state is not None:
-        state["forced"] = f"{source}:{status}"

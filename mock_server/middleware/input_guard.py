@@ -31,9 +31,9 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from mock_server import errors
-from mock_server.safety_net import send_error
+from mock_server.middleware.safety_net import send_error
+from mock_server.middleware.types import Scope
 
-Scope = dict[str, Any]
 Message = dict[str, Any]
 
 MAX_BODY_BYTES = 16 * 1024 * 1024

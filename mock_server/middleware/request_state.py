@@ -1,6 +1,6 @@
 """ASGI middleware around the Connexion app: per-request state and Flowdock's response headers.
 
-The state dict is created here, filled by the security checkers (auth.py) and read back when the
+The state dict is created here, filled by the security checkers (binding/security.py) and read back when the
 response starts, so every authenticated response names its user as Flowdock did (§1.3), and JSON
 bodies are labelled ``application/json; charset=utf-8`` as Flowdock labelled them (§1.3). The
 charset is added here, outside Connexion, because Connexion labels a response with the media type
@@ -11,10 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mock_server.auth import REQUEST_STATE
-
-Scope = dict[str, Any]
-
+from mock_server.middleware.types import REQUEST_STATE, Scope
 
 JSON = b"application/json"
 JSON_UTF8 = b"application/json; charset=utf-8"

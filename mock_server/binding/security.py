@@ -22,14 +22,13 @@ from typing import TYPE_CHECKING, Any
 from connexion.security import ApiKeySecurityHandler, BasicSecurityHandler, OAuthSecurityHandler
 
 from mock_server.errors import Unauthorized
+from mock_server.middleware.types import REQUEST_STATE
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from mock_server.store import Store
 
-REQUEST_STATE = "flowdock"
-"""Key of the per-request state dict that middleware.py puts in the ASGI scope."""
 CHECKER_KEY = "x-checker"
 """Vendor key of a security scheme naming the checker to use when it is not the scheme type's own."""
 

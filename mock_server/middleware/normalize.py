@@ -34,11 +34,10 @@ from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 
 from mock_server import errors
-from mock_server.auth import REQUEST_STATE
-from mock_server.input_guard import MAX_BODY_BYTES  # bodies above it are left for the guard (413)
-from mock_server.specdoc import deref
+from mock_server.contract import deref
+from mock_server.middleware.input_guard import MAX_BODY_BYTES  # bodies above it are left for the guard (413)
+from mock_server.middleware.types import REQUEST_STATE, Scope
 
-Scope = dict[str, Any]
 Message = dict[str, Any]
 
 JSON_TYPE = "application/json"

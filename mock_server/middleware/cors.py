@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from mock_server import errors
-from mock_server.auth import REQUEST_STATE
+from mock_server.middleware.types import REQUEST_STATE
 
 ALLOW_METHODS = b"POST, PUT, PATCH, DELETE, GET, OPTIONS"
 ALLOW_HEADERS = (

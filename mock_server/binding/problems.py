@@ -1,0 +1,150 @@
+"""Error rendering: every failure, Connexion's included, as Flowdock's ``{"message", "errors"}``.
+
+The store's domain errors (``FlowdockError``), Connexion's validation and security problems,
+routing 404/405 (with ``Allow`` from the spec), malformed multipart bodies and anything unexpected
+all leave here in the one shape. ``install_error_handlers`` registers them on a Connexion app.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any
+
+from connexion.exceptions import OAuthScopeProblem, ProblemException
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
+
+from mock_server import errors
+from mock_server.middleware.types import REQUEST_STATE
+
+log = logging.getLogger("flowdock_mock")
+
+JSON = "application/json; charset=utf-8"
+HTTP_METHODS = ("get", "put", "post", "delete", "patch")
+
+
+def flowdock_response(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> ConnexionResponse:
+    return ConnexionResponse(
+        status_code=status,
+        body=json.dumps(body),
+        content_type=JSON,
+        mimetype="application/json",
+        headers=headers or {},
+    )
+
+
+_PATH_SUFFIX = re.compile(r" - '([^']*)'$")
+_REQUIRED = re.compile(r"^'([^']+)' is a required property")
+_PARAMETER = re.compile(r"parameter '([^']+)'")
+_EXTRA = re.compile(r"Extra \w+ parameter\(s\) (.+) not in spec")
+
+
+def validation_errors(detail: str) -> dict[str, list[str]]:
+    """Connexion's validation text -> Flowdock's ``{field: [reason]}`` (``base`` when no field)."""
+    if m := _EXTRA.search(detail):
+        return {name: ["is not a parameter of this operation"] for name in m.group(1).split(",")}
+    if m := _PATH_SUFFIX.search(detail):
+        return {m.group(1) or "base": [detail[: m.start()]]}
+    if m := _REQUIRED.search(detail):
+        return {m.group(1): [errors.BLANK]}
+    if m := _PARAMETER.search(detail):
+        return {m.group(1): [detail]}
+    return {"base": [detail]}
+
+
+_OAUTH_PATHS = ("/oauth/authorize", "/oauth/token")
+
+
+def _problem(request: ConnexionRequest, exc: ProblemException) -> ConnexionResponse:
+    status = exc.status_code
+    detail = str(exc.detail or exc.title or "")
+    if status in (400, 415) and (state := request.scope.get(REQUEST_STATE)) is not None:
+        state.setdefault("violations", []).append(detail)  # the journal and coverage report it
+    if status == 400 and request.url.path.startswith(_OAUTH_PATHS):
+        # OAuth clients parse RFC 6749 §5.2 bodies, and the spec declares that shape for these 400s.
+        return flowdock_response(400, {"error": "invalid_request", "error_description": detail})
+    if status == 400:
+        return flowdock_response(
+            400, {"message": errors.VALIDATION_ERROR, "errors": validation_errors(detail)}
+        )
+    if status == 401:
+        message = (
+            errors.AUTHENTICATION_REQUIRED if "No authorization" in detail else errors.INVALID_CREDENTIALS
+        )
+        return flowdock_response(
+            401, {"message": message}, {"WWW-Authenticate": 'Basic realm="flowdock-mock"'}
+        )
+    if status == 403:
+        return flowdock_response(403, {"message": errors.INSUFFICIENT_SCOPE, "errors": {"scope": [detail]}})
+    if status == 415:
+        return flowdock_response(
+            415, {"message": errors.UNSUPPORTED_MEDIA_TYPE, "errors": {"content_type": [detail]}}
+        )
+    if status >= 500:
+        log.error("server problem: %s", detail)
+        return flowdock_response(status, {"message": errors.INTERNAL_ERROR, "errors": {"base": [detail]}})
+    return flowdock_response(status, {"message": detail or errors.FORBIDDEN})
+
+
+def _domain(request: ConnexionRequest, exc: errors.FlowdockError) -> ConnexionResponse:
+    return flowdock_response(exc.status, exc.to_body())
+
+
+def _malformed_multipart(request: ConnexionRequest, exc: MultiPartException) -> ConnexionResponse:
+    """A multipart body Starlette cannot split (no boundary, garbage): the client's fault, a 400."""
+    return flowdock_response(400, {"message": errors.VALIDATION_ERROR, "errors": {"body": [exc.message]}})
+
+
+def _unexpected(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return flowdock_response(500, {"message": errors.INTERNAL_ERROR})
+
+
+class _AllowTable:
+    """The spec's methods for each path template, for 405 ``Allow`` headers."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.rows = []
+        for template, item in spec["paths"].items():
+            pattern = re.compile("^" + re.sub(r"\{[^/]+\}", "[^/]+", template) + "$")
+            literal = "{" not in template
+            methods = sorted(m.upper() for m in item if m in HTTP_METHODS)
+            self.rows.append((not literal, pattern, methods))
+        self.rows.sort(key=lambda row: row[0])  # literal paths first, as the router does
+
+    def allowed(self, path: str) -> list[str]:
+        for _, pattern, methods in self.rows:
+            if pattern.match(path):
+                return methods
+        return []
+
+
+def _http_error(allow: _AllowTable) -> Any:
+    def handle(request: ConnexionRequest, exc: HTTPException) -> ConnexionResponse:
+        if exc.status_code == 405:
+            methods = allow.allowed(request.url.path)
+            return flowdock_response(
+                405, {"message": errors.METHOD_NOT_ALLOWED}, {"Allow": ", ".join(methods)}
+            )
+        if exc.status_code == 404:
+            return flowdock_response(404, {"message": errors.NOT_FOUND})
+        if isinstance(exc, OAuthScopeProblem):  # a starlette HTTPException, not a ProblemException
+            body = {"message": errors.INSUFFICIENT_SCOPE, "errors": {"scope": [str(exc.detail)]}}
+            return flowdock_response(403, body)
+        return flowdock_response(exc.status_code, {"message": str(exc.detail)})
+
+    return handle
+
+
+def install_error_handlers(app: Any, spec: dict[str, Any]) -> None:
+    """Register the renderers above on a Connexion app, most specific first."""
+    app.add_error_handler(errors.FlowdockError, _domain)
+    app.add_error_handler(ProblemException, _problem)
+    app.add_error_handler(HTTPException, _http_error(_AllowTable(spec)))
+    app.add_error_handler(MultiPartException, _malformed_multipart)
+    app.add_error_handler(Exception, _unexpected)

@@ -1,0 +1,1 @@
+"""Our ASGI layers around the Connexion app; ``pipeline.PIPELINE`` orders them."""

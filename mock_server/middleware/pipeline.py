@@ -1,0 +1,104 @@
+"""The request pipeline: our ASGI layers, in the one order ``create_app`` adds them.
+
+Requests flow down this list (outermost first), responses back up. Each layer has a stage, which
+says where it sits relative to Connexion's own layers (the binding maps stages to Connexion's
+middleware positions): ``OUTSIDE`` layers see the request as the client sent it, before Connexion
+routes, authenticates or validates anything; ``AROUND_VALIDATION`` layers see a routed,
+authenticated request and the response before Connexion validates it; ``BEFORE_HANDLER`` layers
+run once the request is known to be valid, in place of the handler.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mock_server.middleware.cors import CorsMiddleware
+from mock_server.middleware.faults import FaultMiddleware
+from mock_server.middleware.input_guard import InputGuardMiddleware
+from mock_server.middleware.journal import JournalMiddleware
+from mock_server.middleware.normalize import NormalizeMiddleware, SpecIndex
+from mock_server.middleware.oauth_wire import TokenResponseEncoding
+from mock_server.middleware.request_state import RequestStateMiddleware
+from mock_server.middleware.safety_net import SafetyNetMiddleware
+from mock_server.runtime import Runtime
+
+
+class Stage(enum.Enum):
+    OUTSIDE = "outside Connexion's exception handling, routing, security and validation"
+    AROUND_VALIDATION = "after routing and security, outside request and response validation"
+    BEFORE_HANDLER = "after routing, security and validation, just before the handler"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What the layers are configured with, for one app."""
+
+    runtime: Runtime
+    index: SpecIndex
+    strict: bool
+    latency_ms: int
+    admin_token: str | None
+
+
+def _none(settings: Settings) -> dict[str, Any]:
+    return {}
+
+
+@dataclass(frozen=True, slots=True)
+class Layer:
+    middleware: Callable[..., Any]
+    stage: Stage
+    why: str
+    options: Callable[[Settings], dict[str, Any]] = _none
+
+
+PIPELINE: list[Layer] = [
+    Layer(
+        SafetyNetMiddleware,
+        Stage.OUTSIDE,
+        "outermost: an exception escaping the layers outside Connexion's exception handling still "
+        "gets Flowdock's 500 instead of no response (safety_net.py)",
+    ),
+    Layer(
+        RequestStateMiddleware,
+        Stage.OUTSIDE,
+        "creates scope['flowdock'], which every inner layer records in; adds Flowdock-User",
+    ),
+    Layer(
+        JournalMiddleware,
+        Stage.OUTSIDE,
+        "inside the request state, outside everything else: sees the request as the client sent "
+        "it and the final status, and reads what the inner layers recorded (journal.py)",
+        lambda s: {"journal": s.runtime.journal, "latency_ms": s.latency_ms, "admin_token": s.admin_token},
+    ),
+    Layer(CorsMiddleware, Stage.OUTSIDE, "answers preflights for any path, before routing"),
+    Layer(
+        InputGuardMiddleware,
+        Stage.OUTSIDE,
+        "before the normaliser and everything else that routes or parses a body: absurd URLs and "
+        "bodies (too large, undecodable, nested too deep, overflowing ints) get a 4xx, never a 500",
+    ),
+    Layer(
+        NormalizeMiddleware,
+        Stage.OUTSIDE,
+        "maps legacy request forms onto the spec before Connexion routes and validates them",
+        lambda s: {"index": s.index, "strict": s.strict},
+    ),
+    Layer(
+        TokenResponseEncoding,
+        Stage.AROUND_VALIDATION,
+        "outside response validation, which checks the JSON the token handler returns: a 200 from "
+        "/oauth/token is re-encoded as a form unless the client sent Accept: application/json",
+    ),
+    Layer(
+        FaultMiddleware,
+        Stage.BEFORE_HANDLER,
+        "once the operation is known and the request valid: Prefer: code=NNN and the fault table "
+        "answer in place of the handler (faults.py)",
+        lambda s: {"book": s.runtime.book, "table": s.runtime.faults},
+    ),
+]
+"""The pipeline, outermost first."""

@@ -1,0 +1,136 @@
+"""The request journal and contract coverage: a bounded ring of entries and per-operation counters.
+
+Every request to a Flowdock path leaves one ``Entry`` in a bounded ring (``deque(maxlen=N)``:
+memory stays flat however long the server runs) and bumps the coverage counters of its operation
+(one counter per operation and status, so they are bounded by the contract's size). What a client
+sent is kept raw and cheap to record; credentials are redacted only when the journal is read
+(redaction.py). The journal middleware (mock_server/middleware/journal.py) records the entries.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from mock_server.runtime.redaction import redact_body, redact_headers, redact_query
+
+
+@dataclass(slots=True)
+class Entry:
+    """One journaled request, as recorded (raw; ``to_dict`` redacts)."""
+
+    id: int
+    time: float
+    method: str
+    path: str
+    query: bytes
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    body_size: int
+    operation_id: str | None
+    status: int
+    duration: float
+    user_id: int | None
+    normalizations: list[str]
+    violations: list[str]
+    forced: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(self.time))
+            + f".{int(self.time % 1 * 1000):03d}Z",
+            "method": self.method,
+            "path": self.path,
+            "query": redact_query(self.query),
+            "operationId": self.operation_id,
+            "status": self.status,
+            "duration_ms": round(self.duration * 1000, 3),
+            "user_id": self.user_id,
+            "headers": redact_headers(self.headers),
+            "body": redact_body(self.body, self.body_size, self.headers),
+            "normalizations": list(self.normalizations),
+            "violations": list(self.violations),
+            "forced": self.forced,
+        }
+
+
+class Journal:
+    """A bounded ring of entries plus per-operation counters; one short lock around each update."""
+
+    def __init__(self, size: int, operations: dict[str, tuple[str, str]]) -> None:
+        self.size = size
+        self.operations = operations  # operationId -> (METHOD, path template), in spec order
+        self.lock = threading.Lock()
+        self.ids = itertools.count(1)
+        self.entries: deque[Entry] = deque(maxlen=size)
+        self.violating: deque[Entry] = deque(maxlen=size)
+        self.calls: dict[str | None, dict[int, int]] = {}
+        self.violation_counts: dict[str | None, int] = {}
+
+    def record(self, entry: Entry) -> None:
+        with self.lock:
+            entry.id = next(self.ids)
+            self.entries.append(entry)
+            statuses = self.calls.get(entry.operation_id)
+            if statuses is None:
+                statuses = self.calls[entry.operation_id] = {}
+            statuses[entry.status] = statuses.get(entry.status, 0) + 1
+            if entry.violations:
+                self.violating.append(entry)
+                self.violation_counts[entry.operation_id] = (
+                    self.violation_counts.get(entry.operation_id, 0) + 1
+                )
+
+    def list(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """The most recent entries, oldest first."""
+        with self.lock:
+            entries = list(self.entries)
+        if limit is not None:
+            entries = entries[-limit:] if limit else []
+        return [e.to_dict() for e in entries]
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
+    def clear_coverage(self) -> None:
+        with self.lock:
+            self.calls.clear()
+            self.violating.clear()
+            self.violation_counts.clear()
+
+    def coverage(self) -> dict[str, Any]:
+        """Which operations were exercised, how often, with which statuses; which requests broke the contract."""
+        with self.lock:
+            calls = {op: dict(statuses) for op, statuses in self.calls.items()}
+            counts = dict(self.violation_counts)
+            violating = list(self.violating)
+        operations = []
+        for op_id, (method, path) in self.operations.items():
+            statuses = calls.get(op_id, {})
+            operations.append(
+                {
+                    "operationId": op_id,
+                    "method": method,
+                    "path": path,
+                    "calls": sum(statuses.values()),
+                    "statuses": {str(s): n for s, n in sorted(statuses.items())},
+                    "violations": counts.get(op_id, 0),
+                }
+            )
+        exercised = sum(1 for op in operations if op["calls"])
+        unmatched = calls.get(None, {})
+        return {
+            "operations_total": len(operations),
+            "operations_exercised": exercised,
+            "percent": round(100 * exercised / len(operations), 1) if operations else 0.0,
+            "requests": sum(sum(s.values()) for s in calls.values()),
+            "unmatched_requests": sum(unmatched.values()),
+            "operations": operations,
+            "violations": [e.to_dict() for e in violating],
+        }
