@@ -1,7 +1,7 @@
 """The in-memory world: one root object, one lock, one seeded random source.
 
 ``Store`` owns every aggregate (organizations, users, flows, messages, private conversations,
-sources, invitations, files, OAuth). Handlers call its sub-stores by operation name; nothing here
+sources, invitations, files, OAuth) and the event log every write appends to (``events``). Handlers call its sub-stores by operation name; nothing here
 knows about HTTP. The whole state round-trips through a plain JSON document (``export``/``load``),
 which is also the fixtures format (fixtures/world.schema.json).
 """
@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from mock_server.store.events import DEFAULT_LOG_SIZE, EventLog
 from mock_server.store.files import FileStore
 from mock_server.store.flows import FlowStore
 from mock_server.store.invitations import InvitationStore
@@ -35,6 +36,8 @@ class StoreConfig:
     """Where this server is reached; used in every `url` field and the file download redirect."""
     max_upload_bytes: int = 10 * 1024 * 1024
     """Largest file accepted by an upload (413 above it)."""
+    event_log_size: int = DEFAULT_LOG_SIZE
+    """Recent events kept for stream replay (``Last-Event-ID``): a ring (store/events.py)."""
 
 
 class Store:
@@ -44,11 +47,14 @@ class Store:
         self.config = config or StoreConfig()
         self.lock = threading.RLock()
         self._initial = world
+        # Outlives load/reset: open streams stay subscribed; a reset only empties the ring.
+        self.events = EventLog(self, self.config.event_log_size)
         self.load(world)
 
     def load(self, world: dict[str, Any]) -> None:
         """Replace the whole state with the given world document."""
         with self.lock:
+            self.events.clear()
             self.seed = int(world.get("seed", 0))
             self.random = random.Random(self.seed)
             self.organizations = OrganizationStore(self)

@@ -224,6 +224,7 @@ class FlowStore:
             if m is None:
                 if changes.get("open") is True and set(changes) <= {"open"}:
                     found.members[viewer] = Membership(open=True)
+                    self.store.events.member_added(found.id, viewer, viewer)
                     return self.to_dict(found, viewer, True)
                 raise Forbidden(NOT_A_MEMBER)
             if m.disabled:
@@ -260,6 +261,7 @@ class FlowStore:
                 members={viewer: Membership(open=True, flow_admin=True)},
             )
             self._index(flow)
+            self.store.events.emit_new("flow-add", self.store.events.flow_summary(flow.id, viewer), viewer)
             return self.to_dict(flow, viewer, True)
 
     def next_files_id(self) -> int:
@@ -281,6 +283,7 @@ class FlowStore:
             if existing is not None and not existing.disabled:
                 raise ValidationFailed.field("id", ALREADY_MEMBER)
             found.members[user_id] = Membership(open=True)
+            self.store.events.member_added(found.id, user_id, viewer)
             return {}
 
     def update_flow_user(
@@ -294,7 +297,16 @@ class FlowStore:
                 raise NotFound()
             if self.is_admin(found, user_id) and not self.is_admin(found, viewer):
                 raise Forbidden(FORBIDDEN)
+            if disabled == target.disabled:
+                return {}
+            events = self.store.events
+            if disabled:
+                events.member_blocked(found.id, user_id, viewer)  # while they still read the flow
             target.disabled = disabled
+            if disabled:
+                events.member_removed(found.id, user_id)
+            else:
+                events.member_added(found.id, user_id, viewer)
             return {}
 
     def remove_user_from_flow(self, organization: str, flow: str, viewer: int, user_id: int) -> None:
@@ -306,3 +318,4 @@ class FlowStore:
             if user_id != viewer and not self.is_admin(found, viewer):
                 raise Forbidden(FORBIDDEN)
             del found.members[user_id]
+            self.store.events.member_removed(found.id, user_id)

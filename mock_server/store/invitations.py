@@ -155,15 +155,23 @@ class InvitationStore:
             user = self.store.users.by_email(email)
             if user is not None and found.is_member(user.id):
                 raise ValidationFailed.field("email", ALREADY_MEMBER)
-            return self.to_dict(self._invite(found, email, message))
+            invitation = self._invite(found, email, message)
+            self.store.events.emit_new(
+                "action", {"type": "invite", "description": {"email": email}}, viewer, flow=found.id
+            )
+            return self.to_dict(invitation)
 
     def delete_invitation(self, organization: str, flow: str, invitation_id: int, viewer: int) -> None:
         """Cancel a pending invitation; an accepted one cannot be taken back (400)."""
         with self.store.lock:
-            invitation = self._get_in(self._admin_flow(organization, flow, viewer), invitation_id)
+            found = self._admin_flow(organization, flow, viewer)
+            invitation = self._get_in(found, invitation_id)
             if invitation.state != "pending":
                 raise ValidationFailed.field("state", NOT_PENDING)
             del self.by_id[invitation.id]
+            self.store.events.emit_new(
+                "action", {"type": "uninvite", "description": {"email": invitation.email}}, viewer, flow=found.id
+            )
 
     def import_invitations(
         self,
@@ -201,7 +209,11 @@ class InvitationStore:
                         found.members[user.id] = Membership(open=True)
                         if (pending := self._pending(found, address)) is not None:
                             pending.state = "accepted"
+                        self.store.events.member_added(found.id, user.id, viewer)
                         result["added_users"].append(self.store.flows.user_dict(found, user.id))
                     continue
                 result["invitations"].append(self.to_dict(self._invite(found, address, message)))
+                self.store.events.emit_new(
+                    "action", {"type": "invite", "description": {"email": address}}, viewer, flow=found.id
+                )
             return result

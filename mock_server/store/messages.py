@@ -608,7 +608,9 @@ class MessageStore:
             counter = counter_of(event)
             if counter is not None:
                 setattr(thread, counter, getattr(thread, counter) + 1)
-        return log.add(message)
+        log.add(message)
+        self.store.events.emit(self.to_dict(flow.id, message))
+        return message
 
     def _inbox_thread(
         self, flow: Flow, log: FlowLog, body: dict[str, Any], thread: Thread | None, source_id: int | None
@@ -732,8 +734,13 @@ class MessageStore:
             found = self._joined_flow(organization, flow, viewer)
             return self.to_dict(found.id, self._message(self.log(found.id), message_id))
 
-    def edit(self, log: Log, message: Message, viewer: int, changes: dict[str, Any]) -> dict[str, Any]:
-        """Content: only the author's chat messages and comments. Tags: anyone who sees it."""
+    def edit(
+        self, log: Log, message: Message, viewer: int, changes: dict[str, Any], where: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Content: only the author's chat messages and comments. Tags: anyone who sees it.
+
+        ``where`` addresses the events (``flow=<id>`` or ``to=<the other participant>``).
+        """
         if "content" in changes and changes["content"] is not None:
             if message.event not in CONTENT_EDITABLE:
                 raise Forbidden(NOT_EDITABLE)
@@ -750,9 +757,14 @@ class MessageStore:
                 message.content = {**message.content, "text": text}
             else:
                 message.content = text
+        old_tags = message.tags
         if new_tags is not None:
             log.retag(message, new_tags)
         message.edited = self.tick()
+        if text is not None:
+            self.store.events.message_edited(where, message.id, viewer, clone(message.content))
+        if new_tags is not None and new_tags != old_tags:
+            self.store.events.tags_changed(where, message.id, viewer, old_tags, new_tags)
         return {}
 
     def edit_message(
@@ -761,7 +773,7 @@ class MessageStore:
         with self.store.lock:
             found = self._joined_flow(organization, flow, viewer)
             log = self.log(found.id)
-            return self.edit(log, self._message(log, message_id), viewer, changes)
+            return self.edit(log, self._message(log, message_id), viewer, changes, {"flow": found.id})
 
     @staticmethod
     def deletion(message: Message, viewer: int) -> str:
@@ -784,6 +796,7 @@ class MessageStore:
             if self.deletion(message, viewer) == "truncate":
                 message.content = ""
                 message.edited = self.tick()
+                self.store.events.message_edited({"flow": found.id}, message.id, viewer, "")
                 return False
             log.remove(message)
             thread = log.threads.get(message.thread_id or "")
@@ -899,6 +912,7 @@ class MessageStore:
                 explicit = tagging.normalize_explicit(tags_param(body.get("tags")), {}, None, [])
                 message.tags = tagging.dedup([*explicit, f":source:{body['source']}"])
                 log.add(message)
+                self.store.events.emit(self.to_dict(flow.id, message))
             return {}
 
 

@@ -150,5 +150,5 @@ class OrganizationStore:
                 raise NotFound()
             del org.members[user_id]
             for flow in self.store.flows.by_id.values():
-                if flow.organization_id == org.id:
-                    flow.members.pop(user_id, None)
+                if flow.organization_id == org.id and flow.members.pop(user_id, None) is not None:
+                    self.store.events.member_removed(flow.id, user_id)

@@ -177,7 +177,9 @@ class PrivateStore:
             conv.add(message)
             conv.open[other] = True
             conv.open[viewer] = True
-            return self.message_dict(conv, message)
+            rendered = self.message_dict(conv, message)
+            self.store.events.emit(self.message_dict(conv, message))
+            return rendered
 
     def show_private_message(self, other: int, message_id: int, viewer: int) -> dict[str, Any]:
         with self.store.lock:
@@ -195,7 +197,7 @@ class PrivateStore:
             found = conv.by_id.get(message_id)
             if found is None:
                 raise NotFound()
-            return self.store.messages.edit(conv, found, viewer, changes)
+            return self.store.messages.edit(conv, found, viewer, changes, {"to": other})
 
     def delete_private_message(self, other: int, message_id: int, viewer: int) -> bool:
         """True when removed completely (own file, 204); False when truncated (own chat, 200 ``{}``)."""
@@ -208,6 +210,7 @@ class PrivateStore:
             if messages.deletion(found, viewer) == "truncate":
                 found.content = ""
                 found.edited = messages.tick()
+                self.store.events.message_edited({"to": other}, found.id, viewer, "")
                 return False
             conv.remove(found)
             if found.event == "file" and isinstance(found.content, dict):

@@ -131,8 +131,13 @@ class UserStore:
                 del self._by_email[user.email.lower()]
                 user.email = email
                 self._by_email[email.lower()] = user
+            renamed = (nick is not None and nick != user.nick) or (
+                changes.get("name") is not None and changes["name"] != user.name
+            )
             if nick is not None:
                 user.nick = nick
             if changes.get("name") is not None:
                 user.name = changes["name"]
+            if renamed:
+                self.store.events.user_edited(user.id)
             return {}
