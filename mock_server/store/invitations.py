@@ -170,7 +170,10 @@ class InvitationStore:
                 raise ValidationFailed.field("state", NOT_PENDING)
             del self.by_id[invitation.id]
             self.store.events.emit_new(
-                "action", {"type": "uninvite", "description": {"email": invitation.email}}, viewer, flow=found.id
+                "action",
+                {"type": "uninvite", "description": {"email": invitation.email}},
+                viewer,
+                flow=found.id,
             )
 
     def import_invitations(

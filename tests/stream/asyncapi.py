@@ -41,7 +41,9 @@ def to_json_schema(node: Any, doc: str = "asyncapi.yaml") -> Any:
         target, _, pointer = node["$ref"].partition("#")
         target = target or doc
         return to_json_schema(_pointer(_document(target), pointer), target)
-    out = {k: to_json_schema(v, doc) for k, v in node.items() if k not in ("nullable", "format", "description")}
+    out = {
+        k: to_json_schema(v, doc) for k, v in node.items() if k not in ("nullable", "format", "description")
+    }
     if node.get("nullable"):
         if "type" in out:
             out["type"] = [out["type"], "null"]

@@ -109,7 +109,10 @@ def test_content_edit__message_edit_not_persisted(alice, seen) -> None:
     m = alice.post(MAIN, json={"event": "message", "content": "tpyo"}).json()
     alice.put(f"{MAIN}/{m['id']}", json={"content": "typo"})
     edit = seen[-1].body
-    assert edit["event"] == "message-edit" and edit["content"] == {"message": m["id"], "updated_content": "typo"}
+    assert edit["event"] == "message-edit" and edit["content"] == {
+        "message": m["id"],
+        "updated_content": "typo",
+    }
     assert edit["persist"] is False and edit["uuid"] is None and edit["app"] is None and "id" not in edit
     assert edit["flow"] == m["flow"] and edit["user"] == str(ALICE["id"])
 
@@ -265,7 +268,12 @@ def test_emit__an_arbitrary_event_reaches_subscribers_and_is_routed(store, seen)
 
 @pytest.mark.parametrize(
     "body",
-    [{}, {"event": "message"}, {"event": "message", "to": "x", "user": "1"}, {"event": "flow-add", "user": None}],
+    [
+        {},
+        {"event": "message"},
+        {"event": "message", "to": "x", "user": "1"},
+        {"event": "flow-add", "user": None},
+    ],
 )
 def test_emit__an_event_without_an_address_is_refused(store, body: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
