@@ -21,7 +21,7 @@ from mock_server.binding.resolver import CONTROL_TAG_MODULES, FlowdockResolver
 from mock_server.binding.security import security_map
 from mock_server.binding.stages import POSITIONS
 from mock_server.binding.validation import NamedParameterValidator
-from mock_server.contract import load_control_spec, load_default_world, load_spec
+from mock_server.contract import OperationIndex, load_control_spec, load_default_world, load_spec
 from mock_server.middleware.normalize import SpecIndex
 from mock_server.middleware.pipeline import PIPELINE, Settings
 from mock_server.runtime import Runtime
@@ -70,9 +70,12 @@ def create_app(
     if strict is None:
         strict = os.environ.get("FLOWDOCK_MOCK_STRICT", "").strip().lower() in ("1", "true", "yes", "on")
     spec = load_spec()
+    operations = OperationIndex(spec)  # the one walk over the spec's paths
     if store is None:
         store = Store(world if world is not None else load_default_world(), config)
-    runtime = Runtime(store, spec, journal_size=journal_size, latency_ms=latency_ms, admin_token=admin_token)
+    runtime = Runtime(
+        store, operations, journal_size=journal_size, latency_ms=latency_ms, admin_token=admin_token
+    )
     # Connexion's AsyncApp with its per-request set-up moved to startup (binding/fastpath.py); the
     # internal ``flavor="flask"`` builds the FlaskApp equivalent, only to measure it (README).
     asynchronous = flavor == "async"
@@ -80,7 +83,7 @@ def create_app(
     app = app_cls(__name__, middlewares=None, jsonifier=OrjsonJsonifier())
     app.add_api(
         spec,
-        resolver=FlowdockResolver(spec, store, coroutines=asynchronous),
+        resolver=FlowdockResolver(operations, store, coroutines=asynchronous),
         security_map=security_map(store),
         validator_map=closing_uploads(validator_map(NamedParameterValidator)),
         validate_responses=validate_responses,
@@ -94,7 +97,7 @@ def create_app(
         control,
         base_path="/_mock",
         resolver=FlowdockResolver(
-            control,
+            OperationIndex(control),
             store,
             package="mock_server.control",
             tag_modules=CONTROL_TAG_MODULES,
@@ -104,9 +107,13 @@ def create_app(
         pythonic_params=True,
         swagger_ui_options=SwaggerUIOptions(swagger_ui=False, serve_spec=True),
     )
-    install_error_handlers(app, spec)
+    install_error_handlers(app, operations)
     settings = Settings(
-        runtime=runtime, index=SpecIndex(spec), strict=strict, latency_ms=latency_ms, admin_token=admin_token
+        runtime=runtime,
+        index=SpecIndex(operations),
+        strict=strict,
+        latency_ms=latency_ms,
+        admin_token=admin_token,
     )
     for layer in PIPELINE:  # outermost first
         app.add_middleware(layer.middleware, position=POSITIONS[layer.stage], **layer.options(settings))

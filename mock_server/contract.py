@@ -1,12 +1,15 @@
-"""The contracts as loaded documents (plain dicts): loading them and reading them.
+"""The contracts as loaded documents (plain dicts): loading them, and the one index of their operations.
 
-No Connexion here: the layers that index the spec (the normaliser, the fault book, the coverage
-table, the 405 ``Allow`` table) read these dicts directly.
+No Connexion here. ``OperationIndex`` walks ``spec["paths"]`` once; every layer that needs the
+operations (the resolver, the normaliser, the fault book, the coverage table, the 405 ``Allow``
+header) reads that index instead of walking the document again.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -48,3 +51,93 @@ def deref(spec: dict[str, Any], node: Any) -> Any:
             target = target[part]
         node = target
     return node
+
+
+HTTP_METHODS = ("get", "put", "post", "delete", "patch")
+"""The methods an OpenAPI path item may declare that the contracts use, in the order they are listed."""
+
+
+@dataclass(frozen=True, slots=True)
+class SpecOperation:
+    """One operation of a contract: where it is, and its definition as the document has it."""
+
+    operation_id: str
+    method: str  # upper case
+    template: str
+    tags: tuple[str, ...]
+    definition: dict[str, Any]
+    shared_parameters: tuple[Any, ...]  # the path item's parameters, before the operation's own
+
+
+@dataclass(frozen=True, slots=True)
+class PathEntry:
+    """A path template, its methods (sorted, upper case) and its operations by method."""
+
+    template: str
+    methods: tuple[str, ...]
+    operations: dict[str, SpecOperation]
+
+
+def _regex(template: str) -> str:
+    return re.sub(r"\{[^/]+\}", "[^/]+", template)
+
+
+class OperationIndex:
+    """Every operation of a contract, by operationId and by path, built in one walk.
+
+    ``match`` maps a concrete path onto its template as Connexion's router does: literal paths
+    first, then templates with fewer parameters first (``/invitations/import`` before
+    ``/invitations/{id}``); templated paths are grouped by first segment into one alternation each,
+    so a match is one dict lookup and one regex call.
+    """
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
+        self.paths: list[PathEntry] = []
+        self.operations: dict[str, SpecOperation] = {}  # in the spec's order
+        for template, item in spec.get("paths", {}).items():
+            shared = tuple(item.get("parameters", ()))
+            ops = {}
+            for method in HTTP_METHODS:
+                if method in item:
+                    definition = item[method]
+                    op = SpecOperation(
+                        definition.get("operationId", ""),
+                        method.upper(),
+                        template,
+                        tuple(definition.get("tags", ())),
+                        definition,
+                        shared,
+                    )
+                    ops[op.method] = op
+                    self.operations[op.operation_id] = op
+            self.paths.append(PathEntry(template, tuple(sorted(ops)), ops))
+        self._literal = {entry.template: entry for entry in self.paths if "{" not in entry.template}
+        self._templated = self._group_templates([e for e in self.paths if "{" in e.template])
+
+    @staticmethod
+    def _group_templates(entries: list[PathEntry]) -> dict[str, tuple[re.Pattern[str], dict[str, PathEntry]]]:
+        ordered = sorted(entries, key=lambda e: e.template.count("{"))  # stable: spec order within
+        buckets: dict[str, list[PathEntry]] = {}
+        for entry in ordered:
+            buckets.setdefault(entry.template.split("/")[1], []).append(entry)
+        grouped = {}
+        for first, bucket in buckets.items():
+            alternation = "|".join(f"(?P<r{i}>{_regex(entry.template)})" for i, entry in enumerate(bucket))
+            names = {f"r{i}": entry for i, entry in enumerate(bucket)}
+            grouped[first] = (re.compile(f"^(?:{alternation})$"), names)
+        return grouped
+
+    def match(self, path: str) -> PathEntry | None:
+        """The path template a concrete path reaches, or None."""
+        entry = self._literal.get(path)
+        if entry is not None:
+            return entry
+        bucket = self._templated.get(path[1:].split("/", 1)[0])
+        if bucket is None:
+            return None
+        found = bucket[0].match(path)
+        return bucket[1][found.lastgroup] if found is not None and found.lastgroup else None
+
+    def deref(self, node: Any) -> Any:
+        return deref(self.spec, node)

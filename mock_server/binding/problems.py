@@ -18,12 +18,12 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 
 from mock_server import errors
+from mock_server.contract import OperationIndex
 from mock_server.middleware.types import REQUEST_STATE
 
 log = logging.getLogger("flowdock_mock")
 
 JSON = "application/json; charset=utf-8"
-HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 
 
 def flowdock_response(
@@ -105,29 +105,11 @@ def _unexpected(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     return flowdock_response(500, {"message": errors.INTERNAL_ERROR})
 
 
-class _AllowTable:
-    """The spec's methods for each path template, for 405 ``Allow`` headers."""
-
-    def __init__(self, spec: dict[str, Any]) -> None:
-        self.rows = []
-        for template, item in spec["paths"].items():
-            pattern = re.compile("^" + re.sub(r"\{[^/]+\}", "[^/]+", template) + "$")
-            literal = "{" not in template
-            methods = sorted(m.upper() for m in item if m in HTTP_METHODS)
-            self.rows.append((not literal, pattern, methods))
-        self.rows.sort(key=lambda row: row[0])  # literal paths first, as the router does
-
-    def allowed(self, path: str) -> list[str]:
-        for _, pattern, methods in self.rows:
-            if pattern.match(path):
-                return methods
-        return []
-
-
-def _http_error(allow: _AllowTable) -> Any:
+def _http_error(index: OperationIndex) -> Any:
     def handle(request: ConnexionRequest, exc: HTTPException) -> ConnexionResponse:
         if exc.status_code == 405:
-            methods = allow.allowed(request.url.path)
+            entry = index.match(request.url.path)  # the spec's methods for the path: the Allow header
+            methods = entry.methods if entry is not None else ()
             return flowdock_response(
                 405, {"message": errors.METHOD_NOT_ALLOWED}, {"Allow": ", ".join(methods)}
             )
@@ -141,10 +123,10 @@ def _http_error(allow: _AllowTable) -> Any:
     return handle
 
 
-def install_error_handlers(app: Any, spec: dict[str, Any]) -> None:
+def install_error_handlers(app: Any, index: OperationIndex) -> None:
     """Register the renderers above on a Connexion app, most specific first."""
     app.add_error_handler(errors.FlowdockError, _domain)
     app.add_error_handler(ProblemException, _problem)
-    app.add_error_handler(HTTPException, _http_error(_AllowTable(spec)))
+    app.add_error_handler(HTTPException, _http_error(index))
     app.add_error_handler(MultiPartException, _malformed_multipart)
     app.add_error_handler(Exception, _unexpected)

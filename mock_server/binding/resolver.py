@@ -21,6 +21,7 @@ from mock_server.errors import NotImplementedYet
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from mock_server.contract import OperationIndex
     from mock_server.store import Store
 
 TAG_MODULES = {
@@ -54,14 +55,9 @@ CONTROL_TAG_MODULES = {
 """The control API's tags (spec/control.yaml) -> modules of mock_server.control."""
 
 
-def operation_modules(spec: dict[str, Any], tag_modules: dict[str, str] = TAG_MODULES) -> dict[str, str]:
+def operation_modules(index: OperationIndex, tag_modules: dict[str, str] = TAG_MODULES) -> dict[str, str]:
     """operationId -> handler module name, for every operation of the spec."""
-    out = {}
-    for path_item in spec["paths"].values():
-        for method, op in path_item.items():
-            if method in ("get", "put", "post", "delete", "patch", "head", "options"):
-                out[op["operationId"]] = tag_modules[op["tags"][0]]
-    return out
+    return {op_id: tag_modules[op.tags[0]] for op_id, op in index.operations.items()}
 
 
 def find_handler(
@@ -106,7 +102,7 @@ class FlowdockResolver(Resolver):  # type: ignore[misc]
 
     def __init__(
         self,
-        spec: dict[str, Any],
+        index: OperationIndex,
         store: Store,
         *,
         package: str = "mock_server.handlers",
@@ -116,7 +112,7 @@ class FlowdockResolver(Resolver):  # type: ignore[misc]
     ) -> None:
         super().__init__()
         self.coroutines = coroutines  # False for a FlaskApp, which runs plain functions best
-        self.modules = operation_modules(spec, tag_modules)
+        self.modules = operation_modules(index, tag_modules)
         self.store = store
         self.package = package
         # module name -> what its handlers get as first argument instead of the store (the

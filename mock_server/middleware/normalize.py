@@ -34,7 +34,7 @@ from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 
 from mock_server import errors
-from mock_server.contract import deref
+from mock_server.contract import OperationIndex, PathEntry
 from mock_server.middleware.input_guard import MAX_BODY_BYTES  # bodies above it are left for the guard (413)
 from mock_server.middleware.types import REQUEST_STATE, Scope
 
@@ -43,7 +43,6 @@ Message = dict[str, Any]
 JSON_TYPE = "application/json"
 FORM_TYPE = "application/x-www-form-urlencoded"
 MULTIPART_TYPE = "multipart/form-data"
-_METHODS = ("get", "put", "post", "delete", "patch")
 _NO_BODY_METHODS = frozenset({"GET", "DELETE", "HEAD"})
 _VERSION_PREFIXES = ("/v1", "/v2")
 _SLASHES = re.compile(r"//+")
@@ -92,54 +91,36 @@ class Route:
 
 
 class SpecIndex:
-    """Paths -> operations, with each operation's parameter locations and body field types."""
+    """Paths -> operations, with each operation's parameter locations and body field types.
 
-    def __init__(self, spec: dict[str, Any]) -> None:
-        self._spec = spec
-        self.literal: dict[str, Route] = {}
-        # Templated paths, grouped by first segment into one alternation each: one regex call.
-        self.templated: dict[str, tuple[re.Pattern[str], dict[str, Route]]] = {}
-        rows: list[tuple[int, str, str, Route]] = []
-        for template, item in spec.get("paths", {}).items():
-            route = Route(template, self._operations(item), template.endswith("{filename}"))
-            if "{" not in template:
-                self.literal[template] = route
-                continue
-            regex = re.sub(r"\{[^/]+\}", "[^/]+", template)
-            rows.append((template.count("{"), template.split("/")[1], regex, route))
-        rows.sort(key=lambda row: row[0])  # fewer parameters first: /invitations/import before /{id}
-        buckets: dict[str, list[tuple[str, Route]]] = {}
-        for _, first, regex, route in rows:
-            buckets.setdefault(first, []).append((regex, route))
-        for first, entries in buckets.items():
-            names = {f"r{i}": route for i, (_, route) in enumerate(entries)}
-            alternation = "|".join(f"(?P<r{i}>{regex})" for i, (regex, _) in enumerate(entries))
-            self.templated[first] = (re.compile(f"^(?:{alternation})$"), names)
+    Built on the contract's ``OperationIndex`` (which matches paths onto templates); this adds
+    what the conversions need to know about each operation.
+    """
+
+    def __init__(self, index: OperationIndex) -> None:
+        self._index = index
+        self.routes = {
+            entry.template: Route(
+                entry.template, self._operations(entry), entry.template.endswith("{filename}")
+            )
+            for entry in index.paths
+        }
 
     def match(self, path: str) -> Route | None:
         """The route a concrete path reaches, literal paths first (as Connexion's router does)."""
-        route = self.literal.get(path)
-        if route is not None:
-            return route
-        bucket = self.templated.get(path[1:].split("/", 1)[0])
-        if bucket is None:
-            return None
-        found = bucket[0].match(path)
-        return bucket[1][found.lastgroup] if found is not None and found.lastgroup else None
+        entry = self._index.match(path)
+        return self.routes[entry.template] if entry is not None else None
 
     # -- building
     def _deref(self, node: Any) -> Any:
-        return deref(self._spec, node)
+        return self._index.deref(node)
 
-    def _operations(self, item: dict[str, Any]) -> dict[str, Operation]:
+    def _operations(self, entry: PathEntry) -> dict[str, Operation]:
         found = {}
-        shared = item.get("parameters", [])
-        for method in _METHODS:
-            if method not in item:
-                continue
-            op = item[method]
+        for method, spec_op in entry.operations.items():
+            op = spec_op.definition
             query = {}
-            for param in [*shared, *op.get("parameters", [])]:
+            for param in [*spec_op.shared_parameters, *op.get("parameters", [])]:
                 param = self._deref(param)
                 if param.get("in") == "query":
                     query[param["name"]] = self._query_kind(self._deref(param.get("schema", {})))
@@ -150,8 +131,8 @@ class SpecIndex:
                 consumes = frozenset(content)
                 schema = content.get(JSON_TYPE, {}).get("schema")
                 body = self._field(schema) if schema is not None else Field("any")
-            found[method.upper()] = Operation(
-                op.get("operationId", ""),
+            found[method] = Operation(
+                spec_op.operation_id,
                 query,
                 body,
                 consumes,

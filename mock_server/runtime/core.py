@@ -10,22 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 from mock_server import errors
+from mock_server.contract import OperationIndex
 from mock_server.runtime.faults import Fault, FaultTable, ResponseBook
 from mock_server.runtime.journal import Journal
 from mock_server.store import Store
 from mock_server.world.documents import world_problems
 
-_METHODS = ("get", "put", "post", "delete", "patch")
 
-
-def operation_table(spec: dict[str, Any]) -> dict[str, tuple[str, str]]:
+def operation_table(index: OperationIndex) -> dict[str, tuple[str, str]]:
     """operationId -> (METHOD, path template), in the spec's order."""
-    return {
-        op["operationId"]: (method.upper(), path)
-        for path, item in spec["paths"].items()
-        for method, op in item.items()
-        if method in _METHODS
-    }
+    return {op_id: (op.method, op.template) for op_id, op in index.operations.items()}
 
 
 class Runtime:
@@ -34,16 +28,16 @@ class Runtime:
     def __init__(
         self,
         store: Store,
-        spec: dict[str, Any],
+        index: OperationIndex,
         *,
         journal_size: int = 1000,
         latency_ms: int = 0,
         admin_token: str | None = None,
     ) -> None:
         self.store = store
-        self.operations = operation_table(spec)
+        self.operations = operation_table(index)
         self.journal = Journal(journal_size, self.operations)
-        self.book = ResponseBook(spec)
+        self.book = ResponseBook(index)
         self.faults = FaultTable(store.seed)
         self.latency_ms = latency_ms
         self.admin_token = admin_token

@@ -21,13 +21,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from mock_server import errors
-from mock_server.contract import deref
+from mock_server.contract import OperationIndex, deref
 
 FORCED_HEADER = "flowdock-mock-forced"
 """Response header naming what forced the status: ``prefer`` or ``fault``."""
 
 _PREFER_CODE = re.compile(r"(?:^|[\s,;])code=\"?(\d+)\"?", re.IGNORECASE)
-_METHODS = ("get", "put", "post", "delete", "patch")
 
 ERROR_MESSAGES = {
     400: errors.VALIDATION_ERROR,
@@ -73,17 +72,14 @@ class Fault:
 class ResponseBook:
     """Every Flowdock operation's declared responses, and the forced response for a status."""
 
-    def __init__(self, spec: dict[str, Any]) -> None:
-        self.spec = spec
+    def __init__(self, index: OperationIndex) -> None:
+        self.spec = index.spec
         self.operations: dict[str, dict[str, Any]] = {}
         self.methods: dict[str, list[str]] = {}
-        for item in spec["paths"].values():
-            methods = sorted(m.upper() for m in item if m in _METHODS)
-            for method in _METHODS:
-                if method in item:
-                    op_id = item[method]["operationId"]
-                    self.operations[op_id] = item[method].get("responses", {})
-                    self.methods[op_id] = methods
+        for entry in index.paths:
+            for op in entry.operations.values():
+                self.operations[op.operation_id] = op.definition.get("responses", {})
+                self.methods[op.operation_id] = list(entry.methods)
         self._cache: dict[tuple[str, int, str], Forced] = {}
 
     def deref(self, node: Any) -> Any:

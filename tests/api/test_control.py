@@ -13,7 +13,8 @@ import yaml
 from connexion.json_schema import Draft4ResponseValidator
 
 from mock_server import errors
-from mock_server.app import create_app, load_spec
+from mock_server.app import create_app
+from mock_server.contract import OperationIndex, load_spec
 from mock_server.runtime import Runtime
 from mock_server.runtime.faults import FORCED_HEADER, ResponseBook
 from tests.conftest import ALICE, assert_error
@@ -452,7 +453,7 @@ def test_prefer_code__is_journaled_as_forced(alice: Any, client: Any, runtime: R
     assert client.get("/_mock/requests").json()["requests"][0]["forced"] == "prefer:404"
 
 
-BOOK = ResponseBook(load_spec())
+BOOK = ResponseBook(OperationIndex(load_spec()))
 DECLARED = [
     (op_id, int(status))
     for op_id, responses in BOOK.operations.items()

@@ -18,7 +18,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from mock_server import errors
-from mock_server.app import create_app, load_spec
+from mock_server.app import create_app
+from mock_server.contract import OperationIndex, load_spec
 from mock_server.middleware.normalize import NormalizeMiddleware, SpecIndex
 from mock_server.middleware.types import REQUEST_STATE
 from mock_server.store.oauth import AccessToken
@@ -328,7 +329,7 @@ def test_create_app__strict_from_the_environment(monkeypatch: pytest.MonkeyPatch
 # --- what the normaliser hands on, and what it records -------------------------------------------
 @pytest.fixture(scope="module")
 def index() -> SpecIndex:
-    return SpecIndex(load_spec())
+    return SpecIndex(OperationIndex(load_spec()))
 
 
 Seen = dict[str, Any]

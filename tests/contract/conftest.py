@@ -21,7 +21,8 @@ import schemathesis
 from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
 
-from mock_server.app import create_app, load_spec
+from mock_server.app import create_app
+from mock_server.contract import load_spec
 from mock_server.world import MAIN_USER, OAUTH_APP
 
 ROOT = Path(__file__).resolve().parents[2]

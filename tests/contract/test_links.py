@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from mock_server.app import create_app, load_spec
+from mock_server.app import create_app
+from mock_server.contract import load_spec
 from tests.conftest import ALICE, BOB
 from tests.contract.conftest import issue_token
 

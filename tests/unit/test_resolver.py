@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 
 from mock_server.binding.resolver import TAG_MODULES, handler_name, operation_modules
-from mock_server.contract import load_spec
+from mock_server.contract import OperationIndex, load_spec
 
 
 def test_handler_name_is_the_snake_case_operation_id() -> None:
@@ -15,7 +15,7 @@ def test_handler_name_is_the_snake_case_operation_id() -> None:
 
 
 def test_every_operation_maps_to_an_existing_handler_module() -> None:
-    modules = operation_modules(load_spec())
+    modules = operation_modules(OperationIndex(load_spec()))
     assert len(modules) >= 46
     for operation_id, module in modules.items():
         assert module in TAG_MODULES.values(), operation_id
@@ -23,7 +23,7 @@ def test_every_operation_maps_to_an_existing_handler_module() -> None:
 
 
 def test_handler_modules_list_only_operations_of_their_tag() -> None:
-    modules = operation_modules(load_spec())
+    modules = operation_modules(OperationIndex(load_spec()))
     expected: dict[str, set[str]] = {}
     for operation_id, module in modules.items():
         expected.setdefault(module, set()).add(handler_name(operation_id))
@@ -42,12 +42,14 @@ def test_resolution_works_through_a_request(alice) -> None:
 def test_every_operation_of_both_specs_is_implemented() -> None:
     # The 501 fallback exists for operations under construction; none is left.
     from mock_server.binding.resolver import CONTROL_TAG_MODULES, find_handler
-    from mock_server.contract import load_control_spec
+    from mock_server.contract import OperationIndex, load_control_spec
 
     missing = [
-        op for op, module in operation_modules(load_spec()).items() if find_handler(module, op) is None
+        op
+        for op, module in operation_modules(OperationIndex(load_spec())).items()
+        if find_handler(module, op) is None
     ]
-    control = operation_modules(load_control_spec(), CONTROL_TAG_MODULES)
+    control = operation_modules(OperationIndex(load_control_spec()), CONTROL_TAG_MODULES)
     missing += [
         op for op, module in control.items() if find_handler(module, op, "mock_server.control") is None
     ]
