@@ -1,13 +1,13 @@
 """Domain errors and their exact texts: the store raises these, app.py renders them.
 
 Every failure a client sees has Flowdock's shape, ``{"message": ..., "errors": {field: [...]}}``
-(reference §1.4). The texts are constants so tests can assert them verbatim (fakeredis ``_msgs.py``).
+(docs/flowdock.md §1.4). The texts are constants so tests can assert them verbatim (fakeredis ``_msgs.py``).
 This module imports nothing from Connexion, Flask or Starlette.
 """
 
 from __future__ import annotations
 
-# --- message texts (what Flowdock said, where it is known; §1.4) ---------------------------------
+# --- message texts (what Flowdock said, where it is known; docs/flowdock.md §1.4) ----------------
 VALIDATION_ERROR = "Validation error"
 NOT_FOUND = "not found"
 AUTHENTICATION_REQUIRED = "Authentication required"
@@ -32,7 +32,7 @@ TAKEN = "has already been taken"
 NOT_IN_ORGANIZATION = "is not a member of the organization"
 ALREADY_MEMBER = "is already a member of the flow"
 
-# --- legacy-client rules (issue 6, mock_server/middleware/normalize.py) -------------------------------------
+# --- legacy-client rules (mock_server/middleware/normalize.py) ------------------------------------
 # Each name is recorded in scope["flowdock"]["normalizations"] when the rule rewrote a request; in
 # strict mode a request that needs one is refused with 400 and "<text> (rule: <name>)" under the
 # field it concerns. ``{}`` in a text is filled with what the client sent.
@@ -50,9 +50,9 @@ RULE_TAGS_STRING = "tags-string"
 RULE_BOOLEAN = "boolean-coercion"
 RULE_NULL_OPTIONAL = "null-optional"
 RULE_ACCESS_TOKEN = "access-token"
-"""Documented Flowdock (§2.2): applied and recorded in both modes, never refused."""
+"""Documented Flowdock (docs/flowdock.md §2.2): applied and recorded in both modes, never refused."""
 RULE_CORS_PREFLIGHT = "cors-preflight"
-"""An OPTIONS preflight answered by the CORS layer (§1.3): recorded in both modes, never refused."""
+"""An OPTIONS preflight answered by the CORS layer (docs/flowdock.md §1.3): recorded, never refused."""
 LEGACY_RULE_TEXTS = {
     RULE_VERSION_PREFIX: "{} prefix is not part of the contract",
     RULE_DOUBLE_SLASH: "doubled slashes are not part of the contract",
@@ -69,7 +69,7 @@ LEGACY_RULE_TEXTS = {
     RULE_NULL_OPTIONAL: "must be left out rather than sent as null",
 }
 
-# --- messaging (issue 3) -------------------------------------------------------------------------
+# --- messaging: edits, deletes, uploads, comments -------------------------------------------------
 NOT_YOUR_MESSAGE = "You can only edit the content of your own messages"
 NOT_EDITABLE = "Only the content of chat messages and comments can be edited"
 NOT_DELETABLE = "You can only delete your own messages and team inbox items"
@@ -78,7 +78,7 @@ COMMENT_ON_COMMENT = "can't be a comment"
 NO_WHITESPACE = "should not contain whitespace"
 NOT_SUPPORTED_HERE = "is not supported here"
 
-# --- integrations and access control (issue 4) -------------------------------------------------
+# --- integrations, access control and OAuth -------------------------------------------------------
 INTEGRATION_SCOPE_REQUIRED = "Creating a source needs an OAuth token with the integration scope"
 FLOW_ADMIN_ONLY = "Only flow admins and organization admins can do this"
 NOT_PENDING = "is not pending"
@@ -98,13 +98,13 @@ OAUTH_CODE_REDIRECT_MISMATCH = "redirect_uri differs from the one the code was i
 OAUTH_BAD_REFRESH_TOKEN = "The refresh token is invalid or was already used"
 OAUTH_BAD_PASSWORD = "Invalid username or password"
 
-# --- operability: control API (issue 7) ----------------------------------------------------------
+# --- the control API (/_mock) ---------------------------------------------------------------------
 ADMIN_TOKEN_REQUIRED = "Admin token required"
 ADMIN_TOKEN_HINT = "send Authorization: Bearer <the server's admin token>"
 INVALID_WORLD = "Invalid world document"
 NOT_AN_OPERATION = "is not an operationId of the Flowdock contract"
 
-# --- request bodies and absurd input (issue 5, mock_server/middleware/input_guard.py) -----------------------
+# --- request bodies and absurd input (mock_server/middleware/input_guard.py) ----------------------
 BODY_TOO_LARGE = "is larger than {limit} bytes"
 """Under ``body`` in a 413; ``{limit}`` is the server's body limit."""
 NOT_VALID_TEXT = "is not valid {charset}"

@@ -1,6 +1,6 @@
 """Credentials checked against the store, plugged into Connexion's security layer.
 
-Flowdock accepted (reference §2.1, §2.2): HTTP Basic with a personal API token as the username
+Flowdock accepted (docs/flowdock.md §2.1, §2.2): HTTP Basic with a personal API token as the username
 and any password (``""``, ``DUMMY``, ``BATMAN``, ``undefined``...); Basic with email + password;
 ``Authorization: Bearer`` with an OAuth access token (``?access_token=`` is mapped onto that
 header by the normalisation step). Connexion enforces which of these an operation allows and
@@ -8,10 +8,11 @@ which OAuth scopes it needs, as the spec's ``security`` says; this module only a
 this?" from the store. The answer is also recorded on the request so that every authenticated
 response can carry ``Flowdock-User``.
 
-Two more kinds of caller, each a scheme of the spec: a source's ``flowToken`` (reference §2.3,
-an API key in the query, or in the body of an anonymous POST/PUT, which the handler then reads),
-and an OAuth client authenticating to ``/oauth/token`` with HTTP Basic (``oauthClient``, RFC 6749
-§2.3.1), whose credentials the OAuth store judges so that failures come out as RFC 6749 errors.
+Two more kinds of caller, each a scheme of the spec: a source's ``flowToken``
+(docs/flowdock.md §2.3: an API key in the query, or in the body of an anonymous POST/PUT, which
+the handler then reads), and an OAuth client authenticating to ``/oauth/token`` with HTTP Basic (``oauthClient``,
+RFC 6749 §2.3.1), whose credentials the OAuth store judges so that failures come out as RFC 6749
+errors.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Files tag: downloadFile answers 302 to a short-lived URL this server serves (/_mock/files/...),
-as Flowdock redirected to a signed S3 URL (§3.9)."""
+as Flowdock redirected to a signed S3 URL (docs/flowdock.md §3.9)."""
 
 from __future__ import annotations
 

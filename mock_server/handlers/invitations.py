@@ -1,4 +1,4 @@
-"""Invitations tag: invite people to a flow, one address or a whole list (reference §3.8)."""
+"""Invitations tag: invite people to a flow, one address or a whole list (docs/flowdock.md §3.8)."""
 
 from __future__ import annotations
 

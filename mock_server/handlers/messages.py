@@ -27,7 +27,7 @@ def send_message(
     store: Store, body: dict[str, Any], user: int | None = None, flow_token: str | None = None
 ) -> Any:
     token = flow_token or body.get("flow_token")
-    if token and user is None:  # a source posting with its flow_token (§8.3): 202 and {}
+    if token and user is None:  # a source posting with its flow_token (docs/flowdock.md §8.3): 202 and {}
         return store.messages.post_integration_message(str(token), body), 202
     return store.messages.send_message(user, body), 201
 

@@ -1,4 +1,4 @@
-"""Authentication tag: the OAuth 2.0 authorization and token endpoints (reference §2.2, §3.1)."""
+"""Authentication tag: the OAuth 2.0 authorization and token endpoints (docs/flowdock.md §2.2, §3.1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Sources tag: integrations of a flow and their flow_token (reference §3.7, §8.3)."""
+"""Sources tag: integrations of a flow and their flow_token (docs/flowdock.md §3.7, §8.3)."""
 
 from __future__ import annotations
 

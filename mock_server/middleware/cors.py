@@ -1,4 +1,4 @@
-"""CORS as Flowdock answered it (reference §1.3), for browser clients of the mock.
+"""CORS as Flowdock answered it (docs/flowdock.md §1.3), for browser clients of the mock.
 
 Every path answers a preflight ``OPTIONS`` itself (no route of the contract has OPTIONS). A request
 carrying ``Origin`` gets it echoed in ``Access-Control-Allow-Origin``, with Flowdock's exact lists of

@@ -1,6 +1,6 @@
 """The one normalisation step: legacy Flowdock client requests -> the contract's canonical form.
 
-Real clients (reference §1.1, §1.2, §8) send requests the contract never described: a ``/v1`` or
+Real clients (docs/flowdock.md §1.1, §1.2, §8) send requests the contract never described: a ``/v1`` or
 ``/v2`` prefix, ``//flows``, ``/users/``, ``/flows.json``; PATCH for PUT; form-encoded or multipart
 bodies where the contract takes JSON; every parameter in the query string of a POST with an empty
 body and no Content-Type (go-flowdock); filters as a JSON body on a GET (flowdock-api-wrapper);
@@ -577,7 +577,7 @@ def _parse_form(raw: bytes) -> dict[str, Any] | None:
 
 
 def _parse_unlabelled(raw: bytes) -> tuple[dict[str, Any] | None, bool]:
-    """No Content-Type: JSON if it parses as a JSON object, else a form (Flowdock's order, §1.2)."""
+    """No Content-Type: JSON if it parses as a JSON object, else a form (docs/flowdock.md §1.2)."""
     data = _parse_json(raw)
     if data is not None:
         return data, False

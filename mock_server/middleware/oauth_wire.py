@@ -1,7 +1,7 @@
 """How ``POST /oauth/token`` answers on the wire: form-encoded unless the client asks for JSON.
 
 Flowdock's token endpoint replied ``application/x-www-form-urlencoded`` by default and JSON only
-to ``Accept: application/json`` (reference §2.2). The handler always returns JSON, so Connexion's
+to ``Accept: application/json`` (docs/flowdock.md §2.2). The handler always returns JSON, so Connexion's
 response validation checks every token response against ``TokenResponse`` (it has no validator
 for form bodies); this middleware sits outside validation and re-encodes a successful answer
 when the client did not ask for JSON. Errors stay JSON, as RFC 6749 §5.2 requires.

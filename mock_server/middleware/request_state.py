@@ -1,10 +1,10 @@
 """ASGI middleware around the Connexion app: per-request state and Flowdock's response headers.
 
-The state dict is created here, filled by the security checkers (binding/security.py) and read back when the
-response starts, so every authenticated response names its user as Flowdock did (§1.3), and JSON
-bodies are labelled ``application/json; charset=utf-8`` as Flowdock labelled them (§1.3). The
-charset is added here, outside Connexion, because Connexion labels a response with the media type
-the spec declares, which has no parameters.
+The state dict is created here, filled by the security checkers (binding/security.py) and read back
+when the response starts, so every authenticated response names its user as Flowdock did, and JSON
+bodies are labelled ``application/json; charset=utf-8`` as Flowdock labelled them (both in
+docs/flowdock.md §1.3). The charset is added here, outside Connexion, because Connexion labels a
+response with the media type the spec declares, which has no parameters.
 """
 
 from __future__ import annotations

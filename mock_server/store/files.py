@@ -1,6 +1,6 @@
 """Uploaded files: bytes kept in memory, addressed like Flowdock's ``/files/<n>/<hash>/<name>``.
 
-An upload arrives as a multipart ``content`` part or as base64 JSON (reference §7); both become
+An upload arrives as a multipart ``content`` part or as base64 JSON (docs/flowdock.md §7); both become
 an ``Upload``, are checked against ``StoreConfig.max_upload_bytes`` and stored under the flow's
 (or private conversation's) file namespace number. A download (``downloadFile``) answers with a
 short-lived URL this server serves itself (``/_mock/files/<token>``), as Flowdock redirected to a

@@ -155,7 +155,7 @@ class FlowStore:
         }
 
     def to_dict(self, flow: Flow, viewer: int, with_users: bool) -> dict[str, Any]:
-        """The flow object as ``viewer`` sees it (reference §3.2)."""
+        """The flow object as ``viewer`` sees it (docs/flowdock.md §3.2)."""
         base = self.store.config.base_url
         org = self.store.organizations.by_id[flow.organization_id]
         m = flow.members.get(viewer)
@@ -203,7 +203,7 @@ class FlowStore:
             ]
 
     def get_flow(self, organization: str, flow: str, viewer: int) -> dict[str, Any]:
-        """Always with users (reference §3.2 op 5)."""
+        """Always with users (docs/flowdock.md §3.2 op 5)."""
         with self.store.lock:
             return self.to_dict(self.get_visible(organization, flow, viewer), viewer, True)
 

@@ -1,4 +1,4 @@
-"""Invitations to join a flow (reference §3.8): pending or accepted, created and revoked by admins.
+"""Invitations to join a flow (docs/flowdock.md §3.8): pending or accepted, created and revoked by admins.
 
 Any member of the flow lists the pending invitations and reads any one; creating, deleting and
 importing need a flow admin or an admin of the flow's organization (Flowdock's "only works for

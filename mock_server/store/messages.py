@@ -57,7 +57,7 @@ if TYPE_CHECKING:
     from mock_server.store.flows import Flow
 
 MAX_CONTENT = 8096
-"""Longest `content` Flowdock accepted (reference §3.3)."""
+"""Longest `content` Flowdock accepted (docs/flowdock.md §3.3)."""
 POSTABLE = ("message", "status", "comment", "file", "activity", "discussion")
 """Events a client may post (`action` and the stream-only events are server-side)."""
 CONTENT_EDITABLE = ("message", "comment")
@@ -136,7 +136,7 @@ class Timeline:
         """``skip`` then ``limit`` matches from the ``sort`` end, returned ascending by id."""
         ids, items = self.ids, self.items
         lo, hi = 0, len(ids)
-        if not query.search:  # id bounds are ignored for search requests (§3.3)
+        if not query.search:  # id bounds are ignored for search requests (docs/flowdock.md §3.3)
             if query.since_id is not None:
                 lo = bisect_right(ids, query.since_id)
             if query.until_id is not None:
@@ -311,7 +311,7 @@ def title_of(message: Message) -> str:
 
 
 def counter_of(event: str) -> str | None:
-    """Which thread counter an event feeds (reference §3.4)."""
+    """Which thread counter an event feeds (docs/flowdock.md §3.4)."""
     if event == "activity":
         return "activities"
     if event == "discussion":
@@ -373,7 +373,7 @@ class MessageStore:
 
     # --- people who can be mentioned ------------------------------------------------------------
     def member_nicks(self, flow: Flow) -> tuple[dict[str, int], list[int]]:
-        """Nick -> id of the flow's unblocked members (disabled users are ignored, §5)."""
+        """Nick -> id of the flow's unblocked members (disabled users are ignored, docs/flowdock.md §5)."""
         members = [uid for uid, m in flow.members.items() if not m.disabled]
         users = self.store.users.by_id
         return {users[uid].nick.lower(): uid for uid in members if uid in users}, members
@@ -407,7 +407,7 @@ class MessageStore:
         }
 
     def to_dict(self, flow_id: str | None, message: Message, to: int | None = None) -> dict[str, Any]:
-        """The message object (reference §4.1): ``flow`` for flow messages, ``to`` for private ones."""
+        """The message object (docs/flowdock.md §4.1): ``flow`` on flow messages, ``to`` on private ones."""
         out: dict[str, Any] = {"id": message.id, "event": message.event}
         if flow_id is not None:
             out["flow"] = flow_id
@@ -511,7 +511,7 @@ class MessageStore:
 
     @staticmethod
     def _apply_thread_state(thread: Thread, state: Any) -> None:
-        """A posted ``thread`` object replaces the thread's state (reference §4.4)."""
+        """A posted ``thread`` object replaces the thread's state (docs/flowdock.md §4.4)."""
         if not isinstance(state, dict):
             raise ValidationFailed.field("thread", INVALID)
         title = state.get("title")
@@ -777,7 +777,7 @@ class MessageStore:
 
     @staticmethod
     def deletion(message: Message, viewer: int) -> str:
-        """``"remove"`` (204), ``"truncate"`` (200 ``{}``) or 403, by Flowdock's rules (§3.3 op 14)."""
+        """``"remove"`` (204), ``"truncate"`` (200 ``{}``) or 403 (docs/flowdock.md §3.3 op 14)."""
         if message.app in INBOX_APPS or message.event in INBOX_EVENTS:
             return "remove"
         own = message.user == viewer and message.user != 0
@@ -853,7 +853,7 @@ class MessageStore:
             timeline = log.thread_timelines.setdefault(thread_id, Timeline())
             return [self.to_dict(found.id, m) for m in timeline.page(query, matcher(query, self.all_nicks()))]
 
-    # --- Push API (§8.2) --------------------------------------------------------------------------
+    # --- Push API (docs/flowdock.md §8.2) ---------------------------------------------------------
     def _push_flows(self, tokens: str) -> list[Flow]:
         flows = []
         for token in (t.strip() for t in tokens.split(",")):

@@ -1,4 +1,5 @@
-"""OAuth 2.0 (reference §2.2): registered applications, authorization codes, access and refresh tokens.
+"""OAuth 2.0 (docs/flowdock.md §2.2): registered applications, authorization codes, access and
+refresh tokens.
 
 The mock has no login or consent page: ``GET /oauth/authorize`` approves at once on behalf of the
 user named by its ``login`` parameter (an email or a user id; the main user when absent) and
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 SCOPES = ("flow", "private", "manage", "profile", "offline_access", "integration")
 """Flowdock's scopes, in the order responses list them."""
 DEFAULT_SCOPES = ("flow", "private")
-"""What a request that names no scope gets (reference §2.2)."""
+"""What a request that names no scope gets (docs/flowdock.md §2.2)."""
 OOB_REDIRECT_URI = "urn:ietf:wg:oauth:2.0:oob"
 OOB_LANDING = "https://flowdock.com/oauth/authorize"
 """Where Flowdock sent installed apps: the code is the last path segment."""
@@ -151,7 +152,7 @@ class OAuthStore:
         return None
 
     def application_dict(self, app_id: int | None) -> dict[str, Any] | None:
-        """The application as embedded in a source (reference §3.7)."""
+        """The application as embedded in a source (docs/flowdock.md §3.7)."""
         app = self.applications.get(app_id) if app_id is not None else None
         if app is None:
             return None

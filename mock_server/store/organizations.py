@@ -30,7 +30,7 @@ class Organization:
         return self.members.get(user_id, False)
 
     def to_dict(self, base_url: str) -> dict[str, Any]:
-        """The organization object (reference §3.6); `users` was removed by Flowdock in 2017."""
+        """The organization object (docs/flowdock.md §3.6); `users` was removed by Flowdock in 2017."""
         return {
             "id": self.id,
             "parameterized_name": self.parameterized_name,

@@ -3,7 +3,7 @@
 A conversation is named after the other participant's user id, so the pair ``{a, b}`` is seen as
 ``/private/b`` by ``a`` and as ``/private/a`` by ``b``; only those two can reach it, because the
 path is always resolved against the caller. Each side has its own ``open`` flag, which a new
-message turns back on for its recipient (§3.5). Messages follow the flow rules (ids per
+message turns back on for its recipient (docs/flowdock.md §3.5). Messages follow the flow rules (ids per
 conversation, listing, edit and delete permissions, uuid retries) and carry ``to`` instead of
 ``flow``; every new one is tagged ``:unread:<recipient>``.
 """
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from mock_server.store import Store
 
 PRIVATE_EVENTS = ("message", "file")
-"""What a private conversation takes: chat (the docs) and files (observed, §3.5)."""
+"""What a private conversation takes: chat (the docs) and files (observed, docs/flowdock.md §3.5)."""
 
 
 @dataclass
@@ -92,7 +92,7 @@ class PrivateStore:
         return conv
 
     def to_dict(self, conv: Conversation, viewer: int) -> dict[str, Any]:
-        """The conversation as ``viewer`` sees it (reference §3.5)."""
+        """The conversation as ``viewer`` sees it (docs/flowdock.md §3.5)."""
         other = conv.other(viewer)
         users = self.store.users.by_id
         unread = conv.unread.get(viewer, 0)
@@ -137,7 +137,7 @@ class PrivateStore:
     def send_private_message(
         self, other: int, viewer: int, body: dict[str, Any], upload: Any = None
     ) -> dict[str, Any]:
-        """Chat or a file; tagged ``:unread:<recipient>`` first, as observed (§3.5)."""
+        """Chat or a file; tagged ``:unread:<recipient>`` first, as observed (docs/flowdock.md §3.5)."""
         upload = self.store.messages.read_upload(upload)
         with self.store.lock:
             conv = self.conversation(viewer, other)

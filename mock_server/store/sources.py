@@ -1,4 +1,4 @@
-"""Sources (reference §3.7, §8.3): integrations attached to a flow, each with a secret ``flow_token``.
+"""Sources (docs/flowdock.md §3.7, §8.3): a flow's integrations, each with a secret ``flow_token``.
 
 Flow members list, read, update and delete a flow's sources; creating one needs an OAuth token
 with the ``integration`` scope, whose application becomes the source's. The ``flow_token`` is shown
@@ -78,7 +78,7 @@ class SourceStore:
 
     # --- representation -------------------------------------------------------------------------
     def to_dict(self, source: Source) -> dict[str, Any]:
-        """The source object of reference §3.7; never the flow_token."""
+        """The source object of docs/flowdock.md §3.7; never the flow_token."""
         flow = self.store.flows.by_id[source.flow]
         org = self.store.organizations.by_id[flow.organization_id]
         creator = self.store.users.by_id.get(source.creator_id) if source.creator_id is not None else None

@@ -1,4 +1,4 @@
-"""Tags the way Flowdock derived them (reference §5), and the matching rules of tag filters.
+"""Tags the way Flowdock derived them (docs/flowdock.md §5), and the matching rules of tag filters.
 
 Explicit tags come first, then what the text yields (mentions, hashtags, ``:url``), then meta
 tags the caller adds (``:file``, ``influx:<parent>``, ``:source:<name>``); duplicates are dropped

@@ -28,7 +28,7 @@ class User:
     last_ping: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        """The user object of /users and /user (reference §3.6)."""
+        """The user object of /users and /user (docs/flowdock.md §3.6)."""
         return {
             "id": self.id,
             "email": self.email,

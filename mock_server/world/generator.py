@@ -419,7 +419,7 @@ class _FlowBuilder:
             return int(fake.random_element(members))
 
         start = len(self.messages)
-        # A mention, a hashtag and a link, with the tags Flowdock would have generated (§5).
+        # A mention, a hashtag and a link, with the tags Flowdock would have generated (docs/flowdock.md §5).
         other = members[1] if len(members) > 1 else members[0]
         nick = self.users[other]["nick"]
         self.chat(

@@ -1,4 +1,4 @@
-"""Authentication as Flowdock did it (reference §2.1): token with any password, email + password."""
+"""Authentication as Flowdock did it (docs/flowdock.md §2.1): token with any password, email + password."""
 
 from __future__ import annotations
 

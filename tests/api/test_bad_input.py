@@ -1,4 +1,4 @@
-"""Bad input always gets a clear 4xx in Flowdock's error shape, never a 500 (issue 5).
+"""Bad input always gets a clear 4xx in Flowdock's error shape, never a 500.
 
 Each test sends one kind of garbage a careless or hostile client might send: bodies that do not
 parse, are not text, are too big or nest too deep; values of the wrong type or outside an enum;

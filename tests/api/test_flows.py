@@ -1,4 +1,5 @@
-"""Flows tag (reference §3.2): listFlows, listAllFlows, getFlow, updateFlow, getFlowById, createFlow."""
+"""Flows tag (docs/flowdock.md §3.2): listFlows, listAllFlows, getFlow, updateFlow, getFlowById,
+createFlow."""
 
 from __future__ import annotations
 

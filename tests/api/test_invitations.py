@@ -1,4 +1,4 @@
-"""Invitations (reference §3.8): pending list, resend, admin-only writes, the `list` import."""
+"""Invitations (docs/flowdock.md §3.8): pending list, resend, admin-only writes, the `list` import."""
 
 from __future__ import annotations
 

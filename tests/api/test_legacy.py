@@ -1,4 +1,4 @@
-"""Legacy client forms (reference §1.1-1.3, §8): accepted in compatible mode, refused in strict mode.
+"""Legacy client forms (docs/flowdock.md §1.1-1.3, §8): accepted in compatible mode, refused in strict mode.
 
 Each form is one test, parametrized over the two modes: compatible (the default app) must answer
 as if the client had sent the contract's canonical request; strict (``create_app(strict=True)``)

@@ -134,7 +134,7 @@ def test_send_flow_message__discussion_without_thread_ids_is_400(alice) -> None:
     assert_error(r, 400, errors.VALIDATION_ERROR, {"external_thread_id": [errors.BLANK]})
 
 
-# --- tags (§5) --------------------------------------------------------------------------------------
+# --- tags (docs/flowdock.md §5) ---------------------------------------------------------------------
 def test_send_message__generates_tags_after_the_explicit_ones(alice, store) -> None:
     m = chat(alice, store, "Howdy @bob #Awesome see https://example.com", tags=["todo", "#Feedback", "@all"])
     members = [u for u in sorted(store.flows.by_id[flow_id(store)].members) if u != 1]
@@ -354,7 +354,7 @@ def test_edit_message__comment_content_edits_the_text(alice, store) -> None:
     assert alice.get(f"{MAIN}/{c['id']}").json()["content"] == {"title": "p", "text": "new"}
 
 
-# --- integration posts (§8.3) ------------------------------------------------------------------------------
+# --- integration posts (docs/flowdock.md §8.3) -------------------------------------------------------------
 def activity(token: str, **extra: Any) -> dict[str, Any]:
     return {
         "flow_token": token,
@@ -425,7 +425,7 @@ def test_send_message__unknown_flow_token_is_401(client) -> None:
     assert client.post("/messages", json=activity("f" * 32)).status_code == 401
 
 
-# --- Push API (§8.2) ------------------------------------------------------------------------------------------
+# --- Push API (docs/flowdock.md §8.2) -------------------------------------------------------------------------
 def api_token(store: Any, name: str = "main") -> str:
     return store.flows.by_id[flow_id(store, name)].api_token
 

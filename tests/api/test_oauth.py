@@ -1,4 +1,4 @@
-"""OAuth 2.0 as Flowdock ran it (reference §2.2, §3.1): authorize, token grants, scopes, GET /user."""
+"""OAuth 2.0 as Flowdock ran it (docs/flowdock.md §2.2, §3.1): authorize, grants, scopes, GET /user."""
 
 from __future__ import annotations
 

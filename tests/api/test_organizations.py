@@ -1,4 +1,4 @@
-"""Organizations tag (reference §3.6): list, get, get by id, update (admins only)."""
+"""Organizations tag (docs/flowdock.md §3.6): list, get, get by id, update (admins only)."""
 
 from __future__ import annotations
 

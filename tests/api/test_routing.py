@@ -53,6 +53,6 @@ def test_posting_to_an_operation_with_two_media_types_logs_no_warning(alice, cap
 
 
 def test_json_responses_carry_charset_utf_8(alice, client) -> None:
-    # Flowdock: "Content-Type: application/json; charset=utf-8" on every body (reference §1.3).
+    # Flowdock: "Content-Type: application/json; charset=utf-8" on every body (docs/flowdock.md §1.3).
     assert alice.get("/flows").headers["content-type"] == "application/json; charset=utf-8"
     assert client.get("/flows").headers["content-type"] == "application/json; charset=utf-8"  # errors too

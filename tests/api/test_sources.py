@@ -1,4 +1,5 @@
-"""Sources (reference §3.7, §8.3): integration-scoped creation, the one-time flow_token, 410 after delete."""
+"""Sources (docs/flowdock.md §3.7, §8.3): integration-scoped creation, the one-time flow_token, 410
+after delete."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Users tag (reference §3.6): current user, visible users, flow users, membership changes."""
+"""Users tag (docs/flowdock.md §3.6): current user, visible users, flow users, membership changes."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 ``serve(app)`` runs an app under uvicorn in a background thread on a free 127.0.0.1 port and
 stops it on exit (bounded waits both ways). ``live_server`` is one compatible-mode server for the
 session; ``live`` is the same server with its world reset to the seeded one for each test.
-Clients point their base URL at ``live.base_url`` (reference §10 says how for each client).
+Clients point their base URL at ``live.base_url`` (docs/flowdock.md §10 says how for each client).
 """
 
 from __future__ import annotations

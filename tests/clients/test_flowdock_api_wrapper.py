@@ -1,6 +1,6 @@
 """flowdock-api-wrapper (PyPI 1.1, module ``flowdock``) against the mock on a real socket.
 
-The wrapper is one of the legacy clients the mock must serve unchanged (reference §10): it posts
+The wrapper is one of the legacy clients the mock must serve unchanged (docs/flowdock.md §10): it posts
 ``"tags": null, "thread_id": null`` on every message, sends list filters as a JSON body on a GET,
 and asserts the status codes Flowdock answered (201 on posts, 200 and ``{}`` on edits, 200 ``{}``
 or an empty 204 on deletes). Its base URL is the module global ``API``, read at call time. Every

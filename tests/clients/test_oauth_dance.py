@@ -1,6 +1,6 @@
 """The OAuth 2.0 dance with a stock client library (requests-oauthlib) over a real socket.
 
-What a web app does against Flowdock (reference §2.2): send the user to /oauth/authorize, take the
+What a web app does against Flowdock (docs/flowdock.md §2.2): send the user to /oauth/authorize, take the
 code from the redirect, exchange it at /oauth/token, call the API with the bearer token, refresh.
 The library is used as its documentation shows: it sends the client credentials with HTTP Basic
 and asks for JSON, and it reads the default form-encoded answer too. One setting is needed, as it

@@ -119,7 +119,7 @@ def test_every_declared_link_leads_to_a_conformant_2xx(linked_app: Any, creator:
             read_method, read_template, _ = OPERATIONS[READS_AFTER_DELETE[target]]
             after = client.request(read_method, fill(read_template, target_params))
             if target in ("deleteMessage", "deletePrivateMessage"):
-                # A chat message is truncated, not removed (reference §3.3 op 14): it stays, emptied.
+                # A chat message is truncated, not removed (docs/flowdock.md §3.3 op 14): it stays, emptied.
                 assert after.status_code == 200 and after.json()["content"] == ""
             else:
                 assert after.status_code == 404, f"{target} left the resource readable"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import yaml
 from openapi_spec_validator import validate
@@ -12,7 +11,6 @@ from mock_server.contract import load_spec
 from mock_server.resources import seed_spec_path, spec_path
 
 SEED_SHA256 = "a33f00ce828b5f34597bd72274ee0e0256e8ef5ef86cd8507b4757be61cbd081"
-SHARED_SEED = Path(__file__).resolve().parents[3] / "shared" / "seed" / "flowdock-rest-api-openapi.yml"
 
 
 def operations(spec: dict) -> set[tuple[str, str, str]]:
@@ -26,12 +24,6 @@ def operations(spec: dict) -> set[tuple[str, str, str]]:
 
 def test_seed_is_byte_identical() -> None:
     assert hashlib.sha256(seed_spec_path().read_bytes()).hexdigest() == SEED_SHA256
-
-
-def test_seed_matches_shared_copy_when_present() -> None:
-    if not SHARED_SEED.exists():  # a clone without ../shared still has the pinned hash above
-        return
-    assert SHARED_SEED.read_bytes() == seed_spec_path().read_bytes()
 
 
 def test_corrected_spec_is_valid_openapi() -> None:
@@ -58,7 +50,7 @@ def test_every_operation_declares_flowdock_errors_and_a_success_body() -> None:
 
 
 def test_seed_is_invalid_only_because_of_its_two_unquoted_descriptions() -> None:
-    # CORRECTIONS.md #1 and #2: the seed fails validation; quoting lines 74 and 237 fixes it.
+    # CORRECTIONS.md rows 1 and 2: the seed fails validation; quoting lines 74 and 237 fixes it.
     import pytest
     from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 

@@ -11,7 +11,7 @@ from mock_server.store.timefmt import iso_ms, parse_iso_ms
 @pytest.mark.parametrize(
     ("ms", "text"),
     [
-        (1570096207646, "2019-10-03T09:50:07.646Z"),  # the reference's captured message (§4.3)
+        (1570096207646, "2019-10-03T09:50:07.646Z"),  # the captured message of docs/flowdock.md §4.3
         (0, "1970-01-01T00:00:00.000Z"),
         (1570096207999, "2019-10-03T09:50:07.999Z"),
         (1688169600000, "2023-07-01T00:00:00.000Z"),
