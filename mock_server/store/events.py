@@ -115,7 +115,7 @@ class EventLog:
         to: int | None = None,
         **extra: Any,
     ) -> dict[str, Any]:
-        """A server-side (non-persisted) event body with Flowdock's common fields (§4.1)."""
+        """A server-side (non-persisted) event body with Flowdock's common fields (docs/flowdock.md §4.1)."""
         sent = self.store.now_ms()
         body: dict[str, Any] = {"event": event}
         if flow is not None:
@@ -198,7 +198,7 @@ class EventLog:
 
     # --- the composite events of one write ----------------------------------------------------------
     def flow_summary(self, flow_id: str, user_id: int) -> dict[str, Any]:
-        """``flow-add`` content: ``{id, name, organization, open}`` (§4.2)."""
+        """``flow-add`` content: ``{id, name, organization, open}`` (docs/flowdock.md §4.2)."""
         flow = self.store.flows.by_id[flow_id]
         org = self.store.organizations.by_id[flow.organization_id]
         member = flow.members.get(user_id)
@@ -214,7 +214,7 @@ class EventLog:
         """``user_id`` is now a member (joined, added, unblocked or imported) by ``actor``.
 
         The flow sees an ``action`` (``join`` when they joined themselves, else ``add_people``
-        naming them) and ``backend.user.join``; the user gets ``flow-add`` (§4.2).
+        naming them) and ``backend.user.join``; the user gets ``flow-add`` (docs/flowdock.md §4.2).
         """
         user = self.store.users.by_id[user_id]
         if actor == user_id:
@@ -235,7 +235,7 @@ class EventLog:
         self.emit_new("flow-remove", {"id": flow_id}, user_id)
 
     def user_edited(self, user_id: int) -> None:
-        """A nick or name change: ``user-edit`` once per flow the user is in (§4.2)."""
+        """A nick or name change: ``user-edit`` once per flow the user is in (docs/flowdock.md §4.2)."""
         user = self.store.users.by_id[user_id]
         for flow in self.store.flows.joined_by(user_id):
             self.emit_new("user-edit", {"user": user.to_dict()}, user_id, flow=flow.id)
