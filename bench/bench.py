@@ -18,8 +18,8 @@ What it measures, printed as a markdown table (and written to .bench/latest.md a
 - memory per stored message: the RSS growth of that server divided by the messages it loaded,
   and tracemalloc's count of the Python allocations for 100k messages built the same way.
 
-``--flavors`` also serves the same app as Connexion's AsyncApp and FlaskApp, response validation
-on and off (bench/serve.py), and loads GET /flows and the message list on each.
+``--validation`` also serves the same app with response validation on and off (bench/serve.py),
+and loads GET /flows and the message list on each.
 
 ``--compare`` also installs Prism 5 (npm, into bench/.prism), serves our published
 /openapi.json with it in static mode, and runs every load row alternately against both servers,
@@ -394,49 +394,46 @@ def render(result: dict[str, Any]) -> str:
         row("memory per stored message (RSS growth)", f"{big['fill_rss_delta'] / big['fill_messages']:.0f} B")
     if result.get("tracemalloc_per_message"):
         row("memory per stored message (tracemalloc, 100k)", f"{result['tracemalloc_per_message']:.0f} B")
-    if result.get("flavors"):
+    if result.get("validation"):
         lines += [
             "",
-            "| Connexion app | response validation | load | req/s | p50 | p99 | server CPU/req |",
-            "|---|---|---|---:|---:|---:|---:|",
+            "| response validation | load | req/s | p50 | p99 | server CPU/req |",
+            "|---|---|---:|---:|---:|---:|",
         ]
-        for f in result["flavors"]:
+        for f in result["validation"]:
             lines.append(
-                f"| {f['flavor']} | {'on' if f['validate_responses'] else 'off'} | {f['load']} | {f['rps']:.0f} "
+                f"| {'on' if f['validate_responses'] else 'off'} | {f['load']} | {f['rps']:.0f} "
                 f"| {ms(f['p50_us'])} | {ms(f['p99_us'])} | {us(f)} |"
             )
     return "\n".join(lines) + "\n"
 
 
-def flavors(args: argparse.Namespace, load: dict[str, Any]) -> list[dict[str, Any]]:
-    """The same handlers under Connexion's AsyncApp and FlaskApp, response validation on and off."""
+def validation_cost(args: argparse.Namespace, load: dict[str, Any]) -> list[dict[str, Any]]:
+    """The same app with response validation on and off."""
     rows = []
-    for flavor in ("AsyncApp", "FlaskApp"):
-        for validate in (True, False):
-            port = free_port()
-            server = Server(
-                f"{flavor}-{validate}",
-                [
-                    str(PY),
-                    str(BENCH / "serve.py"),
-                    "--port",
-                    str(port),
-                    "--flavor",
-                    "flask" if flavor == "FlaskApp" else "async",
-                    "--validate-responses" if validate else "--no-validate-responses",
-                    "--lifetime",
-                    "300",
-                ],
-                port,
-            )
-            try:
-                server.start()
-                for name, method, path, body in LOADS[:2]:
-                    r = measured(server, method, path, body, load)
-                    rows.append({"flavor": flavor, "validate_responses": validate, "load": name, **r})
-                    print(f"{flavor} validation={validate} {name}: {r['rps']:.0f} req/s", flush=True)
-            finally:
-                server.stop()
+    for validate in (True, False):
+        port = free_port()
+        server = Server(
+            f"validation-{validate}",
+            [
+                str(PY),
+                str(BENCH / "serve.py"),
+                "--port",
+                str(port),
+                "--validate-responses" if validate else "--no-validate-responses",
+                "--lifetime",
+                "300",
+            ],
+            port,
+        )
+        try:
+            server.start()
+            for name, method, path, body in LOADS[:2]:
+                r = measured(server, method, path, body, load)
+                rows.append({"validate_responses": validate, "load": name, **r})
+                print(f"validation={validate} {name}: {r['rps']:.0f} req/s", flush=True)
+        finally:
+            server.stop()
     return rows
 
 
@@ -524,8 +521,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for server in servers:
             server.stop()
 
-        if args.flavors:
-            result["flavors"] = flavors(args, load)
+        if args.validation:
+            result["validation"] = validation_cost(args, load)
 
         if args.sizes:
             big_port = free_port()
@@ -597,7 +594,7 @@ def main() -> None:
         help="messages in each big flow (empty to skip)",
     )
     parser.add_argument(
-        "--flavors", action="store_true", help="also measure FlaskApp vs AsyncApp, response validation on/off"
+        "--validation", action="store_true", help="also measure response validation on and off"
     )
     args = parser.parse_args()
     result = run(args)

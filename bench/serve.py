@@ -3,8 +3,7 @@
 ``make bench`` measures the shipped command (``flowdock-mock serve``) for startup, memory and
 throughput; this launcher serves the same ``create_app`` with what the command line does not
 offer: flows of 1k, 100k and 1M messages bulk-loaded through the store's append path (seconds,
-not minutes), response validation switched off or on, and Connexion's FlaskApp instead of the
-AsyncApp. Before serving it prints one ``BENCH_JSON`` line (fill time, RSS before and after, the
+not minutes), and response validation switched off or on. Before serving it prints one ``BENCH_JSON`` line (fill time, RSS before and after, the
 flows it made). It exits on its own after ``--lifetime`` seconds, whatever happens to its parent.
 """
 
@@ -12,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import inspect
 import json
 import os
 import sys
@@ -69,11 +67,6 @@ def build(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     kwargs: dict[str, Any] = {"config": store_config}
     if args.validate_responses is not None:
         kwargs["validate_responses"] = args.validate_responses
-    if args.flavor != "async":
-        # Internal switch of create_app for this measurement (see README "Performance").
-        if "flavor" not in inspect.signature(create_app).parameters:
-            raise SystemExit("create_app has no flavor option")
-        kwargs["flavor"] = args.flavor
     app = create_app(**kwargs)
     info: dict[str, Any] = {"flows": []}
     if args.fill:
@@ -98,7 +91,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--fill", type=lambda s: [int(x) for x in s.split(",") if x], default=[])
-    parser.add_argument("--flavor", choices=["async", "flask"], default="async")
     parser.add_argument(
         "--validate-responses",
         action=argparse.BooleanOptionalAction,

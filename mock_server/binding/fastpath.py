@@ -17,22 +17,16 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
-import hashlib
-import os
 from collections.abc import AsyncIterator
-from importlib.metadata import version
-from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
 import orjson
 from connexion.apps.asynchronous import AsyncApi, AsyncApp, AsyncASGIApp, AsyncOperation
-from connexion.apps.flask import FlaskApi, FlaskApp, FlaskASGIApp, FlaskOperation
 from connexion.context import receive, scope
 from connexion.datastructures import MediaTypeDict
-from connexion.decorators import FlaskDecorator, StarletteDecorator
+from connexion.decorators import StarletteDecorator
 from connexion.exceptions import NonConformingResponseBody
-from connexion.spec import Specification
 from connexion.utils import is_null, is_nullable
 from connexion.validators import (
     VALIDATOR_MAP,
@@ -60,61 +54,6 @@ class OrjsonJsonifier:
             return orjson.loads(data)
         except orjson.JSONDecodeError:
             return data.decode() if isinstance(data, bytes) else data
-
-
-# --- the spec: validated once per content -------------------------------------------------------------
-_VALIDATED: set[str] = set()
-"""Digests of the spec documents already validated: in this process, and in the cache file."""
-
-
-def _cache_file() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return (
-        Path(os.environ.get("FLOWDOCK_MOCK_CACHE_DIR") or os.path.join(base, "flowdock-mock"))
-        / "validated-specs"
-    )
-
-
-def _digest(spec: Any) -> str | None:
-    try:
-        data = orjson.dumps(spec, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
-    except TypeError:
-        return None  # something orjson cannot encode: validate it every time
-    versions = f"connexion {version('connexion')} jsonschema {version('jsonschema')}".encode()
-    return hashlib.sha256(versions + b"\0" + data).hexdigest()
-
-
-def validate_specs_once() -> None:
-    """Make Connexion validate each distinct spec document once, not at every start.
-
-    Connexion validates the whole document against the OpenAPI meta-schema each time it builds a
-    ``Specification``: at every start (about half of ``create_app``) and again on every
-    ``GET /openapi.json`` (it clones the spec per request). The verdict depends only on the
-    document and the library versions, so a valid document's digest is remembered, in the process
-    and in a small cache file (``$FLOWDOCK_MOCK_CACHE_DIR``, default ``~/.cache/flowdock-mock``),
-    and the same bytes are not validated again. An edited spec has a new digest and is validated.
-    """
-    if getattr(Specification._validate_spec, "_flowdock_once", False):
-        return
-    validate = Specification._validate_spec.__func__
-    path = _cache_file()
-    with contextlib.suppress(OSError):
-        _VALIDATED.update(path.read_text(encoding="ascii").split())
-
-    def validate_once(cls: Any, spec: Any) -> None:
-        digest = _digest(spec)
-        if digest is not None and digest in _VALIDATED:
-            return
-        validate(cls, spec)  # raises InvalidSpecification for an invalid document
-        if digest is not None:
-            _VALIDATED.add(digest)
-            with contextlib.suppress(OSError):
-                path.parent.mkdir(parents=True, exist_ok=True)
-                with path.open("a", encoding="ascii") as fh:
-                    fh.write(digest + "\n")
-
-    validate_once._flowdock_once = True  # type: ignore[attr-defined]
-    Specification._validate_spec = classmethod(validate_once)
 
 
 # --- handlers: decorate once per operation ---------------------------------------------------------
@@ -177,58 +116,11 @@ class FastAsyncApp(AsyncApp):  # type: ignore[misc]
     and whose startup heap is frozen for the garbage collector (``serving``)."""
 
     def __init__(self, import_name: str, **kwargs: Any) -> None:
-        validate_specs_once()
         kwargs.setdefault("lifespan", serving)
         super().__init__(import_name, **kwargs)
         # AsyncApp hard-codes its inner app; swap it before any API is added (the middleware
         # stack is built lazily, on the first request).
         self._middleware_app = self.middleware.app = _OnceASGIApp()
-
-
-class _OnceFlaskDecorator(FlaskDecorator):  # type: ignore[misc]
-    """FlaskDecorator that wraps the handler once (see ``_OnceDecorator``)."""
-
-    def __call__(self, function: Any) -> Any:
-        decorated = self.decorate(function)
-        parser: list[Any] = []
-
-        @functools.wraps(function)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if not parser:
-                parser.append(self.uri_parser)
-            return decorated(self.framework.get_request(uri_parser=parser[0]))
-
-        return wrapper
-
-
-class _OnceFlaskOperation(FlaskOperation):  # type: ignore[misc]
-    @functools.cached_property
-    def fn(self) -> Any:
-        return _OnceFlaskDecorator(pythonic_params=self.pythonic_params, jsonifier=self.jsonifier)(self._fn)
-
-
-class _OnceFlaskApi(FlaskApi):  # type: ignore[misc]
-    def make_operation(self, operation: Any) -> FlaskOperation:
-        return _OnceFlaskOperation.from_operation(
-            operation, pythonic_params=self.pythonic_params, jsonifier=self.jsonifier
-        )
-
-
-class _OnceFlaskASGIApp(FlaskASGIApp):  # type: ignore[misc]
-    def add_api(self, specification: Any, *, name: str | None = None, **kwargs: Any) -> Any:
-        api = _OnceFlaskApi(specification, **kwargs)
-        self.app.register_blueprint(api.blueprint, **({"name": name} if name is not None else {}))
-        return api
-
-
-class FastFlaskApp(FlaskApp):  # type: ignore[misc]
-    """``connexion.FlaskApp`` with the same once-per-operation decoration; kept to measure the
-    Flask binding against the AsyncApp one (README "Performance"), not used to serve."""
-
-    def __init__(self, import_name: str, **kwargs: Any) -> None:
-        validate_specs_once()
-        super().__init__(import_name, **kwargs)
-        self._middleware_app = self.middleware.app = _OnceFlaskASGIApp(import_name, {})
 
 
 # --- validators: build once per schema ---------------------------------------------------------------

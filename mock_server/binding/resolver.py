@@ -108,10 +108,8 @@ class FlowdockResolver(Resolver):  # type: ignore[misc]
         package: str = "mock_server.handlers",
         tag_modules: dict[str, str] = TAG_MODULES,
         bindings: dict[str, Any] | None = None,
-        coroutines: bool = True,
     ) -> None:
         super().__init__()
-        self.coroutines = coroutines  # False for a FlaskApp, which runs plain functions best
         self.modules = operation_modules(index, tag_modules)
         self.store = store
         self.package = package
@@ -125,6 +123,4 @@ class FlowdockResolver(Resolver):  # type: ignore[misc]
         first = self.bindings.get(self.modules[operation_id], self.store)
         if fn is None:
             fn = _not_implemented(operation_id)
-        if not self.coroutines:
-            return Resolution(functools.update_wrapper(functools.partial(fn, first), fn), operation_id)
         return Resolution(bind(fn, first), operation_id)

@@ -11,6 +11,7 @@ import asyncio
 import json
 from typing import Any
 
+from mock_server.binding.routing import operation_id
 from mock_server.middleware.types import Scope
 from mock_server.runtime.faults import FaultTable, Forced, ResponseBook, prefer_code
 
@@ -35,8 +36,7 @@ class FaultMiddleware:
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
-            routing = scope.get("extensions", {}).get("connexion_routing", {})
-            op_id = routing.get("operation_id")
+            op_id = operation_id(scope)
             if op_id in self.book.operations:
                 code = prefer_code(scope["headers"])
                 if code is not None:

@@ -20,6 +20,7 @@ import time
 from typing import Any
 
 from mock_server import errors
+from mock_server.binding.routing import OPERATION_ID, routing_context
 from mock_server.middleware.types import Scope
 from mock_server.runtime.journal import Entry, Journal
 
@@ -31,8 +32,6 @@ BODY_LIMIT = 4096
 """Bytes of each request body kept in the journal."""
 
 access_log = logging.getLogger("flowdock_mock.access")
-
-_ROUTING = "connexion_routing"
 
 
 async def _send_json(
@@ -75,7 +74,7 @@ class JournalMiddleware:
         started = time.perf_counter()
         # Connexion's routing writes the operationId into this dict; creating it here means a
         # middleware that copies the scope still shares it with us.
-        routing = scope.setdefault("extensions", {}).setdefault(_ROUTING, {})
+        routing = routing_context(scope)
         status = 500
         body = bytearray()
         size = 0
@@ -111,7 +110,7 @@ class JournalMiddleware:
                 headers=scope.get("headers", []),
                 body=bytes(body),
                 body_size=size,
-                operation_id=routing.get("operation_id"),
+                operation_id=routing.get(OPERATION_ID),
                 status=status,
                 duration=time.perf_counter() - started,
                 user_id=state.get("user_id"),

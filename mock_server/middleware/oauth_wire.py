@@ -13,11 +13,10 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
+from mock_server.binding.routing import operation_id
 from mock_server.middleware.types import Scope
 
 OPERATION_ID = "oauthToken"
-ROUTING_CONTEXT = "connexion_routing"
-"""Where Connexion's routing middleware leaves the matched operation in the ASGI scope."""
 FORM = b"application/x-www-form-urlencoded"
 
 
@@ -33,8 +32,7 @@ class TokenResponseEncoding:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        routing = scope.get("extensions", {}).get(ROUTING_CONTEXT, {}) if scope["type"] == "http" else {}
-        if routing.get("operation_id") != OPERATION_ID or wants_json(scope):
+        if scope["type"] != "http" or operation_id(scope) != OPERATION_ID or wants_json(scope):
             await self.app(scope, receive, send)
             return
         start: dict[str, Any] = {}

@@ -1,0 +1,129 @@
+"""The mock as a Connexion application: ``MockApp``, what ``create_app`` returns.
+
+A ``FastAsyncApp`` (fastpath.py) with the mock's parts declared as attributes (``store``,
+``runtime``, ``spec``, ``operations``) and one method per step of ``create_app``: the Flowdock
+contract bound to the handlers, the control API bound to the runtime, the error renderers, and
+the pipeline of our ASGI layers placed among Connexion's.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from connexion.middleware.main import API
+from connexion.options import SwaggerUIOptions
+
+from mock_server.binding.fastpath import FastAsyncApp, OrjsonJsonifier, validator_map
+from mock_server.binding.multipart import closing_uploads
+from mock_server.binding.problems import install_error_handlers
+from mock_server.binding.resolver import CONTROL_TAG_MODULES, FlowdockResolver
+from mock_server.binding.security import security_map
+from mock_server.binding.specification import specification
+from mock_server.binding.stages import POSITIONS
+from mock_server.binding.validation import NamedParameterValidator
+from mock_server.contract import OperationIndex
+
+if TYPE_CHECKING:
+    from mock_server.middleware.pipeline import Layer, Settings
+    from mock_server.runtime import Runtime
+    from mock_server.store import Store
+
+
+class _QuietMultipleContentTypes(logging.Filter):
+    """Drops Connexion's "this operation accepts multiple content types" warning.
+
+    Connexion logs it at WARNING on every request to an operation that declares more than one
+    request media type (the message posts take JSON and multipart; the OAuth token endpoint, JSON
+    and form): one line per POST in a served mock's log, about nothing the user can change.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(MULTIPLE_CONTENT_TYPES)
+
+
+MULTIPLE_CONTENT_TYPES = "this operation accepts multiple content types"
+OPERATION_LOGGER = "connexion.operations.openapi3"
+_QUIET = _QuietMultipleContentTypes()
+
+CONTROL_BASE_PATH = "/_mock"
+SPEC_ONLY = SwaggerUIOptions(swagger_ui=False, serve_spec=True)
+"""Publish each spec at ``/openapi.json``; no Swagger UI (not installed, not needed)."""
+
+
+class MockApp(FastAsyncApp):
+    """One mock server: an ASGI app with its store, runtime and contract."""
+
+    store: Store
+    runtime: Runtime
+    spec: dict[str, Any]
+    operations: OperationIndex
+
+    def __init__(self, store: Store, runtime: Runtime, operations: OperationIndex) -> None:
+        logging.getLogger(OPERATION_LOGGER).addFilter(_QUIET)  # idempotent: the same object
+        super().__init__(__name__, middlewares=None, jsonifier=OrjsonJsonifier())
+        self.store = store
+        self.runtime = runtime
+        self.spec = operations.spec
+        self.operations = operations
+
+    def add_api(
+        self,
+        document: dict[str, Any],
+        *,
+        base_path: str | None = None,
+        name: str | None = None,
+        **options: Any,
+    ) -> None:
+        """``AbstractApp.add_api`` for one of the mock's documents, its Specification built here.
+
+        Connexion's own ``add_api`` builds a stock ``Specification``, which validates the whole
+        document on every start; ours is validated once per distinct document
+        (specification.py), for this app only. The rest is what ConnexionMiddleware.add_api does.
+        """
+        middleware = self.middleware
+        if middleware.middleware_stack is not None:
+            raise RuntimeError("Cannot add api after an application has started")
+        merged = middleware.options.replace(**options)
+        middleware.apis.append(
+            API(specification(document), base_path=base_path, name=name, **merged.__dict__)
+        )
+
+    def add_flowdock_api(self, *, strict: bool, validate_responses: bool) -> None:
+        """The Flowdock contract, each operation bound to its handler and this app's store."""
+        self.add_api(
+            self.spec,
+            resolver=FlowdockResolver(self.operations, self.store),
+            security_map=security_map(self.store),
+            validator_map=closing_uploads(validator_map(NamedParameterValidator)),
+            validate_responses=validate_responses,
+            strict_validation=strict,
+            pythonic_params=True,
+            swagger_ui_options=SPEC_ONLY,
+        )
+
+    def add_control_api(self, control: dict[str, Any], *, validate_responses: bool) -> None:
+        """The mock's own API under ``/_mock``, its stateful tags bound to this app's runtime."""
+        self.add_api(
+            control,
+            base_path=CONTROL_BASE_PATH,
+            resolver=FlowdockResolver(
+                OperationIndex(control),
+                self.store,
+                package="mock_server.control",
+                tag_modules=CONTROL_TAG_MODULES,
+                bindings=dict.fromkeys(("state", "journal", "coverage", "faults"), self.runtime),
+            ),
+            validate_responses=validate_responses,
+            pythonic_params=True,
+            swagger_ui_options=SPEC_ONLY,
+        )
+
+    def add_error_rendering(self) -> None:
+        """Every failure in Flowdock's error shape (problems.py)."""
+        install_error_handlers(self, self.operations)
+
+    def add_pipeline(self, pipeline: list[Layer], settings: Settings) -> None:
+        """Our ASGI layers, outermost first, each at its stage among Connexion's layers."""
+        for layer in pipeline:
+            self.add_middleware(layer.middleware, position=POSITIONS[layer.stage], **layer.options(settings))
