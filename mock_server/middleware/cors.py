@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from mock_server import errors
+from mock_server.middleware.responses import send_json
 from mock_server.middleware.types import REQUEST_STATE
 
 ALLOW_METHODS = b"POST, PUT, PATCH, DELETE, GET, OPTIONS"
 ALLOW_HEADERS = (
     b"Origin, Accept, Content-type, Authorization, X-CSRF-Token, X-Requested-With, X-Prototype-Version"
 )
-_PREFLIGHT_BODY = b"{}"
 
 
 def cors_headers(origin: bytes) -> list[tuple[bytes, bytes]]:
@@ -48,19 +48,14 @@ class CorsMiddleware:
             state = scope.get(REQUEST_STATE)
             if state is not None:
                 state.setdefault("normalizations", []).append(errors.RULE_CORS_PREFLIGHT)
-            headers = [
-                (b"content-type", b"application/json; charset=utf-8"),
-                (b"content-length", b"%d" % len(_PREFLIGHT_BODY)),
-            ]
             if origin is not None:
-                headers += cors_headers(origin)
+                headers = cors_headers(origin)
             else:
-                headers += [
+                headers = [
                     (b"access-control-allow-methods", ALLOW_METHODS),
                     (b"access-control-allow-headers", ALLOW_HEADERS),
                 ]
-            await send({"type": "http.response.start", "status": 200, "headers": headers})
-            await send({"type": "http.response.body", "body": _PREFLIGHT_BODY})
+            await send_json(send, 200, {}, headers)
             return
         if origin is None:
             await self.app(scope, receive, send)

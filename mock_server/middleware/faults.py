@@ -8,22 +8,16 @@ anyway still gets its real error (Prism's order), and the store is never called.
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from mock_server.binding.routing import operation_id
+from mock_server.middleware.responses import send_json
 from mock_server.middleware.types import Scope
 from mock_server.runtime.faults import FaultTable, Forced, ResponseBook, prefer_code
 
 
 async def send_forced(send: Any, forced: Forced) -> None:
-    body = b"" if forced.body is None else json.dumps(forced.body).encode()
-    headers = [(k.encode(), v.encode()) for k, v in forced.headers]
-    if forced.body is not None:
-        headers.append((b"content-type", b"application/json; charset=utf-8"))
-    headers.append((b"content-length", str(len(body)).encode()))
-    await send({"type": "http.response.start", "status": forced.status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await send_json(send, forced.status, forced.body, [(k.encode(), v.encode()) for k, v in forced.headers])
 
 
 class FaultMiddleware:

@@ -19,7 +19,7 @@ The body limit is 16 MiB: the largest upload the store takes is 10 MiB (``StoreC
 replayed, so nothing downstream changes.
 
 This middleware runs outside Connexion's exception layer (before the normaliser, which parses
-bodies too), so it sends its own responses (``safety_net.send_error``); they are the same
+bodies too), so it sends its own responses (``responses.send_error``); they are the same
 ``FlowdockError.to_body()`` that app.py renders for every other domain error.
 """
 
@@ -31,7 +31,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from mock_server import errors
-from mock_server.middleware.safety_net import send_error
+from mock_server.middleware.responses import send_error
 from mock_server.middleware.types import Scope
 
 Message = dict[str, Any]

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 import time
 from typing import Any
 
 from mock_server import errors
 from mock_server.binding.routing import OPERATION_ID, routing_context
+from mock_server.middleware.responses import send_json
 from mock_server.middleware.types import Scope
 from mock_server.runtime.journal import Entry, Journal
 
@@ -32,19 +32,6 @@ BODY_LIMIT = 4096
 """Bytes of each request body kept in the journal."""
 
 access_log = logging.getLogger("flowdock_mock.access")
-
-
-async def _send_json(
-    send: Any, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]]
-) -> None:
-    data = json.dumps(body).encode()
-    headers = [
-        *headers,
-        (b"content-type", b"application/json; charset=utf-8"),
-        (b"content-length", str(len(data)).encode()),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": data})
 
 
 class JournalMiddleware:
@@ -143,7 +130,7 @@ class JournalMiddleware:
 
         try:
             if self.admin_token is not None and not path.startswith(ADMIN_EXEMPT) and not self._admin(scope):
-                await _send_json(
+                await send_json(
                     send_and_note,
                     401,
                     {

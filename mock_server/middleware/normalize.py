@@ -36,6 +36,7 @@ from starlette.requests import Request
 from mock_server import errors
 from mock_server.contract import OperationIndex, PathEntry
 from mock_server.middleware.input_guard import MAX_BODY_BYTES  # bodies above it are left for the guard (413)
+from mock_server.middleware.responses import send_json
 from mock_server.middleware.types import REQUEST_STATE, Scope
 
 Message = dict[str, Any]
@@ -651,10 +652,4 @@ async def _refuse(send: Any, findings: list[Finding], *, oauth: bool = False) ->
     if oauth:
         described = "; ".join(f"{name}: {text}" for name, texts in by_field.items() for text in texts)
         payload = {"error": "invalid_request", "error_description": described}
-    body = json.dumps(payload).encode()
-    headers = [
-        (b"content-type", b"application/json; charset=utf-8"),
-        (b"content-length", str(len(body)).encode()),
-    ]
-    await send({"type": "http.response.start", "status": 400, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await send_json(send, 400, payload)

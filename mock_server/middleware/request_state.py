@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from mock_server.middleware.responses import JSON_UTF8
 from mock_server.middleware.types import REQUEST_STATE, Scope
 
 JSON = b"application/json"
-JSON_UTF8 = b"application/json; charset=utf-8"
 
 
 class RequestStateMiddleware:

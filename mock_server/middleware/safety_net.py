@@ -1,6 +1,6 @@
 """The outermost ASGI layer: whatever escapes every other layer still gets Flowdock's 500.
 
-Connexion's exception layer renders errors raised inside it (app.py). The middlewares outside it
+Connexion's exception layer renders errors raised inside it (binding/problems.py). The middlewares outside it
 (request state, journal, CORS, input guard, normaliser) have nothing above them but Starlette's
 ``ServerErrorMiddleware``, which with Connexion 3.3 on this Starlette calls Connexion's async
 ``error_response`` without awaiting it: the client gets no response at all. This layer sits just
@@ -10,26 +10,15 @@ unless the response had already started.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
 from mock_server import errors
+from mock_server.middleware.responses import send_error
 
 log = logging.getLogger("flowdock_mock")
 
 Message = dict[str, Any]
-
-
-async def send_error(send: Any, exc: errors.FlowdockError) -> None:
-    """The error as Flowdock's JSON body (app.py renders domain errors the same way)."""
-    body = json.dumps(exc.to_body()).encode()
-    headers = [
-        (b"content-type", b"application/json; charset=utf-8"),
-        (b"content-length", str(len(body)).encode()),
-    ]
-    await send({"type": "http.response.start", "status": exc.status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
 
 
 class SafetyNetMiddleware:
