@@ -7,7 +7,8 @@ not journaled; the same middleware checks the admin token there, when one is con
 The middleware reads the per-request state dict ``scope["flowdock"]`` (request_state.py) after the
 request: ``user_id`` (binding/security.py), ``normalizations`` and ``violations`` (the normaliser
 and the validation error handler), ``forced`` (faults.py). The operationId comes from Connexion's
-routing context, which Connexion fills in the same scope.
+routing context, which Connexion fills in the same scope, or, for a request strict mode refused
+before routing, from ``operation_id`` (the normaliser).
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ class JournalMiddleware:
                 headers=scope.get("headers", []),
                 body=bytes(body),
                 body_size=size,
-                operation_id=routing.get(OPERATION_ID),
+                operation_id=routing.get(OPERATION_ID) or state.get("operation_id"),
                 status=status,
                 duration=time.perf_counter() - started,
                 user_id=state.get("user_id"),

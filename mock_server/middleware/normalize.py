@@ -397,6 +397,8 @@ class NormalizeMiddleware:
         for finding in refused:
             violations.append(f"{finding.field}: {finding.text()}")
         if self.strict and refused:
+            if op is not None:  # refused before Connexion routes it: the journal still names the operation
+                state["operation_id"] = op.operation_id
             await _refuse(send, refused, oauth=path.startswith(("/oauth/authorize", "/oauth/token")))
             return
         for finding in found:

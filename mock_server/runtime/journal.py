@@ -110,27 +110,50 @@ class Journal:
             calls = {op: dict(statuses) for op, statuses in self.calls.items()}
             counts = dict(self.violation_counts)
             violating = list(self.violating)
-        operations = []
-        for op_id, (method, path) in self.operations.items():
-            statuses = calls.get(op_id, {})
-            operations.append(
-                {
-                    "operationId": op_id,
-                    "method": method,
-                    "path": path,
-                    "calls": sum(statuses.values()),
-                    "statuses": {str(s): n for s, n in sorted(statuses.items())},
-                    "violations": counts.get(op_id, 0),
-                }
-            )
-        exercised = sum(1 for op in operations if op["calls"])
-        unmatched = calls.get(None, {})
-        return {
-            "operations_total": len(operations),
-            "operations_exercised": exercised,
-            "percent": round(100 * exercised / len(operations), 1) if operations else 0.0,
-            "requests": sum(sum(s.values()) for s in calls.values()),
-            "unmatched_requests": sum(unmatched.values()),
-            "operations": operations,
-            "violations": [e.to_dict() for e in violating],
-        }
+        return coverage_document(self.operations, calls, counts, [e.to_dict() for e in violating])
+
+
+def coverage_document(
+    operations: dict[str, tuple[str, str]],
+    calls: dict[str | None, dict[int, int]],
+    violation_counts: dict[str | None, int],
+    violating: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The coverage document (``GET /_mock/coverage``) from the counters and the violating entries."""
+    rows = []
+    for op_id, (method, path) in operations.items():
+        statuses = calls.get(op_id, {})
+        rows.append(
+            {
+                "operationId": op_id,
+                "method": method,
+                "path": path,
+                "calls": sum(statuses.values()),
+                "statuses": {str(s): n for s, n in sorted(statuses.items())},
+                "violations": violation_counts.get(op_id, 0),
+            }
+        )
+    exercised = sum(1 for op in rows if op["calls"])
+    unmatched = calls.get(None, {})
+    return {
+        "operations_total": len(rows),
+        "operations_exercised": exercised,
+        "percent": round(100 * exercised / len(rows), 1) if rows else 0.0,
+        "requests": sum(sum(s.values()) for s in calls.values()),
+        "unmatched_requests": sum(unmatched.values()),
+        "operations": rows,
+        "violations": violating,
+    }
+
+
+def coverage_of(entries: list[dict[str, Any]], operations: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    """The coverage document of a saved journal (``GET /_mock/requests`` entries), counted as ``Journal`` counts."""
+    calls: dict[str | None, dict[int, int]] = {}
+    counts: dict[str | None, int] = {}
+    for entry in entries:
+        op_id = entry.get("operationId")
+        statuses = calls.setdefault(op_id, {})
+        statuses[int(entry["status"])] = statuses.get(int(entry["status"]), 0) + 1
+        if entry.get("violations"):
+            counts[op_id] = counts.get(op_id, 0) + 1
+    return coverage_document(operations, calls, counts, [e for e in entries if e.get("violations")])

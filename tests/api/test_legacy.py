@@ -403,6 +403,7 @@ def test_normaliser__strict_records_violations_but_applies_nothing(through: Call
     assert state == {
         "normalizations": [],
         "violations": [f"path: {refusal(errors.RULE_VERSION_PREFIX, '/v2')}"],
+        "operation_id": "listFlows",  # refused before routing: the journal still names the operation
     }
 
 
