@@ -1,4 +1,7 @@
-"""Command line: ``flowdock-mock serve`` (also ``python -m mock_server``) and ``flowdock-mock health``.
+"""Command line: ``flowdock-mock serve`` (also ``python -m mock_server``), ``health``, ``run`` and ``report``.
+
+``run`` and ``report`` (mock_server/runner.py) serve the mock around a client's test command and
+render the CI reports; they take ``serve``'s options plus their own report options.
 
 Every option has an environment variable (``FLOWDOCK_MOCK_*``; ``HOST`` and ``PORT`` too, as the
 Makefile and container platforms use them). A flag beats its variable, which beats the default.
@@ -186,9 +189,11 @@ def build_parser() -> argparse.ArgumentParser:
         "  flowdock-mock serve --port 9000\n"
         "  FLOWDOCK_MOCK_SEED=7 FLOWDOCK_MOCK_USERS=50 flowdock-mock serve\n"
         "  flowdock-mock serve --fixtures my-world.yaml --strict --log-format json\n"
-        "  flowdock-mock health --url http://127.0.0.1:9000\n",
+        "  flowdock-mock health --url http://127.0.0.1:9000\n"
+        "  flowdock-mock run --strict --report-dir reports --fail-on-violation -- pytest tests/\n"
+        "  flowdock-mock report journal.json --junit junit.xml\n",
     )
-    sub = parser.add_subparsers(dest="command", metavar="{serve,health}")
+    sub = parser.add_subparsers(dest="command", metavar="{serve,health,run,report}")
     serve_cmd = sub.add_parser(
         "serve",
         help="serve the mock over HTTP (the default command)",
@@ -208,6 +213,34 @@ def build_parser() -> argparse.ArgumentParser:
     health.add_argument(
         "--timeout", type=float, default=2.0, help="seconds to wait for the answer (default 2)"
     )
+    from mock_server.runner import add_report_arguments
+
+    run_cmd = sub.add_parser(
+        "run",
+        help="serve the mock around COMMAND, then write contract reports (JUnit, coverage, HAR)",
+        description="Serve the mock on a free 127.0.0.1 port, run COMMAND with FLOWDOCK_API_URL and the "
+        "other client variables pointing at it, stop the mock when COMMAND ends, write the reports, and "
+        "exit with COMMAND's status (1 when it passed but a gate failed; 127 when it cannot be found).",
+        usage="flowdock-mock run [serve options] [report options] -- COMMAND [ARGS...]",
+    )
+    _serve_arguments(run_cmd)
+    add_report_arguments(run_cmd)
+    run_cmd.add_argument("argv", nargs=argparse.REMAINDER, metavar="COMMAND", help="the command to run")
+    report = sub.add_parser(
+        "report",
+        help="render the reports of `run` from a saved journal (GET /_mock/requests output)",
+        description="Render JUnit XML, coverage JSON/HTML and HAR from a saved journal, and check the gates.",
+    )
+    report.add_argument(
+        "journal_file", metavar="JOURNAL", help="the saved journal, JSON; - reads standard input"
+    )
+    report.add_argument(
+        "--strict",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="judge legacy request forms as failures, as a strict-mode run does [env FLOWDOCK_MOCK_STRICT]",
+    )
+    add_report_arguments(report)
     return parser
 
 
@@ -520,7 +553,7 @@ def health(url: str | None, timeout: float) -> int:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """The command line, with ``serve`` assumed when no command is given."""
-    if not argv or argv[0] not in ("serve", "health", "-h", "--help"):
+    if not argv or argv[0] not in ("serve", "health", "run", "report", "-h", "--help"):
         argv = ["serve", *argv]
     return build_parser().parse_args(argv)
 
@@ -530,6 +563,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "health":
             return health(args.url, args.timeout)
+        if args.command in ("run", "report"):
+            from mock_server import runner
+
+            if args.command == "report":
+                return runner.report(args)
+            command = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
+            return runner.run(
+                runner.run_settings(args, settings_from_args(args)), runner.report_options(args), command
+            )
         return serve(settings_from_args(args))
     except UsageError as exc:
         sys.stderr.write(f"flowdock-mock: error: {exc}\n")

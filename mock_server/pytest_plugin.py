@@ -17,8 +17,6 @@ where flowdock-mock is installed, so the server's own imports wait until a fixtu
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,8 +36,6 @@ OPTION_NAMES = (
     "admin_token",
     "log_level",
 )
-STARTUP_TIMEOUT = 60.0
-SHUTDOWN_TIMEOUT = 5.0
 
 
 @dataclass
@@ -98,34 +94,15 @@ def _settings(options: dict[str, Any]) -> Any:
 
 def start_server(options: dict[str, Any] | None = None) -> tuple[FlowdockMock, Any]:
     """Start a mock in a background thread; returns it and a ``stop()`` callable."""
-    from mock_server.cli import base_url_for, bind_socket, build_app, make_server
+    from mock_server.runner import serve_in_thread
     from mock_server.world import MAIN_USER, SECOND_USER
 
     settings = _settings(options or {})
-    sock = bind_socket(settings.host, settings.port)
-    base_url = base_url_for(settings, sock)
-    app = build_app(settings, base_url)
-    ready = threading.Event()
-    server = make_server(app, settings.log_level, ready.set)
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="flowdock-mock", daemon=True
+    served = serve_in_thread(settings)
+    mock = FlowdockMock(
+        served.base_url, settings.host, served.port, dict(MAIN_USER), dict(SECOND_USER), served.app
     )
-    thread.start()
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while not ready.wait(0.05):
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            sock.close()
-            raise RuntimeError("flowdock-mock did not start (see the log above)")
-
-    def stop() -> None:
-        server.should_exit = True
-        thread.join(SHUTDOWN_TIMEOUT)
-        sock.close()
-
-    port = sock.getsockname()[1]
-    mock = FlowdockMock(base_url, settings.host, port, dict(MAIN_USER), dict(SECOND_USER), app)
-    return mock, stop
+    return mock, served.stop
 
 
 @pytest.fixture(scope="session")
