@@ -6,7 +6,8 @@ not journaled; the same middleware checks the admin token there, when one is con
 
 The middleware reads the per-request state dict ``scope["flowdock"]`` (request_state.py) after the
 request: ``user_id`` (binding/security.py), ``normalizations`` and ``violations`` (the normaliser
-and the validation error handler), ``forced`` (faults.py). The operationId comes from Connexion's
+and the validation error handler), ``forced`` (faults.py), ``content_type`` (the response's, as
+request_state.py sends it). The operationId comes from Connexion's
 routing context, which Connexion fills in the same scope, or, for a request strict mode refused
 before routing, from ``operation_id`` (the normaliser).
 """
@@ -66,6 +67,7 @@ class JournalMiddleware:
         status = 500
         body = bytearray()
         size = 0
+        response_size = 0
 
         async def receive_and_keep() -> Any:
             nonlocal size
@@ -78,9 +80,11 @@ class JournalMiddleware:
             return message
 
         async def send_and_note(message: dict[str, Any]) -> None:
-            nonlocal status
+            nonlocal status, response_size
             if message["type"] == "http.response.start":
                 status = message["status"]
+            elif message["type"] == "http.response.body":
+                response_size += len(message.get("body", b""))
             await send(message)
 
         try:
@@ -105,6 +109,8 @@ class JournalMiddleware:
                 normalizations=state.get("normalizations") or [],
                 violations=state.get("violations") or [],
                 forced=state.get("forced"),
+                response_type=state.get("content_type") or b"",
+                response_size=response_size,
             )
             self.journal.record(entry)
             if access_log.isEnabledFor(logging.INFO):

@@ -32,10 +32,13 @@ class RequestStateMiddleware:
 
         async def send_with_user(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                headers = [
-                    (key, JSON_UTF8 if key == b"content-type" and value == JSON else value)
-                    for key, value in message.get("headers", [])
-                ]
+                headers = []
+                for key, value in message.get("headers", []):
+                    if key == b"content-type":
+                        if value == JSON:
+                            value = JSON_UTF8
+                        state["content_type"] = value  # as the client gets it, for the journal
+                    headers.append((key, value))
                 if state.get("user_id") is not None:
                     headers.append((b"flowdock-user", str(state["user_id"]).encode()))
                 message = {**message, "headers": headers}

@@ -2,9 +2,9 @@
 
 Each journal entry becomes one HAR entry: the request as the client sent it (method, URL on the
 mock's base URL, headers, query, body), with the journal's redaction (``Authorization``, cookies,
-``access_token``, passwords and other secrets read ``[redacted]``), and the response status. The
-journal keeps neither response headers nor bodies, so the HAR says so in each response's comment
-rather than inventing them; the request body is the journal's (first 4 KiB, JSON parsed). The
+``access_token``, passwords and other secrets read ``[redacted]``), and the response's status,
+content type and size. The journal keeps no response body (its memory stays flat), so the HAR says
+so in each response's comment rather than inventing one; the request body is the journal's (first 4 KiB, JSON parsed). The
 operationId, legacy forms and contract violations go in the entry's comment. Written with the
 ``harfile`` library's models and streaming writer.
 """
@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl
 
 import harfile
 
-RESPONSE_NOT_KEPT = "the mock's journal keeps the response status only, not its headers or body"
+RESPONSE_NOT_KEPT = "the mock's journal keeps the response's status, type and size, not its headers or body"
 
 
 def _version() -> str:
@@ -89,11 +89,16 @@ def write_har(
                 bodySize=int(length) if length.isdigit() else (0 if entry.get("body") is None else -1),
             )
             status = int(entry["status"])
+            answered = entry.get("response") or {}  # absent from journals saved before it was kept
+            size = int(answered.get("size", -1))
+            content_type = str(answered.get("content_type", ""))
             response = harfile.Response(
                 status=status,
                 statusText=_status_text(status),
                 httpVersion="HTTP/1.1",
-                content=harfile.Content(size=-1, mimeType=""),
+                headers=[harfile.Record(name="content-type", value=content_type)] if content_type else [],
+                content=harfile.Content(size=size, mimeType=content_type),
+                bodySize=size,
                 comment=RESPONSE_NOT_KEPT,
             )
             duration = float(entry.get("duration_ms") or 0)

@@ -38,6 +38,10 @@ class Entry:
     normalizations: list[str]
     violations: list[str]
     forced: str | None
+    response_type: bytes = b""
+    """The response's Content-Type (the body itself is not kept: memory stays flat)."""
+    response_size: int = 0
+    """Bytes of response body sent."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -56,6 +60,7 @@ class Entry:
             "normalizations": list(self.normalizations),
             "violations": list(self.violations),
             "forced": self.forced,
+            "response": {"content_type": self.response_type.decode("latin-1"), "size": self.response_size},
         }
 
 

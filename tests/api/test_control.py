@@ -221,6 +221,11 @@ def test_list_requests__records_method_path_operation_status_and_user(
     assert entry["duration_ms"] > 0
     assert entry["normalizations"] == []
     assert entry["violations"] == []
+    flows = alice.get("/flows")
+    assert entry["response"] == {
+        "content_type": flows.headers["content-type"],
+        "size": len(flows.content),
+    }
 
 
 def test_list_requests__redacts_credentials(client: Any, alice: Any, runtime: Runtime) -> None:

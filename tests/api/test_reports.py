@@ -213,7 +213,10 @@ def test_har__is_har_1_2_with_the_journal_redaction(client: Any, alice: Any, jou
     assert "s3cret" not in out.getvalue() and "hunter2" not in out.getvalue()
     assert MAIN_USER["api_token"] not in out.getvalue()
     assert entries[2]["request"]["postData"]["mimeType"].startswith("application/x-www-form-urlencoded")
-    assert entries[0]["response"]["status"] == 200 and entries[0]["response"]["statusText"] == "OK"
+    response = entries[0]["response"]
+    assert response["status"] == 200 and response["statusText"] == "OK"
+    assert response["content"]["mimeType"].startswith("application/json") and response["content"]["size"] > 2
+    assert response["bodySize"] == response["content"]["size"]
     assert "operationId: listFlows" in entries[0]["comment"]
 
 
