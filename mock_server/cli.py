@@ -222,6 +222,10 @@ def build_parser() -> argparse.ArgumentParser:
         "other client variables pointing at it, stop the mock when COMMAND ends, write the reports, and "
         "exit with COMMAND's status (1 when it passed but a gate failed; 127 when it cannot be found).",
         usage="flowdock-mock run [serve options] [report options] -- COMMAND [ARGS...]",
+        epilog="run's own defaults: a free port on 127.0.0.1 (only --host/--port and "
+        "FLOWDOCK_MOCK_HOST/FLOWDOCK_MOCK_PORT move it, not HOST/PORT), --log-level warning, "
+        "--journal-size 10000. COMMAND gets FLOWDOCK_API_URL, FLOWDOCK_STREAM_URL, "
+        "HUBOT_FLOWDOCK_API_TOKEN, FLOWDOCK_MOCK_URL, FLOWDOCK_MOCK_API_TOKEN and more (README).",
     )
     _serve_arguments(run_cmd)
     add_report_arguments(run_cmd)
