@@ -306,6 +306,52 @@ _SOURCE_FIELDS = {
 Pairs = list[tuple[str, str]]
 
 
+@dataclass(slots=True)
+class _Headers:
+    """What the rules need from the request headers, in one scan."""
+
+    content_type: str | None = None
+    authorization: bytes | None = None
+    length: int = 0
+    chunked: bool = False
+
+    @classmethod
+    def scan(cls, headers: list[tuple[bytes, bytes]]) -> _Headers:
+        found = cls()
+        for key, value in headers:
+            if key == b"content-type":
+                found.content_type = value.decode("latin-1")
+            elif key == b"content-length":
+                found.length = int(value) if value.isdigit() else 0
+            elif key == b"transfer-encoding":
+                found.chunked = b"chunked" in value.lower()
+            elif key == b"authorization":
+                found.authorization = value
+        return found
+
+    @property
+    def has_body(self) -> bool:
+        return self.length > 0 or self.chunked
+
+
+@dataclass(slots=True)
+class _Rewrite:
+    """The canonical request being built for one legacy one: each step fills in its part."""
+
+    path: str
+    method: str
+    route: Route | None
+    operation: Operation | None
+    receive: Any
+    found: list[Finding] = dataclass_field(default_factory=list)
+    query: Pairs = dataclass_field(default_factory=list)
+    query_changed: bool = False
+    authorization: bytes | None = None  # a new Authorization header (from ?access_token=)
+    moved: dict[str, Any] = dataclass_field(default_factory=dict)  # query parameters bound for the body
+    body: bytes | None = None  # None: the request's own body, unread
+    content_type: bytes | None = None  # the new body's media type, when it changed
+
+
 class NormalizeMiddleware:
     """Rewrites legacy request forms onto the contract (compatible mode) or refuses them (strict)."""
 
@@ -321,12 +367,34 @@ class NormalizeMiddleware:
         state = scope.get(REQUEST_STATE)
         if state is None:
             state = scope[REQUEST_STATE] = {}
-        applied: list[str] = state.setdefault("normalizations", [])
-        violations: list[str] = state.setdefault("violations", [])
-        found: list[Finding] = []
+        state.setdefault("normalizations", [])  # present, even empty, once the normaliser has run
+        state.setdefault("violations", [])
+        rewrite = self._route(scope, receive)
+        headers = _Headers.scan(scope["headers"])
+        if headers.length > MAX_BODY_BYTES:
+            rewrite.operation = None  # left whole for the body guard's 413
+        self._rewrite_query(scope.get("query_string"), headers, rewrite)
+        if rewrite.operation is not None and (headers.has_body or rewrite.moved):
+            await self._rewrite_body(scope.get("query_string"), headers, rewrite)
+        refused = self._breaches(state, rewrite.found)
+        if self.strict and refused:
+            if (
+                rewrite.operation is not None
+            ):  # refused before Connexion routes it: the journal still names it
+                state["operation_id"] = rewrite.operation.operation_id
+            await _refuse(send, refused, oauth=rewrite.path.startswith(("/oauth/authorize", "/oauth/token")))
+            return
+        self._applied(state, rewrite.found)
+        if not rewrite.found and rewrite.body is None:
+            await self.app(scope, receive, send)
+            return
+        await self.app(self._rewritten_scope(scope, rewrite), rewrite.receive, send)
 
-        # Path and method.
-        path = original_path = scope["path"]
+    # -- the steps of a request
+    def _route(self, scope: Scope, receive: Any) -> _Rewrite:
+        """Path and method: the legacy spellings that reach an operation of the contract."""
+        found: list[Finding] = []
+        path = scope["path"]
         route = self.index.match(path)
         if (
             route is None
@@ -344,92 +412,81 @@ class NormalizeMiddleware:
         ):
             method = "PUT"
             found.append(Finding(errors.RULE_PATCH_AS_PUT, "method"))
-        op = route.operations.get(method) if route is not None else None
+        operation = route.operations.get(method) if route is not None else None
+        return _Rewrite(path, method, route, operation, receive, found)
 
-        # Headers: one scan for what the rules need.
-        content_type = authorization = None
-        length = 0
-        chunked = False
-        for key, value in scope["headers"]:
-            if key == b"content-type":
-                content_type = value.decode("latin-1")
-            elif key == b"content-length":
-                length = int(value) if value.isdigit() else 0
-            elif key == b"transfer-encoding":
-                chunked = b"chunked" in value.lower()
-            elif key == b"authorization":
-                authorization = value
-        has_body = length > 0 or chunked
-        if length > MAX_BODY_BYTES:
-            op = None  # left whole for the body guard's 413
-
-        # Query string: access_token, boolean spellings, a write's body parameters.
-        query: Pairs = []
-        query_changed = False
-        new_authorization = None
-        moved: dict[str, Any] = {}
-        query_string = scope.get("query_string")
+    def _rewrite_query(self, query_string: bytes | None, headers: _Headers, rewrite: _Rewrite) -> None:
+        """Query string: access_token, boolean spellings, a write's body parameters."""
+        op = rewrite.operation
         if query_string and (b"access_token" in query_string or (op is not None and op.scan_query)):
-            query, query_changed, new_authorization, moved = self._query(
-                query_string, op, method, authorization, found
+            rewrite.query, rewrite.query_changed, rewrite.authorization, rewrite.moved = self._query(
+                query_string, op, rewrite.method, headers.authorization, rewrite.found
             )
 
-        # Body: parsed only when there is one (or query parameters to put in one).
-        body: bytes | None = None  # None: the request's own body, unread
-        new_content_type = None
-        if op is not None and (has_body or moved):
-            raw, complete = await _read_body(receive) if has_body else (b"", True)
-            result = await self._body(raw, content_type, op, method, moved, found) if complete else None
-            body = raw
-            if not complete:
-                receive = _replay(raw, receive, more=True)  # too big to be ours: the guard's 413
-                body = None
-            elif result is not None:
-                body, new_content_type, to_query = result
-                if to_query:
-                    if not query_changed and query_string:  # not parsed above: nothing in it changed
-                        query = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
-                    present = {name for name, _ in query}
-                    query = query + [(name, value) for name, value in to_query if name not in present]
-                    query_changed = True
+    async def _rewrite_body(self, query_string: bytes | None, headers: _Headers, rewrite: _Rewrite) -> None:
+        """Body: parsed only when there is one (or query parameters to put in one)."""
+        assert rewrite.operation is not None
+        raw, complete = await _read_body(rewrite.receive) if headers.has_body else (b"", True)
+        if not complete:
+            rewrite.receive = _replay(raw, rewrite.receive, more=True)  # too big to be ours: the guard's 413
+            return
+        result = await self._body(
+            raw, headers.content_type, rewrite.operation, rewrite.method, rewrite.moved, rewrite.found
+        )
+        rewrite.body = raw
+        if result is None:
+            return
+        rewrite.body, rewrite.content_type, to_query = result
+        if to_query:
+            query = rewrite.query
+            if not rewrite.query_changed and query_string:  # not parsed above: nothing in it changed
+                query = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+            present = {name for name, _ in query}
+            rewrite.query = query + [(name, value) for name, value in to_query if name not in present]
+            rewrite.query_changed = True
 
+    @staticmethod
+    def _breaches(state: dict[str, Any], found: list[Finding]) -> list[Finding]:
+        """Note the contract breaches (for the journal); return them: strict mode refuses them."""
         refused = [f for f in found if f.rule not in _REFUSE_EXEMPT]
+        violations: list[str] = state.setdefault("violations", [])
         for finding in refused:
             violations.append(f"{finding.field}: {finding.text()}")
-        if self.strict and refused:
-            if op is not None:  # refused before Connexion routes it: the journal still names the operation
-                state["operation_id"] = op.operation_id
-            await _refuse(send, refused, oauth=path.startswith(("/oauth/authorize", "/oauth/token")))
-            return
+        return refused
+
+    @staticmethod
+    def _applied(state: dict[str, Any], found: list[Finding]) -> None:
+        """Note the rules applied to the request (for the journal)."""
+        applied: list[str] = state.setdefault("normalizations", [])
         for finding in found:
             if finding.rule not in applied:
                 applied.append(finding.rule)
-        if not found and body is None:
-            await self.app(scope, receive, send)
-            return
 
+    @staticmethod
+    def _rewritten_scope(scope: Scope, rewrite: _Rewrite) -> Scope:
+        """A copy of the scope carrying the canonical path, method, query, headers and body."""
         scope = dict(scope)
-        if path != original_path:
-            scope["path"] = path
-            scope["raw_path"] = quote(path).encode()
-        scope["method"] = method
-        if query_changed:
-            scope["query_string"] = urlencode(query).encode()
+        if rewrite.path != scope["path"]:
+            scope["path"] = rewrite.path
+            scope["raw_path"] = quote(rewrite.path).encode()
+        scope["method"] = rewrite.method
+        if rewrite.query_changed:
+            scope["query_string"] = urlencode(rewrite.query).encode()
         headers = scope["headers"]
-        if new_authorization is not None:
-            headers = [*headers, (b"authorization", new_authorization)]
-        if body is not None:
-            if new_content_type is not None or not body:
+        if rewrite.authorization is not None:
+            headers = [*headers, (b"authorization", rewrite.authorization)]
+        if rewrite.body is not None:
+            if rewrite.content_type is not None or not rewrite.body:
                 drop = (b"content-type", b"content-length", b"transfer-encoding")
                 headers = [(k, v) for k, v in headers if k not in drop]
-                if body:
+                if rewrite.body:
                     headers += [
-                        (b"content-type", new_content_type or b""),
-                        (b"content-length", b"%d" % len(body)),
+                        (b"content-type", rewrite.content_type or b""),
+                        (b"content-length", b"%d" % len(rewrite.body)),
                     ]
-            receive = _replay(body, receive)
+            rewrite.receive = _replay(rewrite.body, rewrite.receive)
         scope["headers"] = headers
-        await self.app(scope, receive, send)
+        return scope
 
     def _normalise_path(
         self, path: str, route: Route | None, found: list[Finding]
