@@ -51,94 +51,45 @@ class JournalMiddleware:
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
-            return
-        path: str = scope["path"]
-        if path.startswith(CONTROL_PREFIX) and path[len(CONTROL_PREFIX) : len(CONTROL_PREFIX) + 1] in (
-            "",
-            "/",
-        ):
+        elif _is_control(scope["path"]):
             await self._control(scope, receive, send)
-            return
+        else:
+            await self._journaled(scope, receive, send)
 
+    async def _journaled(self, scope: Scope, receive: Any, send: Any) -> None:
+        """A Flowdock request: delayed by the latency, then recorded and logged once it ends."""
         started = time.perf_counter()
         # Connexion's routing writes the operationId into this dict; creating it here means a
         # middleware that copies the scope still shares it with us.
         routing = routing_context(scope)
-        status = 500
-        body = bytearray()
-        size = 0
-        response_size = 0
-
-        async def receive_and_keep() -> Any:
-            nonlocal size
-            message = await receive()
-            if message["type"] == "http.request":
-                chunk = message.get("body", b"")
-                size += len(chunk)
-                if len(body) < BODY_LIMIT:
-                    body.extend(chunk[: BODY_LIMIT - len(body)])
-            return message
-
-        async def send_and_note(message: dict[str, Any]) -> None:
-            nonlocal status, response_size
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            elif message["type"] == "http.response.body":
-                response_size += len(message.get("body", b""))
-            await send(message)
-
+        exchange = _Exchange(receive, send)
         try:
             if self.latency:
                 await asyncio.sleep(self.latency)
-            await self.app(scope, receive_and_keep, send_and_note)
+            await self.app(scope, exchange.receive, exchange.send)
         finally:
-            state = scope.get("flowdock") or {}
-            entry = Entry(
-                id=0,
-                time=time.time(),
-                method=scope["method"],
-                path=path,
-                query=scope.get("query_string", b""),
-                headers=scope.get("headers", []),
-                body=bytes(body),
-                body_size=size,
-                operation_id=routing.get(OPERATION_ID) or state.get("operation_id"),
-                status=status,
-                duration=time.perf_counter() - started,
-                user_id=state.get("user_id"),
-                normalizations=state.get("normalizations") or [],
-                violations=state.get("violations") or [],
-                forced=state.get("forced"),
-                response_type=state.get("content_type") or b"",
-                response_size=response_size,
-            )
+            entry = _entry(scope, routing, exchange, time.perf_counter() - started)
             self.journal.record(entry)
             if access_log.isEnabledFor(logging.INFO):
                 _log_request(
                     logging.INFO,
                     entry.method,
-                    path,
+                    entry.path,
                     entry.operation_id,
-                    status,
+                    entry.status,
                     entry.duration,
                     entry.user_id,
                 )
 
     async def _control(self, scope: Scope, receive: Any, send: Any) -> None:
+        """A /_mock request: not journaled; refused without the admin token when one is set."""
         path: str = scope["path"]
         started = time.perf_counter()
-        status = 500
-
-        async def send_and_note(message: dict[str, Any]) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        exchange = _Exchange(receive, send)
         try:
             if self.admin_token is not None and not path.startswith(ADMIN_EXEMPT) and not self._admin(scope):
                 await send_json(
-                    send_and_note,
+                    exchange.send,
                     401,
                     {
                         "message": errors.ADMIN_TOKEN_REQUIRED,
@@ -147,12 +98,13 @@ class JournalMiddleware:
                     [(b"www-authenticate", b'Bearer realm="flowdock-mock control API"')],
                 )
                 return
-            await self.app(scope, receive, send_and_note)
+            await self.app(scope, receive, exchange.send)
         finally:
             # Health checks poll every few seconds: keep them out of the log unless debugging.
             level = logging.DEBUG if path == "/_mock/health" else logging.INFO
             if access_log.isEnabledFor(level):
-                _log_request(level, scope["method"], path, None, status, time.perf_counter() - started, None)
+                duration = time.perf_counter() - started
+                _log_request(level, scope["method"], path, None, exchange.status, duration, None)
 
     def _admin(self, scope: Scope) -> bool:
         assert self.admin_token is not None
@@ -160,6 +112,68 @@ class JournalMiddleware:
             if name == b"authorization" and value[:7].lower() == b"bearer ":
                 return hmac.compare_digest(value[7:].strip(), self.admin_token)
         return False
+
+
+def _is_control(path: str) -> bool:
+    """``/_mock`` or anything under ``/_mock/`` (not ``/_mockery``)."""
+    return path.startswith(CONTROL_PREFIX) and path[len(CONTROL_PREFIX) : len(CONTROL_PREFIX) + 1] in (
+        "",
+        "/",
+    )
+
+
+class _Exchange:
+    """One request passing through: the first bytes of its body, its sizes and the response status."""
+
+    __slots__ = ("_receive", "_send", "body", "response_size", "size", "status")
+
+    def __init__(self, receive: Any, send: Any) -> None:
+        self._receive = receive
+        self._send = send
+        self.status = 500  # until a response starts
+        self.body = bytearray()
+        self.size = 0
+        self.response_size = 0
+
+    async def receive(self) -> Any:
+        message = await self._receive()
+        if message["type"] == "http.request":
+            chunk = message.get("body", b"")
+            self.size += len(chunk)
+            if len(self.body) < BODY_LIMIT:
+                self.body.extend(chunk[: BODY_LIMIT - len(self.body)])
+        return message
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+        elif message["type"] == "http.response.body":
+            self.response_size += len(message.get("body", b""))
+        await self._send(message)
+
+
+def _entry(scope: Scope, routing: dict[str, Any], exchange: _Exchange, duration: float) -> Entry:
+    """The journal entry of a finished request, from what the layers recorded in its scope."""
+    state = scope.get("flowdock") or {}
+    return Entry(
+        id=0,
+        time=time.time(),
+        method=scope["method"],
+        path=scope["path"],
+        query=scope.get("query_string", b""),
+        headers=scope.get("headers", []),
+        body=bytes(exchange.body),
+        body_size=exchange.size,
+        operation_id=routing.get(OPERATION_ID) or state.get("operation_id"),
+        status=exchange.status,
+        duration=duration,
+        user_id=state.get("user_id"),
+        normalizations=state.get("normalizations") or [],
+        violations=state.get("violations") or [],
+        forced=state.get("forced"),
+        response_type=state.get("content_type") or b"",
+        response_size=exchange.response_size,
+    )
 
 
 def _log_request(
