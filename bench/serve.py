@@ -22,7 +22,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mock_server.store import Store, StoreConfig
-from mock_server.store.messages import Message
+from mock_server.store.message_model import Message
 
 OWNER = 1
 """alice: the flows are created in her organization (acme) and she is their member."""
@@ -38,7 +38,7 @@ def rss_bytes() -> int:
 
 def fill_flow(store: Store, name: str, count: int) -> dict[str, Any]:
     """A new flow in acme with ``count`` chat messages appended through ``MessageStore.append``."""
-    flow = store.flows.create_flow("acme", OWNER, name)
+    flow = store.flows.create_flow("acme", name, viewer=OWNER)
     flow_id = flow["id"]
     sent = 1_600_000_000_000
     append = store.messages.append

@@ -11,5 +11,5 @@ __all__ = ["download_file"]
 
 
 def download_file(store: Store, user: int, organization: int, hash_: str, filename: str) -> Any:
-    location = store.files.download_file(organization, hash_, filename, user)
+    location = store.files.download_file(organization, hash_, filename, viewer=user)
     return None, 302, {"Location": location, "Content-Length": "0"}

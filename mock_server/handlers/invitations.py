@@ -16,25 +16,25 @@ __all__ = [
 
 
 def list_invitations(store: Store, user: int, organization: str, flow: str) -> Any:
-    return store.invitations.list_invitations(organization, flow, user)
+    return store.invitations.list_invitations(organization, flow, viewer=user)
 
 
 def create_invitation(store: Store, user: int, organization: str, flow: str, body: dict[str, Any]) -> Any:
     return store.invitations.create_invitation(
-        organization, flow, user, body["email"], body.get("message")
+        organization, flow, body["email"], body.get("message"), viewer=user
     ), 201
 
 
 def get_invitation(store: Store, user: int, organization: str, flow: str, id_: int) -> Any:
-    return store.invitations.get_invitation(organization, flow, id_, user)
+    return store.invitations.get_invitation(organization, flow, id_, viewer=user)
 
 
 def delete_invitation(store: Store, user: int, organization: str, flow: str, id_: int) -> Any:
-    store.invitations.delete_invitation(organization, flow, id_, user)
+    store.invitations.delete_invitation(organization, flow, id_, viewer=user)
     return None, 204
 
 
 def import_invitations(store: Store, user: int, organization: str, flow: str, body: dict[str, Any]) -> Any:
     return store.invitations.import_invitations(
-        organization, flow, user, body.get("list"), body.get("addresses"), body.get("message")
+        organization, flow, body.get("list"), body.get("addresses"), body.get("message"), viewer=user
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from mock_server.store import Store
-from mock_server.store.messages import ListQuery
+from mock_server.store.listing import ListQuery
 
 __all__ = [
     "create_comment",
@@ -29,11 +29,11 @@ def send_message(
     token = flow_token or body.get("flow_token")
     if token and user is None:  # a source posting with its flow_token (docs/flowdock.md §8.3): 202 and {}
         return store.messages.post_integration_message(str(token), body), 202
-    return store.messages.send_message(user, body), 201
+    return store.messages.send_message(body, viewer=user), 201
 
 
 def list_flow_messages(store: Store, user: int, organization: str, flow: str, **query: Any) -> Any:
-    return store.messages.list_flow_messages(organization, flow, user, ListQuery.from_params(query))
+    return store.messages.list_flow_messages(organization, flow, ListQuery.from_params(query), viewer=user)
 
 
 def send_flow_message(
@@ -44,32 +44,32 @@ def send_flow_message(
     body: dict[str, Any] | None = None,
     content: Any = None,
 ) -> Any:
-    return store.messages.send_flow_message(organization, flow, user, body or {}, content), 201
+    return store.messages.send_flow_message(organization, flow, body or {}, content, viewer=user), 201
 
 
 def show_message(store: Store, user: int, organization: str, flow: str, id_: int) -> Any:
-    return store.messages.show_message(organization, flow, id_, user)
+    return store.messages.show_message(organization, flow, id_, viewer=user)
 
 
 def edit_message(
     store: Store, user: int, organization: str, flow: str, id_: int, body: dict[str, Any]
 ) -> Any:
-    return store.messages.edit_message(organization, flow, id_, user, body)
+    return store.messages.edit_message(organization, flow, id_, body, viewer=user)
 
 
 def delete_message(store: Store, user: int, organization: str, flow: str, id_: int) -> Any:
-    removed = store.messages.delete_message(organization, flow, id_, user)
+    removed = store.messages.delete_message(organization, flow, id_, viewer=user)
     return (None, 204) if removed else ({}, 200)
 
 
 def create_message_comment(
     store: Store, user: int, organization: str, flow: str, id_: int, body: dict[str, Any]
 ) -> Any:
-    return store.messages.create_message_comment(organization, flow, id_, user, body), 201
+    return store.messages.create_message_comment(organization, flow, id_, body, viewer=user), 201
 
 
 def create_comment(store: Store, user: int, body: dict[str, Any]) -> Any:
-    return store.messages.create_comment(user, body), 201
+    return store.messages.create_comment(body, viewer=user), 201
 
 
 def post_thread_message(
@@ -81,7 +81,7 @@ def post_thread_message(
     body: dict[str, Any] | None = None,
     content: Any = None,
 ) -> Any:
-    return store.messages.post_thread_message(organization, flow, id_, user, body or {}, content), 201
+    return store.messages.post_thread_message(organization, flow, id_, body or {}, content, viewer=user), 201
 
 
 def push_chat_message(store: Store, flow_api_token: str, body: dict[str, Any]) -> Any:

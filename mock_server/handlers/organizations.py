@@ -10,16 +10,16 @@ __all__ = ["get_organization", "get_organization_by_id", "list_organizations", "
 
 
 def list_organizations(store: Store, user: int) -> Any:
-    return store.organizations.list_organizations(user)
+    return store.organizations.list_organizations(viewer=user)
 
 
 def get_organization(store: Store, user: int, parameterized_name: str) -> Any:
-    return store.organizations.get_organization(parameterized_name, user)
+    return store.organizations.get_organization(parameterized_name, viewer=user)
 
 
 def get_organization_by_id(store: Store, user: int, id_: int) -> Any:
-    return store.organizations.get_organization_by_id(id_, user)
+    return store.organizations.get_organization_by_id(id_, viewer=user)
 
 
 def update_organization(store: Store, user: int, parameterized_name: str, body: dict[str, Any]) -> Any:
-    return store.organizations.update_organization(parameterized_name, user, body)
+    return store.organizations.update_organization(parameterized_name, body, viewer=user)

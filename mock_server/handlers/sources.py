@@ -18,7 +18,7 @@ __all__ = [
 
 
 def list_sources(store: Store, user: int | None = None, flow_token: str | None = None) -> Any:
-    return store.sources.list_sources(user, flow_token)
+    return store.sources.list_sources(flow_token, viewer=user)
 
 
 def update_source_by_token(store: Store, body: dict[str, Any], flow_token: str | None = None) -> Any:
@@ -26,26 +26,28 @@ def update_source_by_token(store: Store, body: dict[str, Any], flow_token: str |
 
 
 def list_flow_sources(store: Store, user: int, organization: str, flow: str) -> Any:
-    return store.sources.list_flow_sources(organization, flow, user)
+    return store.sources.list_flow_sources(organization, flow, viewer=user)
 
 
 def create_source(
     store: Store, user: int, token_info: dict[str, Any], organization: str, flow: str, body: dict[str, Any]
 ) -> Any:
     # Only an OAuth token carries an application; Basic credentials leave it None (403).
-    return store.sources.create_source(organization, flow, user, token_info.get("application"), body), 201
+    return store.sources.create_source(
+        organization, flow, token_info.get("application"), body, viewer=user
+    ), 201
 
 
 def get_source(store: Store, user: int, organization: str, flow: str, id_: int) -> Any:
-    return store.sources.get_source(organization, flow, id_, user)
+    return store.sources.get_source(organization, flow, id_, viewer=user)
 
 
 def update_source(
     store: Store, user: int, organization: str, flow: str, id_: int, body: dict[str, Any]
 ) -> Any:
-    return store.sources.update_source(organization, flow, id_, user, body)
+    return store.sources.update_source(organization, flow, id_, body, viewer=user)
 
 
 def delete_source(store: Store, user: int, organization: str, flow: str, id_: int) -> Any:
-    store.sources.delete_source(organization, flow, id_, user)
+    store.sources.delete_source(organization, flow, id_, viewer=user)
     return None, 204

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from mock_server.store import Store
-from mock_server.store.messages import ListQuery
+from mock_server.store.listing import ListQuery
 
 __all__ = ["get_thread", "list_flow_threads", "list_thread_messages"]
 
@@ -22,15 +22,21 @@ def list_flow_threads(
     application: str | None = None,
     empty: int | None = None,
 ) -> Any:
-    threads, headers = store.messages.list_flow_threads(organization, flow, user, limit, since, until)
-    return threads, 200, headers
+    page = store.threads.list_flow_threads(organization, flow, limit, since, until, viewer=user)
+    headers = {}
+    if page.next_until is not None:  # older threads remain: where the next page is
+        url = f"{store.config.base_url}/flows/{page.organization}/{page.flow}/threads"
+        headers["Link"] = f'<{url}?until={page.next_until}>; rel="next"'
+    return page.threads, 200, headers
 
 
 def get_thread(store: Store, user: int, organization: str, flow: str, id_: str) -> Any:
-    return store.messages.get_thread(organization, flow, id_, user)
+    return store.threads.get_thread(organization, flow, id_, viewer=user)
 
 
 def list_thread_messages(
     store: Store, user: int, organization: str, flow: str, id_: str, **query: Any
 ) -> Any:
-    return store.messages.list_thread_messages(organization, flow, id_, user, ListQuery.from_params(query))
+    return store.threads.list_thread_messages(
+        organization, flow, id_, ListQuery.from_params(query), viewer=user
+    )

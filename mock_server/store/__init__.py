@@ -23,6 +23,7 @@ from mock_server.store.oauth import OAuthStore
 from mock_server.store.organizations import OrganizationStore
 from mock_server.store.private import PrivateStore
 from mock_server.store.sources import SourceStore
+from mock_server.store.threads import ThreadStore
 from mock_server.store.users import UserStore
 
 __all__ = ["Store", "StoreConfig"]
@@ -61,6 +62,7 @@ class Store:
             self.users = UserStore(self)
             self.flows = FlowStore(self)
             self.messages = MessageStore(self)
+            self.threads = ThreadStore(self)
             self.private = PrivateStore(self)
             self.sources = SourceStore(self)
             self.invitations = InvitationStore(self)

@@ -167,11 +167,11 @@ class FileStore:
         return max(used, default=100000) + 1
 
     # --- operations -------------------------------------------------------------------------------
-    def download_file(self, files_id: int, file_hash: str, filename: str, viewer: int) -> str:
+    def download_file(self, files_id: int, file_hash: str, filename: str, *, viewer: int) -> str:
         """The short-lived URL of a file the viewer can see (its flow or their conversation)."""
         with self.store.lock:
             found = self.by_key.get((files_id, file_hash))
-            if found is None or found.file_name != filename or not self._can_see(found, viewer):
+            if found is None or found.file_name != filename or not self._can_see(found, viewer=viewer):
                 raise NotFound()
             token = self.store.token_urlsafe(32)
             now = self.store.now_ms()
@@ -190,7 +190,7 @@ class FileStore:
                 raise NotFound()
             return found.data, found.content_type
 
-    def _can_see(self, stored: StoredFile, viewer: int) -> bool:
+    def _can_see(self, stored: StoredFile, *, viewer: int) -> bool:
         if stored.private is not None:
             return viewer in stored.private
         flow = self.store.flows.by_id.get(stored.flow or "")

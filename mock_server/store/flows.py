@@ -109,21 +109,21 @@ class FlowStore:
         org = self.store.organizations.by_id[flow.organization_id]
         return flow.access_mode == "organization" and user_id in org.members
 
-    def get_visible(self, organization: str, flow: str, viewer: int) -> Flow:
+    def get_visible(self, organization: str, flow: str, *, viewer: int) -> Flow:
         """The flow if ``viewer`` can see it; 404 otherwise, so its existence is not revealed."""
         found = self.find(organization, flow)
         if found is None or not self.can_see(found, viewer):
             raise NotFound()
         return found
 
-    def get_joined(self, organization: str, flow: str, viewer: int) -> Flow:
+    def get_joined(self, organization: str, flow: str, *, viewer: int) -> Flow:
         """The flow if ``viewer`` is an unblocked member: 404 if invisible, 403 if visible only."""
-        found = self.get_visible(organization, flow, viewer)
+        found = self.get_visible(organization, flow, viewer=viewer)
         if not found.is_member(viewer):
             raise Forbidden(NOT_A_MEMBER)
         return found
 
-    def get_joined_by_id(self, flow_id: str, viewer: int) -> Flow:
+    def get_joined_by_id(self, flow_id: str, *, viewer: int) -> Flow:
         """Same rules, addressed by flow id (``flow`` parameters of /messages and /comments)."""
         found = self.by_id.get(flow_id)
         if found is None or not self.can_see(found, viewer):
@@ -154,13 +154,13 @@ class FlowStore:
             "team_notifications": m.team_notifications if m else False,
         }
 
-    def to_dict(self, flow: Flow, viewer: int, with_users: bool) -> dict[str, Any]:
+    def to_dict(self, flow: Flow, with_users: bool, *, viewer: int) -> dict[str, Any]:
         """The flow object as ``viewer`` sees it (docs/flowdock.md §3.2)."""
         base = self.store.config.base_url
         org = self.store.organizations.by_id[flow.organization_id]
         m = flow.members.get(viewer)
         joined = m is not None and not m.disabled
-        stats = self.store.messages.flow_stats(flow, viewer)
+        stats = self.store.messages.flow_stats(flow, viewer=viewer)
         out: dict[str, Any] = {
             "id": flow.id,
             "name": flow.name,
@@ -188,44 +188,44 @@ class FlowStore:
         return out
 
     # --- operations -----------------------------------------------------------------------------
-    def list_flows(self, viewer: int, users: bool) -> list[dict[str, Any]]:
+    def list_flows(self, users: bool, *, viewer: int) -> list[dict[str, Any]]:
         """Flows the viewer has joined."""
         with self.store.lock:
-            return [self.to_dict(f, viewer, users) for f in self.by_id.values() if f.is_member(viewer)]
+            return [self.to_dict(f, users, viewer=viewer) for f in self.by_id.values() if f.is_member(viewer)]
 
-    def list_all_flows(self, viewer: int, users: bool) -> list[dict[str, Any]]:
+    def list_all_flows(self, users: bool, *, viewer: int) -> list[dict[str, Any]]:
         """Joined flows plus organization-access flows the viewer could join (``joined: false``)."""
         with self.store.lock:
             return [
-                self.to_dict(f, viewer, users)
+                self.to_dict(f, users, viewer=viewer)
                 for f in self.by_id.values()
                 if f.is_member(viewer) or (viewer not in f.members and self.can_see(f, viewer))
             ]
 
-    def get_flow(self, organization: str, flow: str, viewer: int) -> dict[str, Any]:
+    def get_flow(self, organization: str, flow: str, *, viewer: int) -> dict[str, Any]:
         """Always with users (docs/flowdock.md §3.2 op 5)."""
         with self.store.lock:
-            return self.to_dict(self.get_visible(organization, flow, viewer), viewer, True)
+            return self.to_dict(self.get_visible(organization, flow, viewer=viewer), True, viewer=viewer)
 
-    def get_flow_by_id(self, flow_id: str, viewer: int) -> dict[str, Any]:
+    def get_flow_by_id(self, flow_id: str, *, viewer: int) -> dict[str, Any]:
         with self.store.lock:
             found = self.by_id.get(flow_id)
             if found is None or not self.can_see(found, viewer):
                 raise NotFound()
-            return self.to_dict(found, viewer, True)
+            return self.to_dict(found, True, viewer=viewer)
 
     def update_flow(
-        self, organization: str, flow: str, viewer: int, changes: dict[str, Any]
+        self, organization: str, flow: str, changes: dict[str, Any], *, viewer: int
     ) -> dict[str, Any]:
         """`open: true` on a visible flow joins it; name, access mode and archiving need a member."""
         with self.store.lock:
-            found = self.get_visible(organization, flow, viewer)
+            found = self.get_visible(organization, flow, viewer=viewer)
             m = found.members.get(viewer)
             if m is None:
                 if changes.get("open") is True and set(changes) <= {"open"}:
                     found.members[viewer] = Membership(open=True)
                     self.store.events.member_added(found.id, viewer, viewer)
-                    return self.to_dict(found, viewer, True)
+                    return self.to_dict(found, True, viewer=viewer)
                 raise Forbidden(NOT_A_MEMBER)
             if m.disabled:
                 raise Forbidden(NOT_A_MEMBER)
@@ -240,12 +240,12 @@ class FlowStore:
                 found.access_mode = changes["access_mode"]
             if "disabled" in changes:
                 found.disabled = bool(changes["disabled"])
-            return self.to_dict(found, viewer, True)
+            return self.to_dict(found, True, viewer=viewer)
 
-    def create_flow(self, organization: str, viewer: int, name: str) -> dict[str, Any]:
+    def create_flow(self, organization: str, name: str, *, viewer: int) -> dict[str, Any]:
         """Any organization member may create a flow; the creator is its first member and admin."""
         with self.store.lock:
-            org = self.store.organizations.get_member_org(organization, viewer)
+            org = self.store.organizations.get_member_org(organization, viewer=viewer)
             slug = parameterize(name)
             if (org.id, slug) in self._by_path:
                 raise ValidationFailed.field("name", TAKEN)
@@ -262,20 +262,20 @@ class FlowStore:
             )
             self._index(flow)
             self.store.events.emit_new("flow-add", self.store.events.flow_summary(flow.id, viewer), viewer)
-            return self.to_dict(flow, viewer, True)
+            return self.to_dict(flow, True, viewer=viewer)
 
     def next_files_id(self) -> int:
         return max((f.files_id for f in self.by_id.values()), default=100000) + 1
 
-    def list_flow_users(self, organization: str, flow: str, viewer: int) -> list[dict[str, Any]]:
+    def list_flow_users(self, organization: str, flow: str, *, viewer: int) -> list[dict[str, Any]]:
         with self.store.lock:
-            found = self.get_visible(organization, flow, viewer)
+            found = self.get_visible(organization, flow, viewer=viewer)
             return [self.user_dict(found, uid) for uid in sorted(found.members)]
 
-    def add_user_to_flow(self, organization: str, flow: str, viewer: int, user_id: int) -> dict[str, Any]:
+    def add_user_to_flow(self, organization: str, flow: str, user_id: int, *, viewer: int) -> dict[str, Any]:
         """A member adds another member of the organization; Flowdock answered ``{}``."""
         with self.store.lock:
-            found = self.get_joined(organization, flow, viewer)
+            found = self.get_joined(organization, flow, viewer=viewer)
             org = self.store.organizations.by_id[found.organization_id]
             if user_id not in self.store.users.by_id or user_id not in org.members:
                 raise ValidationFailed.field("id", NOT_IN_ORGANIZATION)
@@ -287,11 +287,11 @@ class FlowStore:
             return {}
 
     def update_flow_user(
-        self, organization: str, flow: str, viewer: int, user_id: int, disabled: bool
+        self, organization: str, flow: str, user_id: int, disabled: bool, *, viewer: int
     ) -> dict[str, Any]:
         """Block (``disabled: true``) or unblock: admins anyone, members only non-admins."""
         with self.store.lock:
-            found = self.get_joined(organization, flow, viewer)
+            found = self.get_joined(organization, flow, viewer=viewer)
             target = found.members.get(user_id)
             if target is None:
                 raise NotFound()
@@ -309,10 +309,10 @@ class FlowStore:
                 events.member_added(found.id, user_id, viewer)
             return {}
 
-    def remove_user_from_flow(self, organization: str, flow: str, viewer: int, user_id: int) -> None:
+    def remove_user_from_flow(self, organization: str, flow: str, user_id: int, *, viewer: int) -> None:
         """Seed-only alias of blocking: flow or organization admins, or a user leaving on their own."""
         with self.store.lock:
-            found = self.get_joined(organization, flow, viewer)
+            found = self.get_joined(organization, flow, viewer=viewer)
             if user_id not in found.members:
                 raise NotFound()
             if user_id != viewer and not self.is_admin(found, viewer):

@@ -91,9 +91,9 @@ class InvitationStore:
             f"/invitations/{invitation.id}",
         }
 
-    def _admin_flow(self, organization: str, flow: str, viewer: int) -> Flow:
+    def _admin_flow(self, organization: str, flow: str, *, viewer: int) -> Flow:
         """The flow, if the viewer is a member (404/403 otherwise) and one of its admins (403)."""
-        found = self.store.flows.get_joined(organization, flow, viewer)
+        found = self.store.flows.get_joined(organization, flow, viewer=viewer)
         if not self.store.flows.is_admin(found, viewer):
             raise Forbidden(FLOW_ADMIN_ONLY)
         return found
@@ -131,25 +131,27 @@ class InvitationStore:
         return invitation
 
     # --- operations -----------------------------------------------------------------------------
-    def list_invitations(self, organization: str, flow: str, viewer: int) -> list[dict[str, Any]]:
+    def list_invitations(self, organization: str, flow: str, *, viewer: int) -> list[dict[str, Any]]:
         """Pending invitations only; accepted ones are still shown one at a time by get_invitation."""
         with self.store.lock:
-            found = self.store.flows.get_joined(organization, flow, viewer)
+            found = self.store.flows.get_joined(organization, flow, viewer=viewer)
             return [
                 self.to_dict(i) for i in self.by_id.values() if i.flow == found.id and i.state == "pending"
             ]
 
-    def get_invitation(self, organization: str, flow: str, invitation_id: int, viewer: int) -> dict[str, Any]:
+    def get_invitation(
+        self, organization: str, flow: str, invitation_id: int, *, viewer: int
+    ) -> dict[str, Any]:
         with self.store.lock:
             return self.to_dict(
-                self._get_in(self.store.flows.get_joined(organization, flow, viewer), invitation_id)
+                self._get_in(self.store.flows.get_joined(organization, flow, viewer=viewer), invitation_id)
             )
 
     def create_invitation(
-        self, organization: str, flow: str, viewer: int, email: str, message: str | None = None
+        self, organization: str, flow: str, email: str, message: str | None = None, *, viewer: int
     ) -> dict[str, Any]:
         with self.store.lock:
-            found = self._admin_flow(organization, flow, viewer)
+            found = self._admin_flow(organization, flow, viewer=viewer)
             if not is_valid_email(email):
                 raise ValidationFailed.field("email", INVALID_EMAIL)
             user = self.store.users.by_email(email)
@@ -161,10 +163,10 @@ class InvitationStore:
             )
             return self.to_dict(invitation)
 
-    def delete_invitation(self, organization: str, flow: str, invitation_id: int, viewer: int) -> None:
+    def delete_invitation(self, organization: str, flow: str, invitation_id: int, *, viewer: int) -> None:
         """Cancel a pending invitation; an accepted one cannot be taken back (400)."""
         with self.store.lock:
-            found = self._admin_flow(organization, flow, viewer)
+            found = self._admin_flow(organization, flow, viewer=viewer)
             invitation = self._get_in(found, invitation_id)
             if invitation.state != "pending":
                 raise ValidationFailed.field("state", NOT_PENDING)
@@ -180,10 +182,11 @@ class InvitationStore:
         self,
         organization: str,
         flow: str,
-        viewer: int,
         list_: str | None = None,
         addresses: list[str] | None = None,
         message: str | None = None,
+        *,
+        viewer: int,
     ) -> dict[str, Any]:
         """Invite every address of ``list`` (Flowdock) and ``addresses`` (the seed's array).
 
@@ -191,7 +194,7 @@ class InvitationStore:
         are not emails come back in ``erroneous_emails`` as ``{address: "Invalid email"}``.
         """
         with self.store.lock:
-            found = self._admin_flow(organization, flow, viewer)
+            found = self._admin_flow(organization, flow, viewer=viewer)
             entries = split_addresses(list_ or "") + [e for a in addresses or [] for e in split_addresses(a)]
             if not entries:
                 raise ValidationFailed.field("list", BLANK)

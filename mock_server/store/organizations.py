@@ -86,16 +86,16 @@ class OrganizationStore:
     def of_user(self, user_id: int) -> list[Organization]:
         return [org for org in self.by_id.values() if user_id in org.members]
 
-    def get_member_org(self, parameterized_name: str, viewer: int) -> Organization:
+    def get_member_org(self, parameterized_name: str, *, viewer: int) -> Organization:
         """The organization if ``viewer`` belongs to it; 404 otherwise (existence is not revealed)."""
         org = self.find(parameterized_name)
         if org is None or viewer not in org.members:
             raise NotFound()
         return org
 
-    def get_admin_org(self, parameterized_name: str, viewer: int) -> Organization:
+    def get_admin_org(self, parameterized_name: str, *, viewer: int) -> Organization:
         """The organization if ``viewer`` administers it; 403 for plain members."""
-        org = self.get_member_org(parameterized_name, viewer)
+        org = self.get_member_org(parameterized_name, viewer=viewer)
         if not org.is_admin(viewer):
             raise Forbidden(ADMIN_ONLY)
         return org
@@ -104,15 +104,15 @@ class OrganizationStore:
         return org.to_dict(self.store.config.base_url)
 
     # --- operations -----------------------------------------------------------------------------
-    def list_organizations(self, viewer: int) -> list[dict[str, Any]]:
+    def list_organizations(self, *, viewer: int) -> list[dict[str, Any]]:
         with self.store.lock:
             return [self._dict(org) for org in self.of_user(viewer)]
 
-    def get_organization(self, parameterized_name: str, viewer: int) -> dict[str, Any]:
+    def get_organization(self, parameterized_name: str, *, viewer: int) -> dict[str, Any]:
         with self.store.lock:
-            return self._dict(self.get_member_org(parameterized_name, viewer))
+            return self._dict(self.get_member_org(parameterized_name, viewer=viewer))
 
-    def get_organization_by_id(self, org_id: int, viewer: int) -> dict[str, Any]:
+    def get_organization_by_id(self, org_id: int, *, viewer: int) -> dict[str, Any]:
         with self.store.lock:
             org = self.by_id.get(org_id)
             if org is None or viewer not in org.members:
@@ -120,11 +120,11 @@ class OrganizationStore:
             return self._dict(org)
 
     def update_organization(
-        self, parameterized_name: str, viewer: int, changes: dict[str, Any]
+        self, parameterized_name: str, changes: dict[str, Any], *, viewer: int
     ) -> dict[str, Any]:
         """Admins only; answers the full organization."""
         with self.store.lock:
-            org = self.get_admin_org(parameterized_name, viewer)
+            org = self.get_admin_org(parameterized_name, viewer=viewer)
             new_name = changes.get("parameterized_name")
             if new_name is not None and new_name != org.parameterized_name and self.find(new_name):
                 raise ValidationFailed.field("parameterized_name", TAKEN)
@@ -134,18 +134,18 @@ class OrganizationStore:
                 org.parameterized_name = new_name
             return self._dict(org)
 
-    def list_organization_users(self, parameterized_name: str, viewer: int) -> list[dict[str, Any]]:
+    def list_organization_users(self, parameterized_name: str, *, viewer: int) -> list[dict[str, Any]]:
         with self.store.lock:
-            org = self.get_member_org(parameterized_name, viewer)
+            org = self.get_member_org(parameterized_name, viewer=viewer)
             users = self.store.users
             return [
                 {**users.by_id[uid].to_dict(), "admin": admin} for uid, admin in sorted(org.members.items())
             ]
 
-    def remove_user_from_organization(self, parameterized_name: str, user_id: int, viewer: int) -> None:
+    def remove_user_from_organization(self, parameterized_name: str, user_id: int, *, viewer: int) -> None:
         """Admins only; the user also leaves every flow of the organization."""
         with self.store.lock:
-            org = self.get_admin_org(parameterized_name, viewer)
+            org = self.get_admin_org(parameterized_name, viewer=viewer)
             if user_id not in org.members:
                 raise NotFound()
             del org.members[user_id]

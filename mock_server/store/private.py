@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from mock_server.errors import BLANK, INVALID, NOT_SUPPORTED_HERE, NotFound, ValidationFailed
 from mock_server.store import tags as tagging
-from mock_server.store.messages import POSTABLE, ListQuery, Log, Message, matcher, tags_param
+from mock_server.store.listing import ListQuery, Log, matcher
+from mock_server.store.message_model import POSTABLE, Message, tags_param
 
 if TYPE_CHECKING:
     from mock_server.store import Store
@@ -75,12 +76,12 @@ class PrivateStore:
         return {"private_conversations": out}
 
     # --- lookups ------------------------------------------------------------------------------------
-    def conversation(self, viewer: int, other: int, create: bool = True) -> Conversation:
+    def conversation(self, other: int, create: bool = True, *, viewer: int) -> Conversation:
         """The viewer's conversation with ``other``: 404 unless ``other`` is someone they can see."""
         if (
             other == viewer
             or other not in self.store.users.by_id
-            or other not in self.store.users.visible_ids(viewer)
+            or other not in self.store.users.visible_ids(viewer=viewer)
         ):
             raise NotFound()
         key = pair(viewer, other)
@@ -91,7 +92,7 @@ class PrivateStore:
             conv = self.conversations[key] = Conversation(users=key, open={viewer: False, other: False})
         return conv
 
-    def to_dict(self, conv: Conversation, viewer: int) -> dict[str, Any]:
+    def to_dict(self, conv: Conversation, *, viewer: int) -> dict[str, Any]:
         """The conversation as ``viewer`` sees it (docs/flowdock.md §3.5)."""
         other = conv.other(viewer)
         users = self.store.users.by_id
@@ -110,37 +111,39 @@ class PrivateStore:
         return self.store.messages.to_dict(None, message, to=conv.other(message.user))
 
     # --- conversations ------------------------------------------------------------------------------
-    def list_private_conversations(self, viewer: int) -> list[dict[str, Any]]:
+    def list_private_conversations(self, *, viewer: int) -> list[dict[str, Any]]:
         with self.store.lock:
             convs = [c for key, c in sorted(self.conversations.items()) if viewer in key]
-            return [self.to_dict(c, viewer) for c in sorted(convs, key=lambda c: c.other(viewer))]
+            return [self.to_dict(c, viewer=viewer) for c in sorted(convs, key=lambda c: c.other(viewer))]
 
-    def get_private_conversation(self, other: int, viewer: int) -> dict[str, Any]:
+    def get_private_conversation(self, other: int, *, viewer: int) -> dict[str, Any]:
         """Created (``open: false``) when it does not exist yet."""
         with self.store.lock:
-            return self.to_dict(self.conversation(viewer, other), viewer)
+            return self.to_dict(self.conversation(other, viewer=viewer), viewer=viewer)
 
-    def update_private_conversation(self, other: int, viewer: int, changes: dict[str, Any]) -> dict[str, Any]:
+    def update_private_conversation(
+        self, other: int, changes: dict[str, Any], *, viewer: int
+    ) -> dict[str, Any]:
         with self.store.lock:
-            conv = self.conversation(viewer, other)
+            conv = self.conversation(other, viewer=viewer)
             if changes.get("open") is not None:
                 conv.open[viewer] = bool(changes["open"])
-            return self.to_dict(conv, viewer)
+            return self.to_dict(conv, viewer=viewer)
 
     # --- messages -----------------------------------------------------------------------------------
-    def list_private_messages(self, other: int, viewer: int, query: ListQuery) -> list[dict[str, Any]]:
+    def list_private_messages(self, other: int, query: ListQuery, *, viewer: int) -> list[dict[str, Any]]:
         with self.store.lock:
-            conv = self.conversation(viewer, other)
+            conv = self.conversation(other, viewer=viewer)
             page = conv.timeline.page(query, matcher(query, self.store.messages.all_nicks()))
             return [self.message_dict(conv, m) for m in page]
 
     def send_private_message(
-        self, other: int, viewer: int, body: dict[str, Any], upload: Any = None
+        self, other: int, body: dict[str, Any], upload: Any = None, *, viewer: int
     ) -> dict[str, Any]:
         """Chat or a file; tagged ``:unread:<recipient>`` first, as observed (docs/flowdock.md §3.5)."""
         upload = self.store.messages.read_upload(upload)
         with self.store.lock:
-            conv = self.conversation(viewer, other)
+            conv = self.conversation(other, viewer=viewer)
             event = body.get("event")
             if not event:
                 raise ValidationFailed.field("event", BLANK)
@@ -181,33 +184,33 @@ class PrivateStore:
             self.store.events.emit(self.message_dict(conv, message))
             return rendered
 
-    def show_private_message(self, other: int, message_id: int, viewer: int) -> dict[str, Any]:
+    def show_private_message(self, other: int, message_id: int, *, viewer: int) -> dict[str, Any]:
         with self.store.lock:
-            conv = self.conversation(viewer, other, create=False)
+            conv = self.conversation(other, create=False, viewer=viewer)
             found = conv.by_id.get(message_id)
             if found is None:
                 raise NotFound()
             return self.message_dict(conv, found)
 
     def edit_private_message(
-        self, other: int, message_id: int, viewer: int, changes: dict[str, Any]
+        self, other: int, message_id: int, changes: dict[str, Any], *, viewer: int
     ) -> dict[str, Any]:
         with self.store.lock:
-            conv = self.conversation(viewer, other, create=False)
+            conv = self.conversation(other, create=False, viewer=viewer)
             found = conv.by_id.get(message_id)
             if found is None:
                 raise NotFound()
-            return self.store.messages.edit(conv, found, viewer, changes, {"to": other})
+            return self.store.messages.edit(conv, found, changes, {"to": other}, viewer=viewer)
 
-    def delete_private_message(self, other: int, message_id: int, viewer: int) -> bool:
+    def delete_private_message(self, other: int, message_id: int, *, viewer: int) -> bool:
         """True when removed completely (own file, 204); False when truncated (own chat, 200 ``{}``)."""
         with self.store.lock:
-            conv = self.conversation(viewer, other, create=False)
+            conv = self.conversation(other, create=False, viewer=viewer)
             found = conv.by_id.get(message_id)
             if found is None:
                 raise NotFound()
             messages = self.store.messages
-            if messages.deletion(found, viewer) == "truncate":
+            if messages.deletion(found, viewer=viewer) == "truncate":
                 found.content = ""
                 found.edited = messages.tick()
                 self.store.events.message_edited({"to": other}, found.id, viewer, "")

@@ -100,9 +100,9 @@ class SourceStore:
     def _live_in(self, flow: Flow) -> list[Source]:
         return [s for s in self.by_id.values() if s.flow == flow.id and not s.deleted]
 
-    def _get_in(self, organization: str, flow: str, source_id: int, viewer: int) -> Source:
+    def _get_in(self, organization: str, flow: str, source_id: int, *, viewer: int) -> Source:
         """A live source of a flow the viewer has joined: 404 if either is unknown to them."""
-        found = self.store.flows.get_joined(organization, flow, viewer)
+        found = self.store.flows.get_joined(organization, flow, viewer=viewer)
         source = self.by_id.get(source_id)
         if source is None or source.flow != found.id or source.deleted:
             raise NotFound()
@@ -116,7 +116,7 @@ class SourceStore:
         return self.to_dict(source)
 
     # --- operations -----------------------------------------------------------------------------
-    def list_sources(self, viewer: int | None, flow_token: str | None = None) -> list[dict[str, Any]]:
+    def list_sources(self, flow_token: str | None = None, *, viewer: int | None) -> list[dict[str, Any]]:
         """With a flow_token, only its source; otherwise the sources of every flow the viewer joined."""
         with self.store.lock:
             if flow_token is not None:
@@ -126,21 +126,21 @@ class SourceStore:
             joined = {f.id for f in self.store.flows.joined_by(viewer)}
             return [self.to_dict(s) for s in self.by_id.values() if s.flow in joined and not s.deleted]
 
-    def list_flow_sources(self, organization: str, flow: str, viewer: int) -> list[dict[str, Any]]:
+    def list_flow_sources(self, organization: str, flow: str, *, viewer: int) -> list[dict[str, Any]]:
         with self.store.lock:
             return [
                 self.to_dict(s)
-                for s in self._live_in(self.store.flows.get_joined(organization, flow, viewer))
+                for s in self._live_in(self.store.flows.get_joined(organization, flow, viewer=viewer))
             ]
 
     def create_source(
-        self, organization: str, flow: str, viewer: int, application_id: int | None, fields: dict[str, Any]
+        self, organization: str, flow: str, application_id: int | None, fields: dict[str, Any], *, viewer: int
     ) -> dict[str, Any]:
         """``application_id`` is the OAuth token's application, None for other credentials (403)."""
         with self.store.lock:
             if application_id is None:
                 raise Forbidden(INTEGRATION_SCOPE_REQUIRED)
-            found = self.store.flows.get_joined(organization, flow, viewer)
+            found = self.store.flows.get_joined(organization, flow, viewer=viewer)
             now = self.store.now_ms()
             source = Source(
                 id=max(self.by_id, default=0) + 1,
@@ -156,20 +156,20 @@ class SourceStore:
             self.by_id[source.id] = source
             return {**self.to_dict(source), "flow_token": source.flow_token}
 
-    def get_source(self, organization: str, flow: str, source_id: int, viewer: int) -> dict[str, Any]:
+    def get_source(self, organization: str, flow: str, source_id: int, *, viewer: int) -> dict[str, Any]:
         with self.store.lock:
-            return self.to_dict(self._get_in(organization, flow, source_id, viewer))
+            return self.to_dict(self._get_in(organization, flow, source_id, viewer=viewer))
 
     def update_source(
-        self, organization: str, flow: str, source_id: int, viewer: int, changes: dict[str, Any]
+        self, organization: str, flow: str, source_id: int, changes: dict[str, Any], *, viewer: int
     ) -> dict[str, Any]:
         with self.store.lock:
-            return self._apply(self._get_in(organization, flow, source_id, viewer), changes)
+            return self._apply(self._get_in(organization, flow, source_id, viewer=viewer), changes)
 
-    def delete_source(self, organization: str, flow: str, source_id: int, viewer: int) -> None:
+    def delete_source(self, organization: str, flow: str, source_id: int, *, viewer: int) -> None:
         """The token stops working at once: posts and lookups with it answer 410 from now on."""
         with self.store.lock:
-            self._get_in(organization, flow, source_id, viewer).deleted = True
+            self._get_in(organization, flow, source_id, viewer=viewer).deleted = True
 
     def update_source_by_token(self, query_token: str | None, changes: dict[str, Any]) -> dict[str, Any]:
         """``PUT /sources``: the integration updates its own source, token in the query or the body."""

@@ -79,7 +79,7 @@ class UserStore:
             raise NotFound()
         return user
 
-    def visible_ids(self, viewer: int) -> set[int]:
+    def visible_ids(self, *, viewer: int) -> set[int]:
         """Users who share an organization or a flow with ``viewer`` (viewer included)."""
         seen = {viewer}
         for org in self.store.organizations.of_user(viewer):
@@ -88,17 +88,17 @@ class UserStore:
             seen.update(flow.members)
         return seen
 
-    def get_visible(self, user_id: int, viewer: int) -> User:
+    def get_visible(self, user_id: int, *, viewer: int) -> User:
         """The user if ``viewer`` may see them, else 404 (no hint that the id exists)."""
-        if user_id not in self.visible_ids(viewer):
+        if user_id not in self.visible_ids(viewer=viewer):
             raise NotFound()
         return self.get(user_id)
 
     # --- operations -----------------------------------------------------------------------------
-    def get_current_user(self, viewer: int) -> dict[str, Any]:
+    def get_current_user(self, *, viewer: int) -> dict[str, Any]:
         return self.get(viewer).to_dict()
 
-    def list_users(self, viewer: int) -> list[dict[str, Any]]:
+    def list_users(self, *, viewer: int) -> list[dict[str, Any]]:
         """Users sharing a flow with the viewer, plus every user of the organizations they administer."""
         with self.store.lock:
             ids = {viewer}
@@ -109,14 +109,14 @@ class UserStore:
                     ids.update(org.members)
             return [self.by_id[i].to_dict() for i in sorted(ids)]
 
-    def get_user(self, user_id: int, viewer: int) -> dict[str, Any]:
+    def get_user(self, user_id: int, *, viewer: int) -> dict[str, Any]:
         with self.store.lock:
-            return self.get_visible(user_id, viewer).to_dict()
+            return self.get_visible(user_id, viewer=viewer).to_dict()
 
-    def update_user(self, user_id: int, viewer: int, changes: dict[str, Any]) -> dict[str, Any]:
+    def update_user(self, user_id: int, changes: dict[str, Any], *, viewer: int) -> dict[str, Any]:
         """Only yourself; Flowdock answered ``{}``."""
         with self.store.lock:
-            user = self.get_visible(user_id, viewer)
+            user = self.get_visible(user_id, viewer=viewer)
             if user.id != viewer:
                 raise Forbidden(ONLY_YOURSELF)
             email = changes.get("email")

@@ -98,3 +98,26 @@ def test_the_rules_catch_a_violation(tmp_path: Path) -> None:
         "def f():\n    from starlette.responses import Response\n    import mock_server.handlers\n"
     )
     assert {"starlette.responses", "mock_server.handlers"} <= imported_modules(bad)
+
+
+def _functions(path: Path) -> list[ast.FunctionDef]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)]
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE.glob("store/*.py")), ids=_id)
+def test_store_methods_take_the_viewer_by_keyword(path: Path) -> None:
+    """``viewer`` never moves between integer arguments: callers always write ``viewer=``."""
+    positional = [
+        f"{fn.name} (line {fn.lineno})"
+        for fn in _functions(path)
+        if "viewer" in [a.arg for a in fn.args.posonlyargs + fn.args.args]
+    ]
+    assert not positional, f"{_id(path)}: viewer is positional in {positional}"
+
+
+def test_the_store_builds_no_http_header() -> None:
+    """Headers such as ``Link`` are the handlers' business; the store returns data."""
+    for path in sorted(PACKAGE.glob("store/*.py")):
+        text = path.read_text(encoding="utf-8")
+        assert '"Link"' not in text and "rel=" not in text, f"{_id(path)} builds an HTTP header"

@@ -9,7 +9,8 @@ import pytest
 from mock_server.contract import load_default_world
 from mock_server.store import Store
 from mock_server.store import tags as tagging
-from mock_server.store.messages import ListQuery, Message, Timeline
+from mock_server.store.listing import ListQuery, Timeline
+from mock_server.store.message_model import Message
 
 MILLION = 1_000_000
 
@@ -84,17 +85,17 @@ def test_flow_stats__is_counted_not_scanned(store: Store) -> None:
     log = store.messages.log(flow.id)
     expected = sum(1 for m in log.messages if ":unread:2" in m.tags)
     log.timeline.items = NoScan(log.timeline.items)
-    stats = store.messages.flow_stats(flow, 2)
+    stats = store.messages.flow_stats(flow, viewer=2)
     assert stats["unread_mentions"] == expected and stats["last_message_id"] == log.timeline.ids[-1]
 
 
 def test_flow_stats__follows_posts_retags_and_removals(store: Store) -> None:
     flow = main_flow(store)
-    before = store.messages.flow_stats(flow, 2)["unread_mentions"]
-    m = store.messages.send_message(1, {"flow": flow.id, "event": "message", "content": "@bob hi"})
-    assert store.messages.flow_stats(flow, 2)["unread_mentions"] == before + 1
-    store.messages.edit_message("acme", "main", m["id"], 2, {"tags": []})
-    assert store.messages.flow_stats(flow, 2)["unread_mentions"] == before
+    before = store.messages.flow_stats(flow, viewer=2)["unread_mentions"]
+    m = store.messages.send_message({"flow": flow.id, "event": "message", "content": "@bob hi"}, viewer=1)
+    assert store.messages.flow_stats(flow, viewer=2)["unread_mentions"] == before + 1
+    store.messages.edit_message("acme", "main", m["id"], {"tags": []}, viewer=2)
+    assert store.messages.flow_stats(flow, viewer=2)["unread_mentions"] == before
 
 
 def test_tags_build__docs_example_order() -> None:
@@ -114,8 +115,8 @@ def test_tags_build__own_mention_is_not_unread() -> None:
 
 def test_export_then_load_keeps_posted_messages_threads_and_private_files(store: Store) -> None:
     flow = main_flow(store)
-    store.messages.send_message(1, {"flow": flow.id, "event": "message", "content": "kept"})
+    store.messages.send_message({"flow": flow.id, "event": "message", "content": "kept"}, viewer=1)
     content = {"data": "aGVsbG8=", "file_name": "h.txt"}
-    store.private.send_private_message(2, 1, {"event": "file", "content": content})
+    store.private.send_private_message(2, {"event": "file", "content": content}, viewer=1)
     exported = store.export()
     assert Store(exported).export() == exported

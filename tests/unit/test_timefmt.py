@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mock_server.store.messages import clone
+from mock_server.store.representation import clone
 from mock_server.store.timefmt import iso_ms, parse_iso_ms
 
 
