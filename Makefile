@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast lint fmt fixtures fuzz bench bench-compare wrk-installed lock clean
+.PHONY: help install run test test-fast test-browser chromium screenshots lint fmt fixtures fuzz bench bench-compare wrk-installed lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -24,11 +24,23 @@ install: $(STAMP) ## create .venv and install the project with its dev tools
 run: $(STAMP) ## serve the default dataset on $(HOST):$(PORT)
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/flowdock-mock serve
 
-test: $(STAMP) lint ## lint, then the whole suite: spec, unit, api, contract (Schemathesis), real clients
+test: $(STAMP) lint chromium ## lint, then the whole suite: spec, unit, api, contract (Schemathesis), real clients, browser
 	$(BIN)/python -m pytest
 
-test-fast: $(STAMP) ## everything except the Schemathesis and real-client runs
-	$(BIN)/python -m pytest -m "not contract and not client"
+test-fast: $(STAMP) ## everything except the Schemathesis, real-client and browser runs
+	$(BIN)/python -m pytest -m "not contract and not client and not browser"
+
+# The browser tests drive Debian's Chromium through Playwright (executable_path); Playwright never
+# downloads a browser of its own. The install needs root, as CI runs; it is skipped when present.
+CHROMIUM := /usr/bin/chromium
+chromium: ## Debian's chromium for the browser tests (apt-get; skipped when $(CHROMIUM) exists)
+	@test -x $(CHROMIUM) || { apt-get update && apt-get install -y --no-install-recommends chromium; }
+
+test-browser: $(STAMP) chromium ## only the inspector and Swagger UI tests, in headless Chromium
+	$(BIN)/python -m pytest tests/browser
+
+screenshots: $(STAMP) chromium ## re-take the README's inspector screenshots (docs/images/)
+	$(BIN)/python -m tests.browser.screenshots docs/images
 
 LINTED := mock_server tests fixtures bench
 

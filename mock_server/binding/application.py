@@ -21,8 +21,10 @@ from mock_server.binding.resolver import CONTROL_TAG_MODULES, FlowdockResolver
 from mock_server.binding.security import security_map
 from mock_server.binding.specification import specification
 from mock_server.binding.stages import POSITIONS
+from mock_server.binding.swagger_ui import swagger_ui_options
 from mock_server.binding.validation import NamedParameterValidator
 from mock_server.contract import OperationIndex
+from mock_server.world import OAUTH_APP
 
 if TYPE_CHECKING:
     from mock_server.middleware.pipeline import Layer, Settings
@@ -48,7 +50,7 @@ _QUIET = _QuietMultipleContentTypes()
 
 CONTROL_BASE_PATH = "/_mock"
 SPEC_ONLY = SwaggerUIOptions(swagger_ui=False, serve_spec=True)
-"""Publish each spec at ``/openapi.json``; no Swagger UI (not installed, not needed)."""
+"""Publish the Flowdock spec at ``/openapi.json``; its Swagger UI is the control API's (swagger_ui.py)."""
 
 
 class MockApp(FastAsyncApp):
@@ -112,11 +114,12 @@ class MockApp(FastAsyncApp):
                 self.store,
                 package="mock_server.control",
                 tag_modules=CONTROL_TAG_MODULES,
-                bindings=dict.fromkeys(("state", "journal", "coverage", "faults"), self.runtime),
+                bindings=dict.fromkeys(("state", "journal", "coverage", "faults", "inspector"), self.runtime),
             ),
             validate_responses=validate_responses,
             pythonic_params=True,
-            swagger_ui_options=SPEC_ONLY,
+            # /_mock/openapi.json, and the one Swagger UI for both specs at /_mock/swagger/.
+            swagger_ui_options=swagger_ui_options(OAUTH_APP),
         )
 
     def add_error_rendering(self) -> None:

@@ -51,6 +51,7 @@ CONTROL_TAG_MODULES = {
     "Journal": "journal",
     "Coverage": "coverage",
     "Faults": "faults",
+    "Inspector": "inspector",
 }
 """The control API's tags (spec/control.yaml) -> modules of mock_server.control."""
 

@@ -15,13 +15,13 @@ before routing, from ``operation_id`` (the normaliser).
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import time
 from typing import Any
 
 from mock_server import errors
 from mock_server.binding.routing import OPERATION_ID, routing_context
+from mock_server.inspector.page import admin_allowed, prompt_page, wants_html
 from mock_server.middleware.responses import send_json
 from mock_server.middleware.types import Scope
 from mock_server.runtime.journal import Entry, Journal
@@ -29,6 +29,8 @@ from mock_server.runtime.journal import Entry, Journal
 CONTROL_PREFIX = "/_mock"
 ADMIN_EXEMPT = ("/_mock/health", "/_mock/files/")
 """Open even with an admin token: the ready check, and the download target Flowdock clients follow."""
+SPEC_DOCUMENTS = frozenset({"/openapi.json", "/openapi.yaml"})
+"""The published contract: read by Swagger UI and tools, not a Flowdock request, so not journaled."""
 
 BODY_LIMIT = 4096
 """Bytes of each request body kept in the journal."""
@@ -53,6 +55,8 @@ class JournalMiddleware:
             await self.app(scope, receive, send)
         elif _is_control(scope["path"]):
             await self._control(scope, receive, send)
+        elif scope["path"] in SPEC_DOCUMENTS:
+            await self.app(scope, receive, send)
         else:
             await self._journaled(scope, receive, send)
 
@@ -87,7 +91,14 @@ class JournalMiddleware:
         started = time.perf_counter()
         exchange = _Exchange(receive, send)
         try:
-            if self.admin_token is not None and not path.startswith(ADMIN_EXEMPT) and not self._admin(scope):
+            if (
+                self.admin_token is not None
+                and not path.startswith(ADMIN_EXEMPT)
+                and not admin_allowed(scope, self.admin_token)
+            ):
+                if wants_html(scope):  # a browser: the page that asks for the token (inspector/)
+                    await _send_html(exchange.send, 401, prompt_page())
+                    return
                 await send_json(
                     exchange.send,
                     401,
@@ -98,6 +109,9 @@ class JournalMiddleware:
                     [(b"www-authenticate", b'Bearer realm="flowdock-mock control API"')],
                 )
                 return
+            if path == CONTROL_PREFIX:  # the inspector lives at /_mock/
+                await send_json(exchange.send, 308, None, [(b"location", b"/_mock/")])
+                return
             await self.app(scope, receive, exchange.send)
         finally:
             # Health checks poll every few seconds: keep them out of the log unless debugging.
@@ -106,12 +120,16 @@ class JournalMiddleware:
                 duration = time.perf_counter() - started
                 _log_request(level, scope["method"], path, None, exchange.status, duration, None)
 
-    def _admin(self, scope: Scope) -> bool:
-        assert self.admin_token is not None
-        for name, value in scope["headers"]:
-            if name == b"authorization" and value[:7].lower() == b"bearer ":
-                return hmac.compare_digest(value[7:].strip(), self.admin_token)
-        return False
+
+async def _send_html(send: Any, status: int, page: bytes) -> None:
+    headers = [
+        (b"content-type", b"text/html; charset=utf-8"),
+        (b"content-length", str(len(page)).encode()),
+        (b"cache-control", b"no-store"),
+        (b"www-authenticate", b'Bearer realm="flowdock-mock control API"'),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": page})
 
 
 def _is_control(path: str) -> bool:

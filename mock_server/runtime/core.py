@@ -11,6 +11,7 @@ from typing import Any
 
 from mock_server import errors
 from mock_server.contract import OperationIndex
+from mock_server.inspector.feed import JournalFeed
 from mock_server.runtime.faults import Fault, FaultTable, ResponseBook
 from mock_server.runtime.journal import Journal
 from mock_server.store import Store
@@ -37,6 +38,7 @@ class Runtime:
         self.store = store
         self.operations = operation_table(index)
         self.journal = Journal(journal_size, self.operations)
+        self.feed = JournalFeed(self.journal)
         self.book = ResponseBook(index)
         self.faults = FaultTable(store.seed)
         self.latency_ms = latency_ms

@@ -13,6 +13,7 @@ import itertools
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,10 +77,13 @@ class Journal:
         self.violating: deque[Entry] = deque(maxlen=size)
         self.calls: dict[str | None, dict[int, int]] = {}
         self.violation_counts: dict[str | None, int] = {}
+        self.last_id = 0
+        self.listeners: list[Callable[[Entry | None], None]] = []
+        """Called after each record with the entry, and with None when the journal is emptied."""
 
     def record(self, entry: Entry) -> None:
         with self.lock:
-            entry.id = next(self.ids)
+            entry.id = self.last_id = next(self.ids)
             self.entries.append(entry)
             statuses = self.calls.get(entry.operation_id)
             if statuses is None:
@@ -90,6 +94,8 @@ class Journal:
                 self.violation_counts[entry.operation_id] = (
                     self.violation_counts.get(entry.operation_id, 0) + 1
                 )
+        for listener in self.listeners:
+            listener(entry)
 
     def list(self, limit: int | None = None) -> list[dict[str, Any]]:
         """The most recent entries, oldest first."""
@@ -99,9 +105,16 @@ class Journal:
             entries = entries[-limit:] if limit else []
         return [e.to_dict() for e in entries]
 
+    def entries_after(self, entry_id: int) -> tuple[Entry, ...]:
+        """The entries the ring still holds with an id greater than ``entry_id``, oldest first."""
+        with self.lock:
+            return tuple(e for e in self.entries if e.id > entry_id)
+
     def clear(self) -> None:
         with self.lock:
             self.entries.clear()
+        for listener in self.listeners:
+            listener(None)
 
     def clear_coverage(self) -> None:
         with self.lock:
