@@ -552,6 +552,8 @@
     if (c === null || c === undefined) return "";
     return c.text ?? c.title ?? pretty(c);
   }
+  // Every Flowdock message opens its own thread; a reply is one that is not its thread's first.
+  const isReply = (m) => !!m.thread_id && !!m.thread && String(m.thread.initial_message) !== String(m.id);
   const author = (m) => (String(m.user) === "0" ? m.author?.name || m.app || "integration" : userName(m.user));
   function renderChat() {
     const log = $("#chat-log");
@@ -567,7 +569,7 @@
       h("span", { class: "who" }, author(m)),
       h("span", { class: "when" }, msTime(m.sent)),
       m.event !== "message" ? h("span", { class: "tag" }, m.event) : null,
-      m.thread_id ? h("span", { class: "thread", title: `thread ${m.thread_id}` }, "↳") : null,
+      isReply(m) ? h("span", { class: "thread", title: `in thread ${m.thread_id}` }, "↳") : null,
       h("span", { class: "text" }, messageText(m)),
       m.edited ? h("span", { class: "muted" }, " (edited)") : null,
       tags.map((t) => h("span", { class: "tag" }, `#${t}`)));
