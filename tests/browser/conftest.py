@@ -37,8 +37,10 @@ ALICE_AUTH = (ALICE["api_token"], "")
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
+    # Package scope, not session: Playwright's sync API keeps an asyncio loop running in this
+    # thread while it is open, which the rest of the suite (anyio's test clients) cannot share.
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"{CHROMIUM} is missing: `make chromium` installs Debian's chromium package")
     from playwright.sync_api import sync_playwright
@@ -50,7 +52,7 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def ui_server() -> Iterator[LiveServer]:
     from mock_server.app import create_app
 
