@@ -37,14 +37,19 @@ ALICE_AUTH = (ALICE["api_token"], "")
 pytestmark = pytest.mark.browser
 
 
+EXPECT_TIMEOUT_MS = 15_000
+"""How long a Playwright ``expect`` retries: generous, for two shared cores under load."""
+
+
 @pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     # Package scope, not session: Playwright's sync API keeps an asyncio loop running in this
     # thread while it is open, which the rest of the suite (anyio's test clients) cannot share.
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"{CHROMIUM} is missing: `make chromium` installs Debian's chromium package")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     with sync_playwright() as pw:
         # launch() gives every run a new, empty profile directory of its own.
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
@@ -74,7 +79,7 @@ def live_ui(ui_server: LiveServer) -> LiveServer:
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
     context = browser.new_context(viewport=VIEWPORT)
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(EXPECT_TIMEOUT_MS)
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
