@@ -7,9 +7,9 @@ from typing import Any
 from starlette.responses import StreamingResponse
 
 from mock_server.binding.request_context import request_header
-from mock_server.inspector.feed import parse_last_event_id
 from mock_server.inspector.page import render_page
 from mock_server.runtime import Runtime
+from mock_server.runtime.feed import parse_last_event_id
 
 __all__ = ["get_inspector", "stream_requests"]
 

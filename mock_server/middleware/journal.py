@@ -21,7 +21,8 @@ from typing import Any
 
 from mock_server import errors
 from mock_server.binding.routing import OPERATION_ID, routing_context
-from mock_server.inspector.page import admin_allowed, prompt_page, wants_html
+from mock_server.inspector.page import prompt_page
+from mock_server.middleware.admin_gate import admin_allowed, wants_html
 from mock_server.middleware.responses import send_json
 from mock_server.middleware.types import Scope
 from mock_server.runtime.journal import Entry, Journal

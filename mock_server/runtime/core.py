@@ -11,8 +11,8 @@ from typing import Any
 
 from mock_server import errors
 from mock_server.contract import OperationIndex
-from mock_server.inspector.feed import JournalFeed
 from mock_server.runtime.faults import Fault, FaultTable, ResponseBook
+from mock_server.runtime.feed import JournalFeed
 from mock_server.runtime.journal import Journal
 from mock_server.store import Store
 from mock_server.world.documents import world_problems

@@ -19,8 +19,9 @@ MAY_IMPORT = {
     "runtime": {"runtime", "store", "errors", "contract", "world", "resources"},
     "world": {"world", "store", "errors", "resources"},
     "contract": {"resources"},
-    "middleware": {"middleware", "runtime", "errors", "contract", "binding.routing"},
-    "control": {"runtime", "store", "errors", "resources"},
+    "middleware": {"middleware", "runtime", "errors", "contract", "binding.routing", "inspector"},
+    "control": {"runtime", "store", "errors", "resources", "inspector", "binding.request_context"},
+    "inspector": set(),
 }
 NO_WEB_FRAMEWORK = {"errors", "store", "handlers", "runtime", "world", "contract"}
 
