@@ -67,88 +67,196 @@ class Settings:
     admin_token: str | None = None
 
 
-# --- options: (flag, environment variables, help) -------------------------------------------------
-OPTIONS: list[tuple[str, tuple[str, ...], str]] = [
-    ("host", ("FLOWDOCK_MOCK_HOST", "HOST"), "address to bind (default 127.0.0.1; 0.0.0.0 in the container)"),
-    ("port", ("FLOWDOCK_MOCK_PORT", "PORT"), "port to listen on; 0 picks a free one (default 8080)"),
-    (
+# --- the options: one table, for the parser, the help and the merging --------------------------------
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One option of ``serve`` (and ``run``): its flag, variables, help, and how its value is read.
+
+    ``kind`` is ``int`` (between ``low`` and ``high``), ``choice`` (one of ``choices``), ``text``
+    (an empty value means the default), ``url`` (text without a trailing slash) or ``switch``
+    (``--x``/``--no-x``; the variable takes 1/true/yes/on or 0/false/no/off). The default is the
+    field's default in ``Settings`` (or ``Sizes``, for a dataset size).
+    """
+
+    flag: str
+    env: tuple[str, ...]
+    help: str
+    kind: str = "text"
+    metavar: str = "N"
+    low: int = 0
+    high: int | None = None
+    choices: tuple[str, ...] = ()
+    size: bool = False  # a field of Settings.sizes
+
+    @property
+    def dest(self) -> str:
+        return self.flag.replace("-", "_")
+
+    def default(self) -> Any:
+        return getattr(Sizes() if self.size else Settings(), self.dest)
+
+    def add_to(self, parser: argparse.ArgumentParser) -> None:
+        text = f"{self.help} [env {' or '.join(self.env)}]"
+        if self.kind == "switch":
+            parser.add_argument(
+                f"--{self.flag}", action=argparse.BooleanOptionalAction, default=None, help=text
+            )
+        else:
+            parser.add_argument(f"--{self.flag}", metavar=self.metavar, default=None, help=text)
+
+    def read(self, args: argparse.Namespace) -> Any:
+        """The flag, else the first variable set, else the default; a bad value is a UsageError."""
+        given = getattr(args, self.dest, None)
+        if given is not None:
+            return bool(given) if self.kind == "switch" else self.parse(f"--{self.flag}", given)
+        found = _env(self.env)
+        return self.default() if found is None else self.parse(*found)
+
+    def parse(self, source: str, raw: Any) -> Any:
+        text = str(raw).strip()
+        if self.kind == "int":
+            try:
+                value: int | None = int(text)
+            except ValueError:
+                value = None
+            if value is None or value < self.low or (self.high is not None and value > self.high):
+                bound = (
+                    f"an integer from {self.low} to {self.high}"
+                    if self.high is not None
+                    else f"an integer >= {self.low}"
+                )
+                raise UsageError(f"{source}={raw!r}: expected {bound}")
+            return value
+        if self.kind == "choice":
+            if text.lower() not in self.choices:
+                raise UsageError(f"{source}={raw!r}: expected one of {', '.join(self.choices)}")
+            return text.lower()
+        if self.kind == "switch":
+            if text.lower() not in TRUE + FALSE:
+                raise UsageError(f"{source}={raw!r}: expected 1/true/yes/on or 0/false/no/off")
+            return text.lower() in TRUE
+        if self.kind == "url":
+            return str(raw).rstrip("/") or self.default()
+        return str(raw) if raw != "" else self.default()
+
+
+OPTIONS: list[Option] = [
+    Option(
+        "host",
+        ("FLOWDOCK_MOCK_HOST", "HOST"),
+        "address to bind (default 127.0.0.1; 0.0.0.0 in the container)",
+        metavar="HOST",
+    ),
+    Option(
+        "port",
+        ("FLOWDOCK_MOCK_PORT", "PORT"),
+        "port to listen on; 0 picks a free one (default 8080)",
+        kind="int",
+        metavar="PORT",
+        high=65535,
+    ),
+    Option(
         "public-url",
         ("FLOWDOCK_MOCK_PUBLIC_URL",),
-        (
-            "base URL clients use to reach the server, for `url` fields and file redirects "
-            "(default http://HOST:PORT, with 127.0.0.1 for a wildcard HOST)"
-        ),
+        "base URL clients use to reach the server, for `url` fields and file redirects "
+        "(default http://HOST:PORT, with 127.0.0.1 for a wildcard HOST)",
+        kind="url",
+        metavar="URL",
     ),
-    (
+    Option(
         "seed",
         ("FLOWDOCK_MOCK_SEED",),
         f"seed of the Faker world (default {DEFAULT_SEED}: the committed fixtures/default-world.json)",
+        kind="int",
     ),
-    (
+    Option(
         "fixtures",
         ("FLOWDOCK_MOCK_FIXTURES",),
         "load this world document (JSON or YAML, schema fixtures/world.schema.json) instead of generating one",
+        metavar="FILE",
     ),
-    (
+    Option(
         "organizations",
         ("FLOWDOCK_MOCK_ORGANIZATIONS",),
         f"organizations in a generated world (default {Sizes.organizations}, minimum {MIN_SIZES.organizations})",
+        kind="int",
+        low=MIN_SIZES.organizations,
+        high=1000,
+        size=True,
     ),
-    (
+    Option(
         "users",
         ("FLOWDOCK_MOCK_USERS",),
         f"users in a generated world (default {Sizes.users}, minimum {MIN_SIZES.users})",
+        kind="int",
+        low=MIN_SIZES.users,
+        high=100_000,
+        size=True,
     ),
-    (
+    Option(
         "flows",
         ("FLOWDOCK_MOCK_FLOWS",),
         f"flows in a generated world (default {Sizes.flows}, minimum {MIN_SIZES.flows})",
+        kind="int",
+        low=MIN_SIZES.flows,
+        high=10_000,
+        size=True,
     ),
-    (
+    Option(
         "messages-per-flow",
         ("FLOWDOCK_MOCK_MESSAGES_PER_FLOW",),
-        (
-            f"messages per flow in a generated world (default {Sizes.messages_per_flow}, "
-            f"minimum {MIN_SIZES.messages_per_flow})"
-        ),
+        f"messages per flow in a generated world (default {Sizes.messages_per_flow}, "
+        f"minimum {MIN_SIZES.messages_per_flow})",
+        kind="int",
+        low=MIN_SIZES.messages_per_flow,
+        high=100_000,
+        size=True,
     ),
-    (
+    Option(
         "strict",
         ("FLOWDOCK_MOCK_STRICT",),
-        (
-            "refuse what the contract does not declare (undeclared parameters, legacy request forms) "
-            "with 400 instead of accepting and journaling it (env: 1/true/yes/on or 0/false/no/off)"
-        ),
+        "refuse what the contract does not declare (undeclared parameters, legacy request forms) "
+        "with 400 instead of accepting and journaling it (env: 1/true/yes/on or 0/false/no/off)",
+        kind="switch",
     ),
-    ("latency-ms", ("FLOWDOCK_MOCK_LATENCY_MS",), "milliseconds added to every Flowdock request (default 0)"),
-    (
+    Option(
+        "latency-ms",
+        ("FLOWDOCK_MOCK_LATENCY_MS",),
+        "milliseconds added to every Flowdock request (default 0)",
+        kind="int",
+        high=60_000,
+    ),
+    Option(
         "journal-size",
         ("FLOWDOCK_MOCK_JOURNAL_SIZE",),
         "requests kept by the journal at /_mock/requests, a ring (default 1000; 0 keeps none)",
+        kind="int",
+        high=1_000_000,
     ),
-    (
+    Option(
         "log-format",
         ("FLOWDOCK_MOCK_LOG_FORMAT",),
         "text or json: one line per request on stderr (default text)",
+        kind="choice",
+        metavar="{text,json}",
+        choices=LOG_FORMATS,
     ),
-    ("log-level", ("FLOWDOCK_MOCK_LOG_LEVEL",), "debug, info, warning or error (default info)"),
-    (
+    Option(
+        "log-level",
+        ("FLOWDOCK_MOCK_LOG_LEVEL",),
+        "debug, info, warning or error (default info)",
+        kind="choice",
+        metavar="LEVEL",
+        choices=LOG_LEVELS,
+    ),
+    Option(
         "admin-token",
         ("FLOWDOCK_MOCK_ADMIN_TOKEN",),
         "when set, /_mock/* (except /_mock/health) needs Authorization: Bearer TOKEN (default: unset)",
+        metavar="TOKEN",
     ),
 ]
-
-
-METAVARS = {
-    "host": "HOST",
-    "port": "PORT",
-    "public-url": "URL",
-    "fixtures": "FILE",
-    "log-format": "{text,json}",
-    "log-level": "LEVEL",
-    "admin-token": "TOKEN",
-}
+"""Every option of ``serve``, in the order of ``--help``."""
 
 
 def _env(names: tuple[str, ...]) -> tuple[str, str] | None:
@@ -160,18 +268,8 @@ def _env(names: tuple[str, ...]) -> tuple[str, str] | None:
 
 
 def _serve_arguments(parser: argparse.ArgumentParser) -> None:
-    for flag, env, text in OPTIONS:
-        variables = " or ".join(env)
-        if flag == "strict":
-            parser.add_argument(
-                "--strict",
-                action=argparse.BooleanOptionalAction,
-                default=None,
-                help=f"{text} [env {variables}]",
-            )
-            continue
-        metavar = METAVARS.get(flag, "N")
-        parser.add_argument(f"--{flag}", metavar=metavar, default=None, help=f"{text} [env {variables}]")
+    for option in OPTIONS:
+        option.add_to(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -249,83 +347,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # --- merging flags and environment -----------------------------------------------------------------
-def _value(args: argparse.Namespace, flag: str) -> tuple[str, Any] | None:
-    """(where it came from, raw value) for an option, or None for the default."""
-    dest = flag.replace("-", "_")
-    given = getattr(args, dest, None)
-    if given is not None:
-        return f"--{flag}", given
-    env = next(e for f, e, _ in OPTIONS if f == flag)
-    found = _env(env)
-    return found
-
-
-def _int(args: argparse.Namespace, flag: str, default: int, low: int, high: int | None = None) -> int:
-    found = _value(args, flag)
-    if found is None:
-        return default
-    source, raw = found
-    try:
-        value = int(str(raw).strip())
-    except ValueError:
-        value = None
-    if value is None or value < low or (high is not None and value > high):
-        bound = f"an integer from {low} to {high}" if high is not None else f"an integer >= {low}"
-        raise UsageError(f"{source}={raw!r}: expected {bound}")
-    return value
-
-
-def _choice(args: argparse.Namespace, flag: str, default: str, choices: tuple[str, ...]) -> str:
-    found = _value(args, flag)
-    if found is None:
-        return default
-    source, raw = found
-    value = str(raw).strip().lower()
-    if value not in choices:
-        raise UsageError(f"{source}={raw!r}: expected one of {', '.join(choices)}")
-    return value
-
-
-def _text(args: argparse.Namespace, flag: str) -> str | None:
-    found = _value(args, flag)
-    return str(found[1]) if found is not None and found[1] != "" else None
-
-
 def settings_from_args(args: argparse.Namespace) -> Settings:
     """Flags, then environment variables, then defaults; every bad value is a UsageError."""
-    if args.strict is not None:
-        strict = bool(args.strict)
-    else:
-        found = _env(("FLOWDOCK_MOCK_STRICT",))
-        strict = False
-        if found is not None:
-            name, raw = found
-            if raw.strip().lower() not in TRUE + FALSE:
-                raise UsageError(f"{name}={raw!r}: expected 1/true/yes/on or 0/false/no/off")
-            strict = raw.strip().lower() in TRUE
-    default = Sizes()
-    sizes = Sizes(
-        organizations=_int(args, "organizations", default.organizations, MIN_SIZES.organizations, 1000),
-        users=_int(args, "users", default.users, MIN_SIZES.users, 100_000),
-        flows=_int(args, "flows", default.flows, MIN_SIZES.flows, 10_000),
-        messages_per_flow=_int(
-            args, "messages-per-flow", default.messages_per_flow, MIN_SIZES.messages_per_flow, 100_000
-        ),
-    )
-    settings = Settings(
-        host=_text(args, "host") or "127.0.0.1",
-        port=_int(args, "port", 8080, 0, 65535),
-        public_url=(_text(args, "public-url") or "").rstrip("/") or None,
-        seed=_int(args, "seed", DEFAULT_SEED, 0),
-        fixtures=_text(args, "fixtures"),
-        sizes=sizes,
-        strict=strict,
-        latency_ms=_int(args, "latency-ms", 0, 0, 60_000),
-        journal_size=_int(args, "journal-size", 1000, 0, 1_000_000),
-        log_format=_choice(args, "log-format", "text", LOG_FORMATS),
-        log_level=_choice(args, "log-level", "info", LOG_LEVELS),
-        admin_token=_text(args, "admin-token"),
-    )
+    values = {option.dest: option.read(args) for option in OPTIONS}
+    sizes = Sizes(**{option.dest: values.pop(option.dest) for option in OPTIONS if option.size})
+    settings = Settings(sizes=sizes, **values)
     generated = settings.seed != DEFAULT_SEED or settings.sizes != Sizes()
     if settings.fixtures and generated:
         raise UsageError(

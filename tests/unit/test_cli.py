@@ -34,7 +34,7 @@ def settings(*argv: str) -> Settings:
 
 # --- help ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    ("flag", "variables"), [(f, e) for f, e, _ in OPTIONS], ids=[f for f, _, _ in OPTIONS]
+    ("flag", "variables"), [(o.flag, o.env) for o in OPTIONS], ids=[o.flag for o in OPTIONS]
 )
 def test_help__documents_every_option_and_its_variables(
     flag: str, variables: tuple[str, ...], capsys: pytest.CaptureFixture[str]
