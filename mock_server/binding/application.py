@@ -8,6 +8,7 @@ the pipeline of our ASGI layers placed among Connexion's.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -32,16 +33,22 @@ if TYPE_CHECKING:
     from mock_server.store import Store
 
 
+_SERVING = contextvars.ContextVar("flowdock_mock_serving", default=False)
+"""True while a request is inside a MockApp (set in ``MockApp.__call__``)."""
+
+
 class _QuietMultipleContentTypes(logging.Filter):
-    """Drops Connexion's "this operation accepts multiple content types" warning.
+    """Drops Connexion's "this operation accepts multiple content types" warning, in the mock only.
 
     Connexion logs it at WARNING on every request to an operation that declares more than one
     request media type (the message posts take JSON and multipart; the OAuth token endpoint, JSON
-    and form): one line per POST in a served mock's log, about nothing the user can change.
+    and form): one line per POST in a served mock's log, about nothing the user can change. The
+    filter sits on Connexion's logger, so it lets the warning through for any other Connexion app
+    in the process (a user's own, next to the pytest plugin).
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith(MULTIPLE_CONTENT_TYPES)
+        return not (_SERVING.get() and str(record.msg).startswith(MULTIPLE_CONTENT_TYPES))
 
 
 MULTIPLE_CONTENT_TYPES = "this operation accepts multiple content types"
@@ -68,6 +75,13 @@ class MockApp(FastAsyncApp):
         self.runtime = runtime
         self.spec = operations.spec
         self.operations = operations
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        token = _SERVING.set(True)
+        try:
+            await self.middleware(scope, receive, send)
+        finally:
+            _SERVING.reset(token)
 
     def add_api(
         self,

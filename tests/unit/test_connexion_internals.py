@@ -296,3 +296,16 @@ def test_the_mock_changes_connexion_for_its_own_app_only() -> None:
         plain.add_api(invalid)
     plain.add_api({**invalid, "info": {"title": "x", "version": "1"}})
     assert type(plain.middleware.apis[0].specification) is OpenAPISpecification
+
+
+def test_the_quieted_warning_still_reaches_other_connexion_apps(caplog: pytest.LogCaptureFixture) -> None:
+    """The mock's log filter on Connexion's logger only drops the warning inside the mock's own app."""
+    import connexion.operations.openapi
+
+    from mock_server.app import create_app
+    from mock_server.binding.application import MULTIPLE_CONTENT_TYPES
+
+    create_app()  # installs the filter
+    with caplog.at_level(logging.WARNING):
+        connexion.operations.openapi.logger.warning(MULTIPLE_CONTENT_TYPES + ", using %s", "application/json")
+    assert [r for r in caplog.records if MULTIPLE_CONTENT_TYPES in r.getMessage()]
