@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 STARTUP_TIMEOUT = 60.0
 STOP_WITHIN = 1.0
-"""Seconds from the signal to the process's exit (the issue's "within a second")."""
+"""Seconds from the signal to the process's exit: SIGTERM and SIGINT stop the server "within a
+second", as the README's Configuration section promises."""
 
 
 def free_port() -> int:
