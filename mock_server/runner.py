@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -40,7 +41,7 @@ SHUTDOWN_TIMEOUT = 5.0
 RUN_JOURNAL_SIZE = 10_000
 """The journal ring of ``run`` unless --journal-size says otherwise: a whole test suite's requests."""
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-NOT_FOUND, NOT_EXECUTABLE, GATE_FAILED = 127, 126, 1
+NOT_FOUND, NOT_EXECUTABLE, GATE_FAILED, MOCK_FAILED = 127, 126, 1, 2
 
 # --- the environment COMMAND gets ------------------------------------------------------------------
 CLIENT_ENV: list[tuple[str, str, str]] = [
@@ -103,6 +104,9 @@ class Served:
     """A mock serving from a thread of this process."""
 
     base_url: str
+    """What clients are told (``--public-url`` when given)."""
+    local_url: str
+    """Where this process reaches it (the bound address)."""
     port: int
     app: Any
     stop: Callable[[], None] = field(repr=False)
@@ -115,6 +119,7 @@ def serve_in_thread(settings: Settings) -> Served:
     sock = bind_socket(settings.host, settings.port)
     try:
         base_url = base_url_for(settings, sock)
+        local_url = base_url_for(dataclasses.replace(settings, public_url=None), sock)
         app = build_app(settings, base_url)
     except BaseException:
         sock.close()
@@ -137,7 +142,7 @@ def serve_in_thread(settings: Settings) -> Served:
         thread.join(SHUTDOWN_TIMEOUT)
         sock.close()
 
-    return Served(base_url, int(sock.getsockname()[1]), app, stop)
+    return Served(base_url, local_url, int(sock.getsockname()[1]), app, stop)
 
 
 def wait_healthy(base_url: str, timeout: float = 5.0) -> None:
@@ -361,10 +366,18 @@ def run(settings: Settings, options: ReportOptions, command: list[str]) -> int:
     if not command:
         raise UsageError("run needs a command: flowdock-mock run [options] -- COMMAND [ARGS...]")
     configure_logging(settings.log_format, settings.log_level)
-    served = serve_in_thread(settings)
+    try:
+        served = serve_in_thread(settings)
+    except RuntimeError as exc:
+        sys.stderr.write(f"flowdock-mock run: {exc}\n")
+        return MOCK_FAILED
     started, clock = time.time(), time.perf_counter()
     try:
-        wait_healthy(served.base_url)
+        try:
+            wait_healthy(served.local_url)
+        except RuntimeError as exc:
+            sys.stderr.write(f"flowdock-mock run: {exc}; COMMAND was not run\n")
+            return MOCK_FAILED
         env = {
             **os.environ,
             **client_environment(served.base_url, main_user(served.app), settings.admin_token),

@@ -143,6 +143,14 @@ def test_run__exits_with_the_commands_status_and_still_writes_the_reports(tmp_pa
     validate_junit((tmp_path / "junit.xml").read_text(encoding="utf-8"))
 
 
+def test_run__a_public_url_is_what_the_command_is_told_while_the_runner_checks_the_bound_port() -> None:
+    check = 'test "$FLOWDOCK_API_URL" = http://flowdock.invalid:8080 && test "$FLOWDOCK_MOCK_URL" = "$FLOWDOCK_API_URL"'
+
+    result = run("run", "--public-url", "http://flowdock.invalid:8080", "--", "sh", "-c", check)
+
+    assert result.returncode == 0, result.stderr
+
+
 def test_run__a_missing_command_is_127_with_a_clear_message(tmp_path: Path) -> None:
     result = run(
         "run", "--junit", str(tmp_path / "junit.xml"), "--", "no-such-command-for-flowdock-mock", "x"
