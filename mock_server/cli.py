@@ -95,7 +95,7 @@ class Option:
     def default(self) -> Any:
         return getattr(Sizes() if self.size else Settings(), self.dest)
 
-    def add_to(self, parser: argparse.ArgumentParser) -> None:
+    def add_to(self, parser: argparse._ActionsContainer) -> None:  # a parser or an argument group
         text = f"{self.help} [env {' or '.join(self.env)}]"
         if self.kind == "switch":
             parser.add_argument(

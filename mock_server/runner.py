@@ -31,7 +31,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from mock_server.cli import FALSE, TRUE, Settings, UsageError, _env
+from mock_server.cli import OPTIONS, Option, Settings, UsageError, _env
 
 if TYPE_CHECKING:
     from mock_server.reporting import Outputs, RunData
@@ -204,39 +204,62 @@ def run_command(command: list[str], env: dict[str, str]) -> int:
 
 
 # --- report options (run and report) -------------------------------------------------------------
-REPORT_OPTIONS: list[tuple[str, str, str, str]] = [
-    (
+class ReportOption(Option):
+    """A report option of ``run`` and ``report``: read like a ``serve`` option, off by default and
+    when empty (a CI template passes an unset input as an empty variable)."""
+
+    __slots__ = ()
+
+    def default(self) -> Any:
+        return False if self.kind == "switch" else None
+
+    def parse(self, source: str, raw: Any) -> Any:
+        return self.default() if str(raw).strip() == "" else super().parse(source, raw)
+
+
+REPORT_OPTIONS: list[ReportOption] = [
+    ReportOption(
         "report-dir",
-        "FLOWDOCK_MOCK_REPORT_DIR",
-        "DIR",
+        ("FLOWDOCK_MOCK_REPORT_DIR",),
         "write every report into DIR: junit.xml, coverage.json, coverage.html, requests.har, journal.json",
+        metavar="DIR",
     ),
-    ("junit", "FLOWDOCK_MOCK_JUNIT", "FILE", "JUnit XML: one test case per contract operation"),
-    (
+    ReportOption(
+        "junit", ("FLOWDOCK_MOCK_JUNIT",), "JUnit XML: one test case per contract operation", metavar="FILE"
+    ),
+    ReportOption(
         "coverage-json",
-        "FLOWDOCK_MOCK_COVERAGE_JSON",
-        "FILE",
+        ("FLOWDOCK_MOCK_COVERAGE_JSON",),
         "the coverage document (as GET /_mock/coverage)",
+        metavar="FILE",
     ),
-    ("coverage-html", "FLOWDOCK_MOCK_COVERAGE_HTML", "FILE", "the coverage page (as GET /_mock/report)"),
-    ("har", "FLOWDOCK_MOCK_HAR", "FILE", "the request journal as HAR 1.2, credentials redacted"),
-    (
+    ReportOption(
+        "coverage-html",
+        ("FLOWDOCK_MOCK_COVERAGE_HTML",),
+        "the coverage page (as GET /_mock/report)",
+        metavar="FILE",
+    ),
+    ReportOption(
+        "har", ("FLOWDOCK_MOCK_HAR",), "the request journal as HAR 1.2, credentials redacted", metavar="FILE"
+    ),
+    ReportOption(
         "journal",
-        "FLOWDOCK_MOCK_JOURNAL",
-        "FILE",
+        ("FLOWDOCK_MOCK_JOURNAL",),
         "the request journal (as GET /_mock/requests), for `report`",
+        metavar="FILE",
     ),
-    (
+    ReportOption(
         "fail-on-violation",
-        "FLOWDOCK_MOCK_FAIL_ON_VIOLATION",
-        "",
+        ("FLOWDOCK_MOCK_FAIL_ON_VIOLATION",),
         "exit non-zero when a request violated the contract (legacy forms count only in strict mode)",
+        kind="switch",
     ),
-    (
+    ReportOption(
         "min-coverage",
-        "FLOWDOCK_MOCK_MIN_COVERAGE",
-        "N",
+        ("FLOWDOCK_MOCK_MIN_COVERAGE",),
         "exit non-zero when under N percent of the operations were exercised",
+        kind="int",
+        high=100,
     ),
 ]
 
@@ -247,68 +270,25 @@ class ReportOptions:
 
     outputs: Outputs
     fail_on_violation: bool = False
-    min_coverage: float | None = None
+    min_coverage: int | None = None
 
 
 def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("reports and gates (flag, else environment variable)")
-    for flag, env, metavar, text in REPORT_OPTIONS:
-        if not metavar:
-            group.add_argument(
-                f"--{flag}", action=argparse.BooleanOptionalAction, default=None, help=f"{text} [env {env}]"
-            )
-        else:
-            group.add_argument(f"--{flag}", metavar=metavar, default=None, help=f"{text} [env {env}]")
-
-
-def _switch(found: tuple[str, Any] | None) -> bool:
-    """An on/off option: a flag's bool, or a variable's 1/true/yes/on or 0/false/no/off."""
-    if found is None:
-        return False
-    source, value = found
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text not in TRUE + FALSE:
-        raise UsageError(f"{source}={value!r}: expected 1/true/yes/on or 0/false/no/off")
-    return text in TRUE
+    for option in REPORT_OPTIONS:
+        option.add_to(group)
 
 
 def report_options(args: argparse.Namespace) -> ReportOptions:
     """Flags, then environment variables; a bad value is a UsageError."""
-    from mock_server.reporting import Outputs
+    from mock_server.reporting import DIRECTORY_NAMES, Outputs
 
-    raw: dict[str, tuple[str, Any] | None] = {}
-    for flag, env, _, _ in REPORT_OPTIONS:
-        given = getattr(args, flag.replace("-", "_"), None)
-        found = _env((env,))
-        raw[flag] = (f"--{flag}", given) if given is not None else found
-
-    def path(flag: str) -> Path | None:
-        found = raw[flag]
-        return Path(str(found[1])) if found is not None and found[1] != "" else None
-
-    explicit = Outputs(
-        junit=path("junit"),
-        coverage_json=path("coverage-json"),
-        coverage_html=path("coverage-html"),
-        har=path("har"),
-        journal=path("journal"),
-    )
-    directory = path("report-dir")
-    outputs = explicit.over(Outputs.in_directory(directory)) if directory else explicit
-    fail_on_violation = _switch(raw["fail-on-violation"])
-    minimum = raw["min-coverage"]
-    min_coverage = None
-    if minimum is not None and str(minimum[1]).strip() != "":
-        source, value = minimum
-        try:
-            min_coverage = float(str(value).strip())
-        except ValueError:
-            min_coverage = -1.0
-        if not 0 <= min_coverage <= 100:
-            raise UsageError(f"{source}={value!r}: expected a percentage from 0 to 100")
-    return ReportOptions(outputs, fail_on_violation, min_coverage)
+    values = {option.dest: option.read(args) for option in REPORT_OPTIONS}
+    paths = {name: Path(values[name]) if values[name] else None for name in DIRECTORY_NAMES}
+    explicit = Outputs(**paths)
+    directory = values["report_dir"]
+    outputs = explicit.over(Outputs.in_directory(Path(directory))) if directory else explicit
+    return ReportOptions(outputs, values["fail_on_violation"], values["min_coverage"])
 
 
 def run_settings(args: argparse.Namespace, settings: Settings) -> Settings:
@@ -439,9 +419,7 @@ def report(args: argparse.Namespace) -> int:
     from mock_server.runtime.journal import coverage_of
 
     options = report_options(args)
-    strict = _switch(
-        ("--strict", args.strict) if args.strict is not None else _env(("FLOWDOCK_MOCK_STRICT",))
-    )
+    strict = bool(next(option for option in OPTIONS if option.flag == "strict").read(args))
     doc = read_journal(args.journal_file)
     entries: list[dict[str, Any]] = doc["requests"]
     data = RunData(

@@ -33,12 +33,12 @@ def test_report_options__a_file_flag_beats_the_report_directory(tmp_path: Path) 
 def test_report_options__read_their_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FLOWDOCK_MOCK_HAR", "out.har")
     monkeypatch.setenv("FLOWDOCK_MOCK_FAIL_ON_VIOLATION", "yes")
-    monkeypatch.setenv("FLOWDOCK_MOCK_MIN_COVERAGE", "42.5")
+    monkeypatch.setenv("FLOWDOCK_MOCK_MIN_COVERAGE", "42")
 
     options = report_options(parse_args(["run", "--", "true"]))
 
     assert options.outputs == Outputs(har=Path("out.har"))
-    assert options.fail_on_violation is True and options.min_coverage == 42.5
+    assert options.fail_on_violation is True and options.min_coverage == 42
     assert (
         report_options(parse_args(["run", "--no-fail-on-violation", "--", "true"])).fail_on_violation is False
     )
@@ -50,9 +50,9 @@ def test_report_options__read_their_variables(monkeypatch: pytest.MonkeyPatch) -
         (
             "FLOWDOCK_MOCK_MIN_COVERAGE",
             "lots",
-            "FLOWDOCK_MOCK_MIN_COVERAGE='lots': expected a percentage from 0 to 100",
+            "FLOWDOCK_MOCK_MIN_COVERAGE='lots': expected an integer from 0 to 100",
         ),
-        ("FLOWDOCK_MOCK_MIN_COVERAGE", "101", "expected a percentage from 0 to 100"),
+        ("FLOWDOCK_MOCK_MIN_COVERAGE", "101", "expected an integer from 0 to 100"),
         ("FLOWDOCK_MOCK_FAIL_ON_VIOLATION", "maybe", "expected 1/true/yes/on or 0/false/no/off"),
     ],
 )
