@@ -9,6 +9,8 @@ layers (middleware/pipeline.py).
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from typing import Any
 
 from mock_server.binding.application import MockApp
@@ -16,6 +18,7 @@ from mock_server.contract import OperationIndex, load_control_spec, load_default
 from mock_server.middleware.normalize import SpecIndex
 from mock_server.middleware.pipeline import PIPELINE, Settings
 from mock_server.runtime import Runtime
+from mock_server.runtime.worlds import Limits, Worlds
 from mock_server.store import Store, StoreConfig
 
 __all__ = ["MockApp", "create_app"]
@@ -39,6 +42,8 @@ def create_app(
     journal_size: int = 1000,
     latency_ms: int = 0,
     admin_token: str | None = None,
+    limits: Limits | None = None,
+    clock: Callable[[], float] | None = None,
 ) -> MockApp:
     """Create and configure one mock server: a fresh store unless ``store`` is given.
 
@@ -47,7 +52,9 @@ def create_app(
     parameters the contract does not declare and every legacy request form
     (middleware/normalize.py) with a 400; when not given it is read from the environment,
     ``FLOWDOCK_MOCK_STRICT=1``. ``journal_size`` bounds the request journal, ``latency_ms`` delays
-    every Flowdock request, and ``admin_token`` (when set) guards the control API.
+    every Flowdock request, and ``admin_token`` (when set) guards the control API. ``limits``
+    caps the worlds created through ``/_mock/worlds`` and their idle time; ``clock`` (seconds)
+    measures idle time, injectable so tests drive expiry (runtime/worlds.py).
     """
     if strict is None:
         strict = strict_from_env()
@@ -57,7 +64,8 @@ def create_app(
     runtime = Runtime(
         store, operations, journal_size=journal_size, latency_ms=latency_ms, admin_token=admin_token
     )
-    app = MockApp(store, runtime, operations)
+    worlds = Worlds(runtime, limits=limits, clock=clock or time.monotonic)
+    app = MockApp(store, runtime, operations, worlds)
     app.add_flowdock_api(strict=strict, validate_responses=validate_responses)
     app.add_control_api(load_control_spec(), validate_responses=validate_responses)
     app.add_error_rendering()
@@ -65,6 +73,7 @@ def create_app(
         PIPELINE,
         Settings(
             runtime=runtime,
+            worlds=worlds,
             index=SpecIndex(operations),
             strict=strict,
             latency_ms=latency_ms,

@@ -120,6 +120,18 @@ TOO_LONG_VALUE = "is longer than {limit} characters"
 ENCODED_SLASH = "has a percent-encoded slash, which no Flowdock name contains"
 DOT_SEGMENT = "has a . or .. segment, which names no Flowdock resource"
 
+# --- worlds (runtime/worlds.py, control/worlds.py) -----------------------------------------------
+NO_SUCH_WORLD = "No such world"
+TOO_MANY_WORLDS = "Too many worlds"
+WORLD_CAP = (
+    "this server holds at most {limit} worlds besides the default one (--max-worlds); delete one "
+    "(DELETE /_mock/worlds/{{id}}) or let idle ones expire (--world-idle-timeout)"
+)
+DEFAULT_WORLD_STAYS = "the default world cannot be deleted (POST /_mock/reset puts it back)"
+CREDENTIAL_CONFLICT = "Credentials of another world"
+CREDENTIAL_TAKEN = "is a credential of another world on this server"
+ONE_WORLD_SOURCE = "give one of from, seed (with sizes) or world"
+
 
 class FlowdockError(Exception):
     """Base of every domain error: an HTTP status, a message and per-field errors."""
@@ -171,6 +183,20 @@ class NotFound(FlowdockError):
 
     status = 404
     message = NOT_FOUND
+
+
+class Conflict(FlowdockError):
+    """409: the request would give the mock two owners of one thing (a credential, two worlds)."""
+
+    status = 409
+    message = CREDENTIAL_CONFLICT
+
+
+class TooManyWorlds(FlowdockError):
+    """429: the server holds as many worlds as it was told to (``--max-worlds``)."""
+
+    status = 429
+    message = TOO_MANY_WORLDS
 
 
 class Gone(FlowdockError):

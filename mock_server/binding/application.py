@@ -25,11 +25,13 @@ from mock_server.binding.stages import POSITIONS
 from mock_server.binding.swagger_ui import swagger_ui_options
 from mock_server.binding.validation import NamedParameterValidator
 from mock_server.contract import OperationIndex
+from mock_server.runtime.worlds import current_store
 from mock_server.world import OAUTH_APP
 
 if TYPE_CHECKING:
     from mock_server.middleware.pipeline import Layer, Settings
     from mock_server.runtime import Runtime
+    from mock_server.runtime.worlds import Worlds
     from mock_server.store import Store
 
 
@@ -64,15 +66,20 @@ class MockApp(FastAsyncApp):
     """One mock server: an ASGI app with its store, runtime and contract."""
 
     store: Store
+    """The default world's store."""
     runtime: Runtime
+    """The default world's runtime."""
+    worlds: Worlds
+    """Every world of this server (runtime/worlds.py)."""
     spec: dict[str, Any]
     operations: OperationIndex
 
-    def __init__(self, store: Store, runtime: Runtime, operations: OperationIndex) -> None:
+    def __init__(self, store: Store, runtime: Runtime, operations: OperationIndex, worlds: Worlds) -> None:
         logging.getLogger(OPERATION_LOGGER).addFilter(_QUIET)  # idempotent: the same object
         super().__init__(__name__, middlewares=None, jsonifier=OrjsonJsonifier())
         self.store = store
         self.runtime = runtime
+        self.worlds = worlds
         self.spec = operations.spec
         self.operations = operations
 
@@ -106,11 +113,12 @@ class MockApp(FastAsyncApp):
         )
 
     def add_flowdock_api(self, *, strict: bool, validate_responses: bool) -> None:
-        """The Flowdock contract, each operation bound to its handler and this app's store."""
+        """The Flowdock contract, each operation bound to its handler and, per request, to the
+        store of the request's world (the default world's unless its credential names another)."""
         self.add_api(
             self.spec,
-            resolver=FlowdockResolver(self.operations, self.store),
-            security_map=security_map(self.store),
+            resolver=FlowdockResolver(self.operations, current=current_store),
+            security_map=security_map(current_store),
             validator_map=closing_uploads(validator_map(NamedParameterValidator)),
             validate_responses=validate_responses,
             strict_validation=strict,
@@ -126,9 +134,13 @@ class MockApp(FastAsyncApp):
             resolver=FlowdockResolver(
                 OperationIndex(control),
                 self.store,
+                current=current_store,  # files: the world of the download token (middleware/worlds.py)
                 package="mock_server.control",
                 tag_modules=CONTROL_TAG_MODULES,
-                bindings=dict.fromkeys(("state", "journal", "coverage", "faults", "inspector"), self.runtime),
+                bindings={
+                    **dict.fromkeys(("state", "journal", "coverage", "faults", "inspector"), self.runtime),
+                    "worlds": self.worlds,
+                },
             ),
             validate_responses=validate_responses,
             pythonic_params=True,

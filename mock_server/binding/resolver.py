@@ -52,6 +52,7 @@ CONTROL_TAG_MODULES = {
     "Coverage": "coverage",
     "Faults": "faults",
     "Inspector": "inspector",
+    "Worlds": "worlds",
 }
 """The control API's tags (spec/control.yaml) -> modules of mock_server.control."""
 
@@ -77,17 +78,31 @@ def _not_implemented(operation_id: str) -> Callable[..., Any]:
     return handler
 
 
-def bind(fn: Callable[..., Any], first: Any) -> Callable[..., Any]:
-    """``fn`` with ``first`` (the store) as its first argument, as a coroutine function.
+def bind(fn: Callable[..., Any], first: Any, *, per_request: bool = False) -> Callable[..., Any]:
+    """``fn`` with ``first`` (the store) as its first argument, as a coroutine function; with
+    ``per_request``, ``first`` is a function called on every request for that argument (the
+    store of the request's world, runtime/worlds.py).
 
     Connexion runs a plain function in a thread pool, a thread hop per request; the store is in
     memory and answers in microseconds under its lock, so handlers run on the event loop.
     Connexion reads the parameters from ``__wrapped__`` (set by ``update_wrapper``), i.e. ``fn``.
     """
+    handler: Callable[..., Any]
     if inspect.iscoroutinefunction(fn):
+        if per_request:
+
+            async def handler(*args: Any, **kwargs: Any) -> Any:
+                return await fn(first(), *args, **kwargs)
+
+        else:
+
+            async def handler(*args: Any, **kwargs: Any) -> Any:
+                return await fn(first, *args, **kwargs)
+
+    elif per_request:
 
         async def handler(*args: Any, **kwargs: Any) -> Any:
-            return await fn(first, *args, **kwargs)
+            return fn(first(), *args, **kwargs)
 
     else:
 
@@ -99,13 +114,19 @@ def bind(fn: Callable[..., Any], first: Any) -> Callable[..., Any]:
 
 
 class FlowdockResolver(Resolver):  # type: ignore[misc]
-    """Resolves each operation to its handler with the store bound as the first argument."""
+    """Resolves each operation to its handler with the store bound as the first argument.
+
+    ``current`` (a function of no arguments) gives the store per request instead: the store of
+    the world the request's credential chose. ``bindings`` name the modules whose handlers get a
+    fixed object instead (the control API's runtime, the registry of worlds).
+    """
 
     def __init__(
         self,
         index: OperationIndex,
-        store: Store,
+        store: Store | None = None,
         *,
+        current: Callable[[], Store] | None = None,
         package: str = "mock_server.handlers",
         tag_modules: dict[str, str] = TAG_MODULES,
         bindings: dict[str, Any] | None = None,
@@ -113,6 +134,7 @@ class FlowdockResolver(Resolver):  # type: ignore[misc]
         super().__init__()
         self.modules = operation_modules(index, tag_modules)
         self.store = store
+        self.current = current
         self.package = package
         # module name -> what its handlers get as first argument instead of the store (the
         # control API's runtime state: journal, faults)
@@ -121,7 +143,9 @@ class FlowdockResolver(Resolver):  # type: ignore[misc]
     def resolve(self, operation: Any) -> Resolution:
         operation_id = operation.operation_id
         fn = find_handler(self.modules[operation_id], operation_id, self.package)
-        first = self.bindings.get(self.modules[operation_id], self.store)
         if fn is None:
             fn = _not_implemented(operation_id)
-        return Resolution(bind(fn, first), operation_id)
+        module = self.modules[operation_id]
+        if module in self.bindings or self.current is None:
+            return Resolution(bind(fn, self.bindings.get(module, self.store)), operation_id)
+        return Resolution(bind(fn, self.current, per_request=True), operation_id)

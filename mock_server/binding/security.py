@@ -5,7 +5,8 @@ and any password (``""``, ``DUMMY``, ``BATMAN``, ``undefined``...); Basic with e
 ``Authorization: Bearer`` with an OAuth access token (``?access_token=`` is mapped onto that
 header by the normalisation step). Connexion enforces which of these an operation allows and
 which OAuth scopes it needs, as the spec's ``security`` says; this module only answers "who is
-this?" from the store. The answer is also recorded on the request so that every authenticated
+this?" from the store of the request's world (chosen before routing by middleware/worlds.py from
+the same credentials). The answer is also recorded on the request so that every authenticated
 response can carry ``Flowdock-User``.
 
 Two more kinds of caller, each a scheme of the spec: a source's ``flowToken``
@@ -41,10 +42,11 @@ def _remember(request: Any, info: dict[str, Any]) -> dict[str, Any]:
     return info
 
 
-def basic_checker(store: Store) -> Callable[..., dict[str, Any] | None]:
+def basic_checker(current: Callable[[], Store]) -> Callable[..., dict[str, Any] | None]:
     """``(username, password) -> token_info`` for HTTP Basic: API token first, then email."""
 
     def check(username: str, password: str, request: Any = None) -> dict[str, Any] | None:
+        store = current()
         with store.lock:
             user = store.users.by_api_token(username) or store.users.by_email_password(username, password)
         if user is None:
@@ -54,10 +56,11 @@ def basic_checker(store: Store) -> Callable[..., dict[str, Any] | None]:
     return check
 
 
-def bearer_checker(store: Store) -> Callable[..., dict[str, Any] | None]:
+def bearer_checker(current: Callable[[], Store]) -> Callable[..., dict[str, Any] | None]:
     """``token -> token_info`` for OAuth access tokens issued by /oauth/token."""
 
     def check(token: str, request: Any = None) -> dict[str, Any] | None:
+        store = current()
         with store.lock:
             found = store.oauth.token_info(token)
         if found is None:
@@ -73,7 +76,7 @@ def bearer_checker(store: Store) -> Callable[..., dict[str, Any] | None]:
     return check
 
 
-def oauth_client_checker(store: Store) -> Callable[..., dict[str, Any]]:
+def oauth_client_checker() -> Callable[..., dict[str, Any]]:
     """``(client_id, client_secret) -> token_info`` for /oauth/token; the store judges them later.
 
     Never None: a wrong secret must come back as RFC 6749 ``invalid_client``, not Flowdock's 401.
@@ -85,10 +88,11 @@ def oauth_client_checker(store: Store) -> Callable[..., dict[str, Any]]:
     return check
 
 
-def flow_token_checker(store: Store) -> Callable[..., Any]:
+def flow_token_checker(current: Callable[[], Store]) -> Callable[..., Any]:
     """``flow_token -> token_info`` for integrations: 401 if unknown, 410 once its source is deleted."""
 
     def check(token: str) -> dict[str, Any] | None:
+        store = current()
         try:
             with store.lock:
                 source = store.sources.authenticate_flow_token(token)
@@ -102,12 +106,13 @@ def flow_token_checker(store: Store) -> Callable[..., Any]:
 ANONYMOUS_BODY_METHODS = frozenset({"POST", "PUT"})
 
 
-def security_map(store: Store) -> dict[str, type]:
-    """Connexion security handler classes whose checkers are bound to ``store``."""
-    check_basic = basic_checker(store)
-    check_bearer = bearer_checker(store)
-    check_client = oauth_client_checker(store)
-    check_flow_token = flow_token_checker(store)
+def security_map(current: Callable[[], Store]) -> dict[str, type]:
+    """Connexion security handler classes whose checkers ask ``current()`` for the store: the
+    store of the request's world (runtime/worlds.py)."""
+    check_basic = basic_checker(current)
+    check_bearer = bearer_checker(current)
+    check_client = oauth_client_checker()
+    check_flow_token = flow_token_checker(current)
 
     class StoreBasic(BasicSecurityHandler):  # type: ignore[misc]
         def _resolve_func(self, security_scheme: dict[str, Any]) -> Callable[..., Any]:

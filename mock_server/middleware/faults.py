@@ -12,7 +12,7 @@ from typing import Any
 
 from mock_server.binding.routing import operation_id
 from mock_server.middleware.responses import send_json
-from mock_server.middleware.types import Scope
+from mock_server.middleware.types import REQUEST_STATE, Scope
 from mock_server.runtime.faults import FaultTable, Forced, ResponseBook, prefer_code
 
 
@@ -38,7 +38,8 @@ class FaultMiddleware:
                     _mark(scope, "prefer", forced.status)
                     await send_forced(send, forced)
                     return
-                fault = self.table.draw(op_id)
+                world = scope.get(REQUEST_STATE, {}).get("world")  # each world has its own table
+                fault = (self.table if world is None else world.runtime.faults).draw(op_id)
                 if fault is not None:
                     if fault.latency_ms:
                         await asyncio.sleep(fault.latency_ms / 1000)

@@ -24,7 +24,7 @@ from mock_server.binding.routing import OPERATION_ID, routing_context
 from mock_server.inspector.page import prompt_page
 from mock_server.middleware.admin_gate import admin_allowed, wants_html
 from mock_server.middleware.responses import send_json
-from mock_server.middleware.types import Scope
+from mock_server.middleware.types import REQUEST_STATE, Scope
 from mock_server.runtime.journal import Entry, Journal
 
 CONTROL_PREFIX = "/_mock"
@@ -74,7 +74,8 @@ class JournalMiddleware:
             await self.app(scope, exchange.receive, exchange.send)
         finally:
             entry = _entry(scope, routing, exchange, time.perf_counter() - started)
-            self.journal.record(entry)
+            world = (scope.get(REQUEST_STATE) or {}).get("world")  # middleware/worlds.py
+            (self.journal if world is None else world.runtime.journal).record(entry)  # each its own
             if access_log.isEnabledFor(logging.INFO):
                 _log_request(
                     logging.INFO,

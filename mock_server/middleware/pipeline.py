@@ -23,7 +23,9 @@ from mock_server.middleware.normalize import NormalizeMiddleware, SpecIndex
 from mock_server.middleware.oauth_wire import TokenResponseEncoding
 from mock_server.middleware.request_state import RequestStateMiddleware
 from mock_server.middleware.safety_net import SafetyNetMiddleware
+from mock_server.middleware.worlds import WorldMiddleware
 from mock_server.runtime import Runtime
+from mock_server.runtime.worlds import Worlds
 
 
 class Stage(enum.Enum):
@@ -37,6 +39,8 @@ class Settings:
     """What the layers are configured with, for one app."""
 
     runtime: Runtime
+    """The default world's."""
+    worlds: Worlds
     index: SpecIndex
     strict: bool
     latency_ms: int
@@ -86,6 +90,13 @@ PIPELINE: list[Layer] = [
         Stage.OUTSIDE,
         "maps legacy request forms onto the spec before Connexion routes and validates them",
         lambda s: {"index": s.index, "strict": s.strict},
+    ),
+    Layer(
+        WorldMiddleware,
+        Stage.OUTSIDE,
+        "after the normaliser (credentials in their canonical places), before routing: picks the "
+        "world the request's credential belongs to, which every inner layer and the handler use",
+        lambda s: {"worlds": s.worlds},
     ),
     Layer(
         TokenResponseEncoding,

@@ -34,15 +34,31 @@ class Runtime:
         journal_size: int = 1000,
         latency_ms: int = 0,
         admin_token: str | None = None,
+        book: ResponseBook | None = None,
+        operations: dict[str, tuple[str, str]] | None = None,
     ) -> None:
         self.store = store
-        self.operations = operation_table(index)
+        self.index = index
+        self.operations = operations if operations is not None else operation_table(index)
         self.journal = Journal(journal_size, self.operations)
         self.feed = JournalFeed(self.journal)
-        self.book = ResponseBook(index)
+        self.book = book if book is not None else ResponseBook(index)
         self.faults = FaultTable(store.seed)
         self.latency_ms = latency_ms
         self.admin_token = admin_token
+
+    def for_store(self, store: Store) -> Runtime:
+        """The runtime of another world of the same server: its own journal, coverage and fault
+        table; the same contract, settings and forced-response book (built once, shared)."""
+        return Runtime(
+            store,
+            self.index,
+            journal_size=self.journal.size,
+            latency_ms=self.latency_ms,
+            admin_token=self.admin_token,
+            book=self.book,
+            operations=self.operations,
+        )
 
     # --- state --------------------------------------------------------------------------------
     def reset_state(self) -> dict[str, Any]:
@@ -56,7 +72,11 @@ class Runtime:
         problems = world_problems(doc, self.store.config)
         if problems:
             raise errors.ValidationFailed(errors.INVALID_WORLD, problems)
-        self.store.load(doc)
+        with self.store.lock:
+            taken = self.store.keys.conflicts(Store(doc, self.store.config).credentials())
+            if taken:
+                raise errors.Conflict(errors={kind: [errors.CREDENTIAL_TAKEN] for kind, _ in taken})
+            self.store.load(doc)
         return self.store.export()
 
     # --- faults -------------------------------------------------------------------------------

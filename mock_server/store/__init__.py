@@ -11,13 +11,16 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from mock_server.store import keys as credential
 from mock_server.store.events import DEFAULT_LOG_SIZE, EventLog
 from mock_server.store.files import FileStore
 from mock_server.store.flows import FlowStore
 from mock_server.store.invitations import InvitationStore
+from mock_server.store.keys import Key, Keys
 from mock_server.store.messages import MessageStore
 from mock_server.store.oauth import OAuthStore
 from mock_server.store.organizations import OrganizationStore
@@ -44,13 +47,29 @@ class StoreConfig:
 class Store:
     """Root of the state: sub-stores per aggregate, a re-entrant lock, a seeded id source."""
 
-    def __init__(self, world: dict[str, Any], config: StoreConfig | None = None) -> None:
+    def __init__(
+        self,
+        world: dict[str, Any],
+        config: StoreConfig | None = None,
+        *,
+        keys: Keys | None = None,
+        credential_seed: int | None = None,
+    ) -> None:
+        """``keys`` is told every credential the store holds and mints (store/keys.py); credentials
+        are drawn from the seeded source unless ``credential_seed`` gives them their own."""
         self.config = config or StoreConfig()
         self.lock = threading.RLock()
+        self.keys = keys or Keys()
+        self._credential_random = random.Random(credential_seed) if credential_seed is not None else None
         self._initial = world
         # Outlives load/reset: open streams stay subscribed; a reset only empties the ring.
         self.events = EventLog(self, self.config.event_log_size)
         self.load(world)
+
+    @property
+    def initial(self) -> dict[str, Any]:
+        """The document this store was created with (what ``reset`` goes back to)."""
+        return self._initial
 
     def load(self, world: dict[str, Any]) -> None:
         """Replace the whole state with the given world document."""
@@ -81,6 +100,7 @@ class Store:
                 self.invitations,
             ):
                 part.load(world)
+            self.keys.replace(self.credentials())
 
     def reset(self) -> None:
         """Back to the world this store was created with."""
@@ -104,15 +124,46 @@ class Store:
                 world.update(part.export())
             return world
 
-    # --- shared helpers -------------------------------------------------------------------------
-    def token_hex(self, nbytes: int = 16) -> str:
-        """A random hex token from the seeded source (API tokens, flow tokens, secrets)."""
-        return f"{self.random.getrandbits(nbytes * 8):0{nbytes * 2}x}"
+    # --- credentials ----------------------------------------------------------------------------
+    def credentials(self) -> Iterator[Key]:
+        """Every credential the state holds, as ``(kind, value)`` (store/keys.py)."""
+        for user in self.users.by_id.values():
+            yield credential.API_TOKEN, user.api_token
+            yield credential.LOGIN, credential.login_key(user.email, user.password)
+        for app in self.oauth.applications.values():
+            yield credential.CLIENT, app.client_id
+        for token in self.oauth.tokens.values():
+            yield credential.ACCESS, token.token
+            if token.refresh_token is not None:
+                yield credential.REFRESH, token.refresh_token
+        for code in self.oauth.codes.values():
+            yield credential.CODE, code.code
+        for flow in self.flows.by_id.values():
+            yield credential.PUSH, flow.api_token
+        for source in self.sources.by_id.values():
+            yield credential.FLOW_TOKEN, source.flow_token
+        for download in self.files.downloads:
+            yield credential.DOWNLOAD, download
 
-    def token_urlsafe(self, length: int) -> str:
+    def new_credential(self, kind: str, nbytes: int = 0, length: int = 0) -> str:
+        """A fresh credential, ``nbytes`` random bytes in hex or ``length`` url-safe characters,
+        that no other world holds (``keys.claim``), now this store's."""
+        rng = self._credential_random or self.random
+        while True:
+            value = self.token_hex(nbytes, rng) if nbytes else self.token_urlsafe(length, rng)
+            if self.keys.claim(kind, value):
+                return value
+
+    # --- shared helpers -------------------------------------------------------------------------
+    def token_hex(self, nbytes: int = 16, rng: random.Random | None = None) -> str:
+        """A random hex token from the seeded source (API tokens, flow tokens, secrets)."""
+        return f"{(rng or self.random).getrandbits(nbytes * 8):0{nbytes * 2}x}"
+
+    def token_urlsafe(self, length: int, rng: random.Random | None = None) -> str:
         """A random url-safe string of ``length`` characters (thread ids, file hashes, codes)."""
         alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-        return "".join(self.random.choice(alphabet) for _ in range(length))
+        choice = (rng or self.random).choice
+        return "".join(choice(alphabet) for _ in range(length))
 
     def uuid4(self) -> str:
         """A version-4 UUID string from the seeded source (flow ids)."""

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from mock_server.errors import BLANK, FILE_TOO_LARGE, INVALID, NotFound, PayloadTooLarge, ValidationFailed
+from mock_server.store.keys import DOWNLOAD
 
 if TYPE_CHECKING:
     from mock_server.store import Store
@@ -173,9 +174,11 @@ class FileStore:
             found = self.by_key.get((files_id, file_hash))
             if found is None or found.file_name != filename or not self._can_see(found, viewer=viewer):
                 raise NotFound()
-            token = self.store.token_urlsafe(32)
+            token = self.store.new_credential(DOWNLOAD, length=32)
             now = self.store.now_ms()
-            self.downloads = {t: v for t, v in self.downloads.items() if v[1] > now}
+            for expired in [t for t, v in self.downloads.items() if v[1] <= now]:
+                del self.downloads[expired]
+                self.store.keys.release(DOWNLOAD, expired)
             self.downloads[token] = ((files_id, file_hash), now + DOWNLOAD_TTL_MS)
             return f"{self.store.config.base_url}/_mock/files/{token}"
 

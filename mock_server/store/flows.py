@@ -17,6 +17,7 @@ from mock_server.errors import (
     NotFound,
     ValidationFailed,
 )
+from mock_server.store.keys import PUSH
 
 if TYPE_CHECKING:
     from mock_server.store import Store
@@ -255,7 +256,7 @@ class FlowStore:
                 name=name,
                 parameterized_name=slug,
                 access_mode="invitation",
-                api_token=self.store.token_hex(),
+                api_token=self.store.new_credential(PUSH, nbytes=16),
                 files_id=self.next_files_id(),
                 join_hash=self.store.token_hex(8),
                 members={viewer: Membership(open=True, flow_admin=True)},

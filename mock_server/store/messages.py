@@ -98,10 +98,10 @@ class MessageStore:
 
     def load(self, world: dict[str, Any]) -> None:
         for raw in world.get("threads", []):
-            thread = Thread(**copy.deepcopy(raw))
+            thread = Thread(**clone(raw))
             self.log(thread.flow).add_thread(thread)
         for raw in world.get("messages", []):
-            raw = copy.deepcopy(raw)
+            raw = clone(raw)
             flow_id = raw.pop("flow")
             self.append(flow_id, Message(**raw))
 

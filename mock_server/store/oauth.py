@@ -32,6 +32,7 @@ from mock_server.errors import (
     OAUTH_UNSUPPORTED_RESPONSE_TYPE,
     OAuthFailed,
 )
+from mock_server.store.keys import ACCESS, CODE, REFRESH
 
 if TYPE_CHECKING:
     from mock_server.store import Store
@@ -212,7 +213,7 @@ class OAuthStore:
             if user_id is None:
                 return error("access_denied", OAUTH_UNKNOWN_LOGIN)
             code = AuthorizationCode(
-                code=self.store.token_urlsafe(32),
+                code=self.store.new_credential(CODE, length=32),
                 application_id=app.id,
                 user_id=user_id,
                 scopes=scopes,
@@ -269,6 +270,7 @@ class OAuthStore:
         if (code.redirect_uri is not None or given is not None) and given != expected:
             raise OAuthFailed("invalid_grant", OAUTH_CODE_REDIRECT_MISMATCH)
         del self.codes[code.code]  # single use
+        self.store.keys.release(CODE, code.code)
         return self._issue(app, code.user_id, code.scopes)
 
     def _refresh(self, app: Application, params: dict[str, Any]) -> dict[str, Any]:
@@ -301,14 +303,14 @@ class OAuthStore:
 
     def _issue(self, app: Application, user_id: int, scopes: list[str]) -> dict[str, Any]:
         token = AccessToken(
-            token=self.store.token_hex(32),
+            token=self.store.new_credential(ACCESS, nbytes=32),
             user_id=user_id,
             application_id=app.id,
             scopes=list(scopes),
             expires_at=self.store.now_ms() + ACCESS_TOKEN_LIFETIME_S * 1000,
         )
         if "offline_access" in scopes:
-            token.refresh_token = self.store.token_hex(32)
+            token.refresh_token = self.store.new_credential(REFRESH, nbytes=32)
         self.tokens[token.token] = token
         out: dict[str, Any] = {
             "access_token": token.token,

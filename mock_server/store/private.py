@@ -10,7 +10,6 @@ conversation, listing, edit and delete permissions, uuid retries) and carry ``to
 
 from __future__ import annotations
 
-import copy
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +17,7 @@ from mock_server.errors import BLANK, INVALID, NOT_SUPPORTED_HERE, NotFound, Val
 from mock_server.store import tags as tagging
 from mock_server.store.listing import ListQuery, Log, matcher
 from mock_server.store.message_model import POSTABLE, Message, tags_param
+from mock_server.store.representation import clone
 
 if TYPE_CHECKING:
     from mock_server.store import Store
@@ -59,7 +59,7 @@ class PrivateStore:
                 files_id=raw.get("files_id"),
             )
             for m in raw.get("messages", []):
-                conv.add(Message(**copy.deepcopy(m)))
+                conv.add(Message(**clone(m)))
             self.conversations[conv.users] = conv
 
     def export(self) -> dict[str, Any]:

@@ -18,11 +18,15 @@ def clone(value: Any) -> Any:
     The same result as ``copy.deepcopy`` for the dicts, lists and scalars messages hold, at a
     fraction of its cost (no memo dict); strings, numbers and None are returned as they are.
     """
-    if isinstance(value, dict):
-        return {k: clone(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [clone(v) for v in value]
+    kind = type(value)
+    if kind is dict:
+        return {k: clone(v) if type(v) in _CONTAINERS else v for k, v in value.items()}
+    if kind is list:
+        return [clone(v) if type(v) in _CONTAINERS else v for v in value]
     return value
+
+
+_CONTAINERS = frozenset({dict, list})
 
 
 def thread_dict(thread: Thread, source: dict[str, Any] | None) -> dict[str, Any]:

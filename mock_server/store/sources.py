@@ -19,6 +19,7 @@ from mock_server.errors import (
     NotFound,
     Unauthorized,
 )
+from mock_server.store.keys import FLOW_TOKEN
 from mock_server.store.timefmt import iso_ms
 
 if TYPE_CHECKING:
@@ -146,7 +147,7 @@ class SourceStore:
                 id=max(self.by_id, default=0) + 1,
                 flow=found.id,
                 name=fields["name"],
-                flow_token=self.store.token_hex(16),
+                flow_token=self.store.new_credential(FLOW_TOKEN, nbytes=16),
                 created_at=now,
                 updated_at=now,
                 application_id=application_id,

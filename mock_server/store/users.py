@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from mock_server.errors import ONLY_YOURSELF, TAKEN, Forbidden, NotFound, ValidationFailed
+from mock_server.store.keys import LOGIN, login_key
 
 if TYPE_CHECKING:
     from mock_server.store import Store
@@ -127,6 +128,10 @@ class UserStore:
                 u.nick.lower() == nick.lower() and u.id != user.id for u in self.by_id.values()
             ):
                 raise ValidationFailed.field("nick", TAKEN)
+            if email is not None and email.lower() != user.email.lower():
+                if not self.store.keys.claim(LOGIN, login_key(email, user.password)):
+                    raise ValidationFailed.field("email", TAKEN)  # the same login in another world
+                self.store.keys.release(LOGIN, login_key(user.email, user.password))
             if email is not None:
                 del self._by_email[user.email.lower()]
                 user.email = email

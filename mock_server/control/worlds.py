@@ -1,0 +1,86 @@
+"""Worlds tag: create, list, show and delete worlds, and each world's state, journal, coverage and
+faults (runtime/worlds.py keeps them; the routes without a world id address the default one)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mock_server.runtime.worlds import Worlds
+
+__all__ = [
+    "clear_world_coverage",
+    "clear_world_faults",
+    "clear_world_requests",
+    "create_world",
+    "delete_world",
+    "get_world",
+    "get_world_coverage",
+    "get_world_faults",
+    "get_world_state",
+    "list_world_requests",
+    "list_worlds",
+    "replace_world_faults",
+    "replace_world_state",
+    "reset_world",
+]
+
+
+def list_worlds(worlds: Worlds) -> Any:
+    return worlds.summary(), 200
+
+
+def create_world(worlds: Worlds, body: dict[str, Any] | None = None) -> Any:
+    return worlds.create_from(body or {}), 201
+
+
+def get_world(worlds: Worlds, world: str) -> Any:
+    return worlds.describe(worlds.get(world), credentials=True), 200
+
+
+def delete_world(worlds: Worlds, world: str) -> Any:
+    worlds.delete(world)
+    return None, 204
+
+
+def reset_world(worlds: Worlds, world: str) -> Any:
+    return worlds.get(world).runtime.reset_state(), 200
+
+
+def get_world_state(worlds: Worlds, world: str) -> Any:
+    return worlds.get(world).runtime.get_state(), 200
+
+
+def replace_world_state(worlds: Worlds, world: str, body: dict[str, Any]) -> Any:
+    return worlds.get(world).runtime.replace_state(body), 200
+
+
+def list_world_requests(worlds: Worlds, world: str, limit: int | None = None) -> Any:
+    journal = worlds.get(world).runtime.journal
+    return {"size": journal.size, "requests": journal.list(limit)}, 200
+
+
+def clear_world_requests(worlds: Worlds, world: str) -> Any:
+    worlds.get(world).runtime.journal.clear()
+    return None, 204
+
+
+def get_world_coverage(worlds: Worlds, world: str) -> Any:
+    return worlds.get(world).runtime.journal.coverage(), 200
+
+
+def clear_world_coverage(worlds: Worlds, world: str) -> Any:
+    worlds.get(world).runtime.journal.clear_coverage()
+    return None, 204
+
+
+def get_world_faults(worlds: Worlds, world: str) -> Any:
+    return worlds.get(world).runtime.faults.export(), 200
+
+
+def replace_world_faults(worlds: Worlds, world: str, body: dict[str, Any]) -> Any:
+    return worlds.get(world).runtime.replace_faults(body), 200
+
+
+def clear_world_faults(worlds: Worlds, world: str) -> Any:
+    worlds.get(world).runtime.faults.clear()
+    return None, 204

@@ -1,0 +1,141 @@
+"""Which world a request belongs to, from the credentials an unmodified client already sends.
+
+Read once per request, after the normaliser (so ``?access_token=`` is already an
+``Authorization: Bearer`` header) and before Connexion routes, authenticates or calls a handler:
+
+- ``Authorization: Basic``: a personal API token as the username, else email + password, else an
+  OAuth client id (``/oauth/token``); ``Authorization: Bearer``: an access token;
+- ``?flow_token=``; ``?client_id=`` (``/oauth/authorize``); the flow API token in a Push API path
+  (the first of a comma-separated list); a download token in ``/_mock/files/<token>``;
+- only when none of those is there, on the three writes whose credential may travel in the body
+  (``POST /messages`` and ``PUT /sources`` with a source's ``flow_token``, ``POST /oauth/token``
+  with ``client_id``, ``code`` or ``refresh_token``): the body, read once and replayed.
+
+The world goes into ``scope["flowdock"]["world"]`` (the journal and the fault layer read it) and
+into ``CURRENT`` (the handlers and the security checkers read it, runtime/worlds.py). A credential
+that no world holds, or none at all, means the default world, which then answers 401 as a
+one-world server did. While the default world is the only one, nothing is looked up.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from mock_server.middleware.normalize import _read_body, _replay
+from mock_server.middleware.types import REQUEST_STATE, Scope
+from mock_server.runtime.worlds import CURRENT, World, Worlds
+from mock_server.store import keys as k
+
+PUSH_PREFIXES = ("/messages/chat/", "/messages/team_inbox/")
+DOWNLOAD_PREFIX = "/_mock/files/"
+CONTROL_PREFIX = "/_mock/"
+BODY_CREDENTIALS = {
+    ("POST", "/messages"): ((k.FLOW_TOKEN, "flow_token"),),
+    ("PUT", "/sources"): ((k.FLOW_TOKEN, "flow_token"),),
+    ("POST", "/oauth/token"): ((k.CLIENT, "client_id"), (k.CODE, "code"), (k.REFRESH, "refresh_token")),
+}
+"""The writes whose credential may be in the body: (kind, field) to try, in order."""
+
+
+class WorldMiddleware:
+    """Sets the request's world (``CURRENT``, ``scope["flowdock"]["world"]``) from its credentials."""
+
+    def __init__(self, app: Any, worlds: Worlds) -> None:
+        self.app = app
+        self.worlds = worlds
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        worlds = self.worlds
+        world: World | None = None
+        if not worlds.only_default:
+            world = self._from_url_or_headers(scope)
+            if world is None and (scope["method"], scope["path"]) in BODY_CREDENTIALS:
+                world, receive = await self._from_body(scope, receive)
+        if world is None:
+            world = worlds.default
+        state = scope.get(REQUEST_STATE)
+        if state is not None:
+            state["world"] = world
+        token = CURRENT.set(world)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            CURRENT.reset(token)
+
+    def _from_url_or_headers(self, scope: Scope) -> World | None:
+        find = self.worlds.find
+        path: str = scope["path"]
+        if path.startswith(CONTROL_PREFIX):
+            # The control API names its world in the path; only a download URL carries a credential.
+            return (
+                find(k.DOWNLOAD, path[len(DOWNLOAD_PREFIX) :]) if path.startswith(DOWNLOAD_PREFIX) else None
+            )
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                world = self._from_authorization(value)
+                if world is not None:
+                    return world
+                break
+        for prefix in PUSH_PREFIXES:
+            if path.startswith(prefix):
+                first = unquote(path[len(prefix) :]).split(",")[0].strip()
+                return find(k.PUSH, first)
+        query: bytes = scope.get("query_string") or b""
+        if b"flow_token=" in query or b"client_id=" in query:
+            for name, value in parse_qsl(query.decode("latin-1")):
+                if name == "flow_token":
+                    return find(k.FLOW_TOKEN, value)
+                if name == "client_id":
+                    return find(k.CLIENT, value)
+        return None
+
+    def _from_authorization(self, header: bytes) -> World | None:
+        scheme, _, credentials = header.decode("latin-1").strip().partition(" ")
+        scheme = scheme.lower()
+        credentials = credentials.strip()
+        find = self.worlds.find
+        if scheme == "bearer":
+            return find(k.ACCESS, credentials)
+        if scheme != "basic":
+            return None
+        try:
+            decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        username, _, password = decoded.partition(":")
+        return (
+            find(k.API_TOKEN, username)
+            or find(k.LOGIN, k.login_key(username, password))
+            or find(k.CLIENT, username)
+        )
+
+    async def _from_body(self, scope: Scope, receive: Any) -> tuple[World | None, Any]:
+        raw, _ = await _read_body(receive)
+        receive = _replay(raw, receive)
+        fields = _fields(raw)
+        for kind, name in BODY_CREDENTIALS[(scope["method"], scope["path"])]:
+            value = fields.get(name)
+            if isinstance(value, str) and value:
+                world = self.worlds.find(kind, value)
+                if world is not None:
+                    return world, receive
+        return None, receive
+
+
+def _fields(raw: bytes) -> dict[str, Any]:
+    """The top-level fields of a JSON object or form body (empty when it is neither)."""
+    text = raw.decode("utf-8", "replace").strip()
+    if text.startswith("{"):
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            return {}
+        return doc if isinstance(doc, dict) else {}
+    return dict(parse_qsl(text))

@@ -1,0 +1,434 @@
+"""Worlds: isolated Flowdock worlds on one server, each chosen by the credentials a client sends.
+
+One server holds a default world (the one it started with, today's data and credentials) and any
+number of worlds created through the control API. Every credential of every world (store/keys.py
+lists the kinds) is in one index, credential -> world; a request is routed to the world its
+credential names (middleware/worlds.py) and the handlers, the security checkers, the journal and
+the fault layer all read that world through ``CURRENT``. A request whose credential is in no
+world goes to the default world, which answers it exactly as a one-world server did.
+
+A new world is a copy of a template document (the default world as the server started, a
+generated world for a seed and sizes, or a posted world document) with every credential replaced
+by a fresh random one, claimed in the index before the world exists, so two worlds never share a
+credential, even when created from the same seed or at the same moment. The copy shares every
+unchanged part of the template (messages, threads, files) until the store loads its own.
+
+Worlds idle longer than ``Limits.idle_timeout_s`` are removed (checked when a request would reach
+one and when worlds are created or listed); at most ``Limits.max_worlds`` exist besides the
+default one (429 beyond). Removing a world drops every reference the server holds to it.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from contextvars import ContextVar
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from mock_server import errors
+from mock_server.runtime.core import Runtime
+from mock_server.store import Store
+from mock_server.store import keys as k
+from mock_server.store.keys import Key, Keys
+from mock_server.store.timefmt import iso_ms
+from mock_server.world.documents import world_problems
+from mock_server.world.generator import Sizes
+
+DEFAULT_ID = "default"
+
+CURRENT: ContextVar[World] = ContextVar("flowdock_mock_world")
+"""The world of the request being served (set by middleware/worlds.py for every request)."""
+
+
+def current_store() -> Store:
+    """The store of the request's world: what handlers and security checkers are bound to."""
+    return CURRENT.get().store
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How many worlds one server holds and how long an unused one lives."""
+
+    max_worlds: int = 1000
+    """Worlds besides the default one; creating one more answers 429."""
+    idle_timeout_s: float = 3600.0
+    """A world no request reached for this long is removed; 0 keeps worlds until deleted."""
+
+
+class World:
+    """One isolated world: its store and its runtime (journal, coverage, faults)."""
+
+    __slots__ = ("__weakref__", "created_at", "id", "keys", "last_used", "origin", "runtime", "store")
+
+    def __init__(self, world_id: str, origin: dict[str, Any], created_at: float, now: float) -> None:
+        self.id = world_id
+        self.origin = origin
+        self.created_at = created_at
+        self.last_used = now
+        self.store: Store
+        self.runtime: Runtime
+        self.keys: WorldKeys
+
+    @property
+    def journal(self) -> Any:
+        return self.runtime.journal
+
+    @property
+    def faults(self) -> Any:
+        return self.runtime.faults
+
+
+class CredentialIndex:
+    """``(kind, value)`` -> the world holding that credential; one lock for every change."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.owner: dict[Key, World] = {}
+
+    def get(self, kind: str, value: str) -> World | None:
+        return self.owner.get((kind, value))
+
+    def __len__(self) -> int:
+        return len(self.owner)
+
+
+class WorldKeys(Keys):
+    """A world's side of the index: claims go to the shared index, and it remembers its own."""
+
+    def __init__(self, index: CredentialIndex, world: World) -> None:
+        self.index = index
+        self.world = world
+        self.held: set[Key] = set()
+
+    def claim(self, kind: str, value: str) -> bool:
+        key = (kind, value)
+        with self.index.lock:
+            owner = self.index.owner.get(key)
+            if owner is not None and owner is not self.world:
+                return False
+            self.index.owner[key] = self.world
+            self.held.add(key)
+            return True
+
+    def release(self, kind: str, value: str) -> None:
+        key = (kind, value)
+        with self.index.lock:
+            if self.index.owner.get(key) is self.world:
+                del self.index.owner[key]
+            self.held.discard(key)
+
+    def replace(self, keys: Iterable[Key]) -> None:
+        wanted = set(keys)
+        with self.index.lock:
+            owner = self.index.owner
+            for key in self.held - wanted:
+                if owner.get(key) is self.world:
+                    del owner[key]
+            held = set()
+            for key in wanted:
+                if owner.setdefault(key, self.world) is self.world:
+                    held.add(key)
+            self.held = held
+
+    def conflicts(self, keys: Iterable[Key]) -> list[Key]:
+        owner = self.index.owner
+        return sorted(key for key in keys if owner.get(key, self.world) is not self.world)
+
+    def drop(self) -> None:
+        """The world goes: none of its credentials routes anywhere any more."""
+        self.replace(())
+
+
+# --- fresh credentials --------------------------------------------------------------------------
+_URLSAFE = string.ascii_letters + string.digits + "-_"
+
+
+def _hex(nbytes: int = 16) -> str:
+    return secrets.token_hex(nbytes)
+
+
+def _urlsafe(length: int) -> str:
+    return "".join(secrets.choice(_URLSAFE) for _ in range(length))
+
+
+def _fresh(keys: WorldKeys, kind: str, make: Callable[[], str], login_of: str | None = None) -> str:
+    """A new random value no world holds, now claimed by this one (for LOGIN, the password of
+    the email ``login_of``)."""
+    while True:
+        value = make()
+        if keys.claim(kind, value if login_of is None else k.login_key(login_of, value)):
+            return value
+
+
+def with_fresh_credentials(doc: dict[str, Any], keys: WorldKeys) -> dict[str, Any]:
+    """``doc`` with every credential replaced by a fresh one claimed for ``keys``' world.
+
+    Only the objects on a credential's path are new; every other part is shared with ``doc``.
+    Readable names stay readable: an OAuth client id keeps its name and gains a random suffix.
+    """
+    out = dict(doc)
+    out["users"] = [
+        {
+            **user,
+            "api_token": _fresh(keys, k.API_TOKEN, _hex),
+            "password": _fresh(keys, k.LOGIN, lambda: _urlsafe(16), login_of=user["email"]),
+        }
+        for user in doc.get("users", [])
+    ]
+    apps = []
+    for app in doc.get("oauth_applications", []):
+        name = app["client_id"]
+        client_id = _fresh(keys, k.CLIENT, lambda: f"{name}-{_hex(4)}")  # noqa: B023 (called at once)
+        apps.append({**app, "client_id": client_id, "client_secret": _hex()})
+    out["oauth_applications"] = apps
+    out["oauth_tokens"] = [
+        {
+            **token,
+            "token": _fresh(keys, k.ACCESS, lambda: _hex(32)),
+            "refresh_token": (
+                _fresh(keys, k.REFRESH, lambda: _hex(32)) if token.get("refresh_token") is not None else None
+            ),
+        }
+        for token in doc.get("oauth_tokens", [])
+    ]
+    out["oauth_codes"] = [
+        {**code, "code": _fresh(keys, k.CODE, lambda: _urlsafe(32))} for code in doc.get("oauth_codes", [])
+    ]
+    out["flows"] = [{**flow, "api_token": _fresh(keys, k.PUSH, _hex)} for flow in doc.get("flows", [])]
+    out["sources"] = [
+        {**source, "flow_token": _fresh(keys, k.FLOW_TOKEN, _hex)} for source in doc.get("sources", [])
+    ]
+    return out
+
+
+def credential_sheet(store: Store) -> dict[str, Any]:
+    """Every credential of a world, as a client would configure it (the control API's answer)."""
+    with store.lock:
+        orgs = store.organizations.by_id
+        return {
+            "users": [
+                {
+                    "id": u.id,
+                    "email": u.email,
+                    "nick": u.nick,
+                    "name": u.name,
+                    "password": u.password,
+                    "api_token": u.api_token,
+                }
+                for u in store.users.by_id.values()
+            ],
+            "oauth_applications": [
+                {
+                    "id": a.id,
+                    "name": a.name,
+                    "client_id": a.client_id,
+                    "client_secret": a.client_secret,
+                    "redirect_uri": a.redirect_uri,
+                }
+                for a in store.oauth.applications.values()
+            ],
+            "flows": [
+                {
+                    "id": f.id,
+                    "organization": orgs[f.organization_id].parameterized_name,
+                    "flow": f.parameterized_name,
+                    "api_token": f.api_token,
+                }
+                for f in store.flows.by_id.values()
+            ],
+            "sources": [
+                {"id": s.id, "flow": s.flow, "name": s.name, "flow_token": s.flow_token}
+                for s in store.sources.by_id.values()
+                if not s.deleted
+            ],
+            "oauth_tokens": [
+                {
+                    "access_token": t.token,
+                    "refresh_token": t.refresh_token,
+                    "user_id": t.user_id,
+                    "application_id": t.application_id,
+                    "scope": ",".join(t.scopes),
+                }
+                for t in store.oauth.tokens.values()
+            ],
+        }
+
+
+# --- the registry -------------------------------------------------------------------------------
+class Worlds:
+    """Every world of one server, the credential index, and their lifecycle."""
+
+    TEMPLATE_CACHE = 8
+    """Generated (seed, sizes) documents kept for the next world asking for the same ones."""
+
+    def __init__(
+        self,
+        default: Runtime,
+        *,
+        limits: Limits | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.index = CredentialIndex()
+        self.limits = limits or Limits()
+        self.clock = clock
+        """Seconds, for idle times; inject one to drive expiry without waiting."""
+        self.wall = wall
+        self.lock = threading.RLock()
+        world = World(DEFAULT_ID, {"source": "default"}, wall(), clock())
+        world.store = default.store
+        world.runtime = default
+        world.keys = WorldKeys(self.index, world)
+        default.store.keys = world.keys
+        world.keys.replace(default.store.credentials())
+        self.default = world
+        self.by_id: dict[str, World] = {DEFAULT_ID: world}
+        self.only_default = True
+        """True while no other world exists: requests skip the credential lookup entirely."""
+        self._templates: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+
+    # --- routing ------------------------------------------------------------------------------
+    def find(self, kind: str, value: str) -> World | None:
+        """The live world holding this credential (None: no world does; the default answers)."""
+        world = self.index.owner.get((kind, value))
+        if world is None or world is self.default:
+            return world
+        now = self.clock()
+        idle = self.limits.idle_timeout_s
+        if idle and now - world.last_used > idle:
+            self._remove(world)
+            return None
+        world.last_used = now
+        return world
+
+    def get(self, world_id: str) -> World:
+        """The world with this id (404 when there is none, or it expired)."""
+        world = self.by_id.get(world_id)
+        if world is None or self._expired(world):
+            if world is not None:
+                self._remove(world)
+            raise errors.NotFound(errors.NO_SUCH_WORLD, {"world": [world_id]})
+        world.last_used = self.clock()
+        return world
+
+    def _expired(self, world: World) -> bool:
+        idle = self.limits.idle_timeout_s
+        return world is not self.default and bool(idle) and self.clock() - world.last_used > idle
+
+    # --- lifecycle ----------------------------------------------------------------------------
+    def sweep(self) -> list[str]:
+        """Remove every world idle for too long; their ids."""
+        with self.lock:
+            gone = [w for w in self.by_id.values() if self._expired(w)]
+            for world in gone:
+                self._remove(world)
+            return [w.id for w in gone]
+
+    def create(self, template: dict[str, Any], origin: dict[str, Any]) -> World:
+        """A new world: ``template``'s data with fresh credentials (429 at the cap)."""
+        self.sweep()
+        self._check_cap()
+        world = World(self._new_id(), origin, self.wall(), self.clock())
+        world.keys = WorldKeys(self.index, world)
+        try:
+            doc = with_fresh_credentials(template, world.keys)
+            config = self.default.store.config
+            world.store = Store(doc, config, keys=world.keys, credential_seed=secrets.randbits(64))
+            world.runtime = self.default.runtime.for_store(world.store)
+            with self.lock:
+                self._check_cap()
+                self.by_id[world.id] = world
+                self.only_default = False
+        except BaseException:
+            world.keys.drop()
+            raise
+        return world
+
+    def _check_cap(self) -> None:
+        if len(self.by_id) - 1 >= self.limits.max_worlds:
+            raise errors.TooManyWorlds(
+                errors={"worlds": [errors.WORLD_CAP.format(limit=self.limits.max_worlds)]}
+            )
+
+    def _new_id(self) -> str:
+        while True:
+            world_id = "w" + secrets.token_hex(8)
+            if world_id not in self.by_id:
+                return world_id
+
+    def delete(self, world_id: str) -> None:
+        if world_id == DEFAULT_ID:
+            raise errors.ValidationFailed.field("world", errors.DEFAULT_WORLD_STAYS)
+        self._remove(self.get(world_id))
+
+    def _remove(self, world: World) -> None:
+        with self.lock:
+            if self.by_id.get(world.id) is not world:
+                return
+            del self.by_id[world.id]
+            self.only_default = len(self.by_id) == 1
+        world.keys.drop()
+
+    def list(self) -> list[World]:
+        self.sweep()
+        return list(self.by_id.values())
+
+    # --- the control API --------------------------------------------------------------------
+    def create_from(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``POST /_mock/worlds``: a world from the default one, a seed and sizes, or a document."""
+        origin: dict[str, Any]
+        given = [name for name in ("from", "seed", "world") if name in body]
+        if len(given) > 1 or ("sizes" in body and "seed" not in body):
+            raise errors.ValidationFailed.field("base", errors.ONE_WORLD_SOURCE)
+        if "world" in body:
+            doc = body["world"]
+            problems = world_problems(doc, self.default.store.config)
+            if problems:
+                raise errors.ValidationFailed(errors.INVALID_WORLD, problems)
+            template, origin = doc, {"source": "document"}
+        elif "seed" in body:
+            sizes = Sizes(**body.get("sizes", {}))
+            template = self.generated(int(body["seed"]), sizes)
+            origin = {"source": "seed", "seed": int(body["seed"]), "sizes": asdict(sizes)}
+        else:
+            template, origin = self.default.store.initial, {"source": "default"}
+        return self.describe(self.create(template, origin), credentials=True)
+
+    def describe(self, world: World, *, credentials: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": world.id,
+            "created_at": iso_ms(int(world.created_at * 1000)),
+            "idle_s": round(max(0.0, self.clock() - world.last_used), 3),
+            "origin": dict(world.origin),
+        }
+        if credentials:
+            out["credentials"] = credential_sheet(world.store)
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """``GET /_mock/worlds``."""
+        limits = {"max_worlds": self.limits.max_worlds, "idle_timeout_s": self.limits.idle_timeout_s}
+        return {"limits": limits, "worlds": [self.describe(w) for w in self.list()]}
+
+    # --- templates ----------------------------------------------------------------------------
+    def generated(self, seed: int, sizes: Any) -> dict[str, Any]:
+        """The generator's document for ``seed`` and ``sizes`` (the last few are cached)."""
+        from mock_server.world.generator import generate  # Faker: only when a seed is asked for
+
+        key = (seed, sizes)
+        with self.lock:
+            doc = self._templates.get(key)
+            if doc is not None:
+                self._templates.move_to_end(key)
+                return doc
+        doc = generate(seed, sizes)
+        with self.lock:
+            self._templates[key] = doc
+            while len(self._templates) > self.TEMPLATE_CACHE:
+                self._templates.popitem(last=False)
+        return doc
