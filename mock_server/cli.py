@@ -65,6 +65,8 @@ class Settings:
     log_format: str = "text"
     log_level: str = "info"
     admin_token: str | None = None
+    max_worlds: int = 1000
+    world_idle_timeout: int = 3600
 
 
 # --- the options: one table, for the parser, the help and the merging --------------------------------
@@ -254,6 +256,21 @@ OPTIONS: list[Option] = [
         ("FLOWDOCK_MOCK_ADMIN_TOKEN",),
         "when set, /_mock/* (except /_mock/health) needs Authorization: Bearer TOKEN (default: unset)",
         metavar="TOKEN",
+    ),
+    Option(
+        "max-worlds",
+        ("FLOWDOCK_MOCK_MAX_WORLDS",),
+        "worlds POST /_mock/worlds may hold besides the default one; one more is a 429 (default 1000)",
+        kind="int",
+        high=100_000,
+    ),
+    Option(
+        "world-idle-timeout",
+        ("FLOWDOCK_MOCK_WORLD_IDLE_TIMEOUT",),
+        "seconds without a request after which a created world is removed; 0: never (default 3600)",
+        kind="int",
+        metavar="SECONDS",
+        high=30 * 86400,
     ),
 ]
 """Every option of ``serve``, in the order of ``--help``."""
@@ -481,6 +498,7 @@ def build_app(settings: Settings, base_url: str, *, validate_responses: bool = T
         for text in IMPORT_WARNINGS:
             warnings.filterwarnings("ignore", message=text)
         from mock_server.app import create_app
+        from mock_server.runtime.worlds import Limits
         from mock_server.store import StoreConfig
 
     return create_app(
@@ -491,6 +509,7 @@ def build_app(settings: Settings, base_url: str, *, validate_responses: bool = T
         journal_size=settings.journal_size,
         latency_ms=settings.latency_ms,
         admin_token=settings.admin_token,
+        limits=Limits(max_worlds=settings.max_worlds, idle_timeout_s=settings.world_idle_timeout),
     )
 
 

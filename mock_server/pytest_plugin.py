@@ -8,7 +8,15 @@ Installed with the package and registered through the ``pytest11`` entry point, 
 - ``flowdock_mock_server``: the same object without the per-test reset (session scope).
 - ``flowdock_mock_options``: override it (session scope) to configure the server with the
   ``serve`` options: ``seed``, ``fixtures``, ``organizations``, ``users``, ``flows``,
-  ``messages_per_flow``, ``strict``, ``latency_ms``, ``journal_size``, ``admin_token``.
+  ``messages_per_flow``, ``strict``, ``latency_ms``, ``journal_size``, ``admin_token``,
+  ``max_worlds``, ``world_idle_timeout``.
+- ``flowdock_world``: a world of its own for this test (created before it, deleted after it), on
+  the session's in-process server or, with ``--flowdock-mock-url URL`` (or ``FLOWDOCK_MOCK_URL``),
+  on a mock that is already running (a CI service container). Its credentials reach only it, so
+  tests in parallel workers (``pytest -n 4``) sharing one server never see each other's writes.
+- ``flowdock_worker_world``: the same, one per session, i.e. one per xdist worker.
+- ``flowdock_world_options``: override it (session scope) to say what worlds are made of: the
+  body of ``POST /_mock/worlds`` (``{}``: the default world; ``{"seed": 7, "sizes": {...}}``).
 
 The server runs in-process (uvicorn in a thread) on a free 127.0.0.1 port. This module imports
 only the standard library and pytest: the plugin is loaded in every pytest run of an environment
@@ -17,6 +25,10 @@ where flowdock-mock is installed, so the server's own imports wait until a fixtu
 
 from __future__ import annotations
 
+import json
+import os
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,7 +47,13 @@ OPTION_NAMES = (
     "journal_size",
     "admin_token",
     "log_level",
+    "max_worlds",
+    "world_idle_timeout",
 )
+URL_OPTION = "--flowdock-mock-url"
+URL_ENV = "FLOWDOCK_MOCK_URL"
+ADMIN_TOKEN_ENV = "FLOWDOCK_MOCK_ADMIN_TOKEN"
+HTTP_TIMEOUT = 30.0
 
 
 @dataclass
@@ -126,3 +144,147 @@ def flowdock_mock(flowdock_mock_server: FlowdockMock) -> FlowdockMock:
     """The session's mock server, reset to the seeded world (no faults, empty journal) for this test."""
     flowdock_mock_server.reset()
     return flowdock_mock_server
+
+
+# --- worlds: one per test or per worker, on one server ------------------------------------------
+class ControlAPI:
+    """The control API of a running mock, over HTTP (the standard library only)."""
+
+    def __init__(self, base_url: str, admin_token: str | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.admin_token = admin_token
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        headers = {"Accept": "application/json"}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        if self.admin_token:
+            headers["Authorization"] = f"Bearer {self.admin_token}"
+        request = urllib.request.Request(
+            f"{self.base_url}/_mock{path}", data=data, method=method, headers=headers
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:
+                raw = response.read()
+        except urllib.error.HTTPError as error:
+            text = error.read().decode("utf-8", "replace")
+            raise RuntimeError(
+                f"flowdock-mock: {method} /_mock{path} answered {error.code}: {text}"
+            ) from None
+        return json.loads(raw) if raw else None
+
+
+@dataclass
+class FlowdockWorld:
+    """A world of one's own on a mock server: its id, where the server is, and its credentials.
+
+    ``credentials`` is what ``POST /_mock/worlds`` answered (users with email, password and API
+    token; OAuth applications; flows with their Push API tokens; sources with their flow tokens).
+    """
+
+    id: str
+    base_url: str
+    credentials: dict[str, Any]
+    control: ControlAPI = field(repr=False)
+
+    def _user(self, user_id: int) -> dict[str, Any]:
+        return dict(next(u for u in self.credentials["users"] if u["id"] == user_id))
+
+    @property
+    def user(self) -> dict[str, Any]:
+        """The main user (alice) of this world: ``email``, ``password``, ``api_token``, ``id``..."""
+        return self._user(1)
+
+    @property
+    def second_user(self) -> dict[str, Any]:
+        """The second user (bob) of this world, same keys."""
+        return self._user(2)
+
+    @property
+    def api_token(self) -> str:
+        return str(self.user["api_token"])
+
+    @property
+    def auth(self) -> tuple[str, str]:
+        """HTTP Basic credentials for requests/httpx: the main user's API token, empty password."""
+        return (self.api_token, "")
+
+    def url(self, path: str) -> str:
+        return self.base_url + "/" + path.lstrip("/")
+
+    def reset(self) -> None:
+        """Back to the world as it was created (same credentials), no faults, empty journal."""
+        self.control.call("POST", f"/worlds/{self.id}/reset")
+        self.control.call("DELETE", f"/worlds/{self.id}/faults")
+        self.control.call("DELETE", f"/worlds/{self.id}/requests")
+
+    def requests(self) -> list[dict[str, Any]]:
+        """This world's request journal, oldest first."""
+        return list(self.control.call("GET", f"/worlds/{self.id}/requests")["requests"])
+
+    def state(self) -> dict[str, Any]:
+        """This world's whole state as a world document."""
+        return dict(self.control.call("GET", f"/worlds/{self.id}/state"))
+
+    def delete(self) -> None:
+        self.control.call("DELETE", f"/worlds/{self.id}")
+
+
+def create_world(control: ControlAPI, options: dict[str, Any] | None = None) -> FlowdockWorld:
+    """``POST /_mock/worlds`` with ``options`` as its body: a new world and its credentials."""
+    answer = control.call("POST", "/worlds", options or {})
+    return FlowdockWorld(answer["id"], control.base_url, answer["credentials"], control)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        URL_OPTION,
+        default=None,
+        help=(
+            f"run flowdock_world fixtures against the flowdock-mock at this URL instead of an "
+            f"in-process one (env {URL_ENV}; admin token from {ADMIN_TOKEN_ENV})"
+        ),
+    )
+
+
+@pytest.fixture(scope="session")
+def flowdock_world_options() -> dict[str, Any]:
+    """The body of ``POST /_mock/worlds`` for each world (override this fixture to change it)."""
+    return {}
+
+
+@pytest.fixture(scope="session")
+def flowdock_world_control(request: pytest.FixtureRequest) -> ControlAPI:
+    """The control API of the server worlds are made on: ``--flowdock-mock-url`` (or
+    ``FLOWDOCK_MOCK_URL``) when given, else the session's in-process server."""
+    url = request.config.getoption(URL_OPTION) or os.environ.get(URL_ENV)
+    if url:
+        return ControlAPI(url, os.environ.get(ADMIN_TOKEN_ENV) or None)
+    server: FlowdockMock = request.getfixturevalue("flowdock_mock_server")
+    return ControlAPI(server.base_url, server.app.runtime.admin_token)
+
+
+@pytest.fixture(scope="session")
+def flowdock_worker_world(
+    flowdock_world_control: ControlAPI, flowdock_world_options: dict[str, Any]
+) -> Iterator[FlowdockWorld]:
+    """A world for this session: with pytest-xdist, one per worker."""
+    world = create_world(flowdock_world_control, flowdock_world_options)
+    try:
+        yield world
+    finally:
+        world.delete()
+
+
+@pytest.fixture
+def flowdock_world(
+    flowdock_world_control: ControlAPI, flowdock_world_options: dict[str, Any]
+) -> Iterator[FlowdockWorld]:
+    """A world for this test only, deleted after it."""
+    world = create_world(flowdock_world_control, flowdock_world_options)
+    try:
+        yield world
+    finally:
+        world.delete()

@@ -89,6 +89,51 @@ def test_options_reach_the_server(flowdock_mock):
     result.assert_outcomes(passed=1)
 
 
+WORLD_TESTS = """
+import base64, json, urllib.request
+
+def call(world, method, path, body=None):
+    request = urllib.request.Request(world.url(path), method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": "Basic " + base64.b64encode(f"{world.api_token}:".encode()).decode(),
+                 "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read() or b"null")
+
+def test_a_world_per_test_on_the_in_process_server(flowdock_world, flowdock_mock_server):
+    assert flowdock_world.base_url == flowdock_mock_server.base_url
+    assert flowdock_world.api_token != flowdock_mock_server.api_token
+    call(flowdock_world, "POST", "/flows/acme/main/messages", {"event": "message", "content": "mine"})
+    assert call(flowdock_world, "GET", "/flows/acme/main/messages?limit=1")[0]["content"] == "mine"
+    assert flowdock_world.requests()[-1]["operationId"] == "listFlowMessages"
+    assert flowdock_mock_server.requests() == []  # the default world saw nothing
+    assert set(flowdock_mock_server.app.worlds.by_id) == {"default", flowdock_world.id}
+    flowdock_world.reset()
+    assert flowdock_world.requests() == [] and flowdock_world.state()["seed"] == 7
+    assert call(flowdock_world, "GET", "/flows/acme/main/messages?limit=1")[0]["content"] != "mine"
+
+def test_the_previous_world_is_gone(flowdock_world, flowdock_mock_server):
+    assert set(flowdock_mock_server.app.worlds.by_id) == {"default", flowdock_world.id}
+"""
+
+
+def test_flowdock_world__a_world_per_test_made_from_the_options(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        """
+import pytest
+
+@pytest.fixture(scope="session")
+def flowdock_world_options():
+    return {"seed": 7}
+"""
+    )
+    pytester.makepyfile(test_worlds=WORLD_TESTS)
+
+    result = pytester.runpytest("-p", "no:cacheprovider", "-W", "error", "-q")
+
+    result.assert_outcomes(passed=2)
+
+
 def test_flowdock_mock_options__unknown_option_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(
         """

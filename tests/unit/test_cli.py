@@ -78,6 +78,8 @@ def test_settings__every_variable_is_read(monkeypatch: pytest.MonkeyPatch, tmp_p
         "FLOWDOCK_MOCK_LOG_FORMAT": "JSON",
         "FLOWDOCK_MOCK_LOG_LEVEL": "debug",
         "FLOWDOCK_MOCK_ADMIN_TOKEN": "tok",
+        "FLOWDOCK_MOCK_MAX_WORLDS": "12",
+        "FLOWDOCK_MOCK_WORLD_IDLE_TIMEOUT": "0",
     }.items():
         monkeypatch.setenv(name, value)
 
@@ -93,6 +95,8 @@ def test_settings__every_variable_is_read(monkeypatch: pytest.MonkeyPatch, tmp_p
         log_format="json",
         log_level="debug",
         admin_token="tok",
+        max_worlds=12,
+        world_idle_timeout=0,
     )
 
 
@@ -241,11 +245,14 @@ def test_world_schema__accepts_the_default_world() -> None:
 
 
 def test_build_app__passes_the_serve_options_to_the_app() -> None:
-    s = settings("--strict", "--journal-size", "5", "--latency-ms", "1", "--admin-token", "tok")
+    s = settings(
+        "--strict", "--journal-size", "5", "--latency-ms", "1", "--admin-token", "tok", "--max-worlds", "3"
+    )
 
     app = cli.build_app(s, "http://127.0.0.1:9999")
 
     assert (app.runtime.journal.size, app.runtime.latency_ms, app.runtime.admin_token) == (5, 1, "tok")
+    assert (app.worlds.limits.max_worlds, app.worlds.limits.idle_timeout_s) == (3, 3600)
     assert app.store.config.base_url == "http://127.0.0.1:9999"
     client = app.test_client()
     client.auth = ("a11ce0000000000000000000000000a1", "")
