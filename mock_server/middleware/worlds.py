@@ -27,16 +27,19 @@ from urllib.parse import parse_qsl, unquote
 
 from mock_server.middleware.normalize import _read_body, _replay
 from mock_server.middleware.types import REQUEST_STATE, Scope
-from mock_server.runtime.worlds import CURRENT, World, Worlds
-from mock_server.store import keys as k
+from mock_server.runtime.worlds import CURRENT, World, Worlds, find_basic, kinds
 
 PUSH_PREFIXES = ("/messages/chat/", "/messages/team_inbox/")
 DOWNLOAD_PREFIX = "/_mock/files/"
 CONTROL_PREFIX = "/_mock/"
 BODY_CREDENTIALS = {
-    ("POST", "/messages"): ((k.FLOW_TOKEN, "flow_token"),),
-    ("PUT", "/sources"): ((k.FLOW_TOKEN, "flow_token"),),
-    ("POST", "/oauth/token"): ((k.CLIENT, "client_id"), (k.CODE, "code"), (k.REFRESH, "refresh_token")),
+    ("POST", "/messages"): ((kinds.FLOW_TOKEN, "flow_token"),),
+    ("PUT", "/sources"): ((kinds.FLOW_TOKEN, "flow_token"),),
+    ("POST", "/oauth/token"): (
+        (kinds.CLIENT, "client_id"),
+        (kinds.CODE, "code"),
+        (kinds.REFRESH, "refresh_token"),
+    ),
 }
 """The writes whose credential may be in the body: (kind, field) to try, in order."""
 
@@ -75,7 +78,9 @@ class WorldMiddleware:
         if path.startswith(CONTROL_PREFIX):
             # The control API names its world in the path; only a download URL carries a credential.
             return (
-                find(k.DOWNLOAD, path[len(DOWNLOAD_PREFIX) :]) if path.startswith(DOWNLOAD_PREFIX) else None
+                find(kinds.DOWNLOAD, path[len(DOWNLOAD_PREFIX) :])
+                if path.startswith(DOWNLOAD_PREFIX)
+                else None
             )
         for name, value in scope["headers"]:
             if name == b"authorization":
@@ -86,14 +91,14 @@ class WorldMiddleware:
         for prefix in PUSH_PREFIXES:
             if path.startswith(prefix):
                 first = unquote(path[len(prefix) :]).split(",")[0].strip()
-                return find(k.PUSH, first)
+                return find(kinds.PUSH, first)
         query: bytes = scope.get("query_string") or b""
         if b"flow_token=" in query or b"client_id=" in query:
             for name, value in parse_qsl(query.decode("latin-1")):
                 if name == "flow_token":
-                    return find(k.FLOW_TOKEN, value)
+                    return find(kinds.FLOW_TOKEN, value)
                 if name == "client_id":
-                    return find(k.CLIENT, value)
+                    return find(kinds.CLIENT, value)
         return None
 
     def _from_authorization(self, header: bytes) -> World | None:
@@ -102,7 +107,7 @@ class WorldMiddleware:
         credentials = credentials.strip()
         find = self.worlds.find
         if scheme == "bearer":
-            return find(k.ACCESS, credentials)
+            return find(kinds.ACCESS, credentials)
         if scheme != "basic":
             return None
         try:
@@ -110,11 +115,7 @@ class WorldMiddleware:
         except (binascii.Error, UnicodeDecodeError):
             return None
         username, _, password = decoded.partition(":")
-        return (
-            find(k.API_TOKEN, username)
-            or find(k.LOGIN, k.login_key(username, password))
-            or find(k.CLIENT, username)
-        )
+        return find_basic(self.worlds, username, password)
 
     async def _from_body(self, scope: Scope, receive: Any) -> tuple[World | None, Any]:
         raw, _ = await _read_body(receive)

@@ -33,16 +33,28 @@ from typing import Any
 from mock_server import errors
 from mock_server.runtime.core import Runtime
 from mock_server.store import Store
-from mock_server.store import keys as k
+from mock_server.store import keys as kinds  # the kinds of credential (middleware/worlds.py too)
 from mock_server.store.keys import Key, Keys
 from mock_server.store.timefmt import iso_ms
 from mock_server.world.documents import world_problems
 from mock_server.world.generator import Sizes
 
+__all__ = ["CURRENT", "DEFAULT_ID", "Limits", "World", "Worlds", "current_store", "find_basic", "kinds"]
+
 DEFAULT_ID = "default"
 
 CURRENT: ContextVar[World] = ContextVar("flowdock_mock_world")
 """The world of the request being served (set by middleware/worlds.py for every request)."""
+
+
+def find_basic(worlds: Worlds, username: str, password: str) -> World | None:
+    """The world of HTTP Basic credentials: an API token (any password), else an email and its
+    password, else an OAuth client id (``/oauth/token``)."""
+    return (
+        worlds.find(kinds.API_TOKEN, username)
+        or worlds.find(kinds.LOGIN, kinds.login_key(username, password))
+        or worlds.find(kinds.CLIENT, username)
+    )
 
 
 def current_store() -> Store:
@@ -161,7 +173,7 @@ def _fresh(keys: WorldKeys, kind: str, make: Callable[[], str], login_of: str | 
     the email ``login_of``)."""
     while True:
         value = make()
-        if keys.claim(kind, value if login_of is None else k.login_key(login_of, value)):
+        if keys.claim(kind, value if login_of is None else kinds.login_key(login_of, value)):
             return value
 
 
@@ -175,33 +187,36 @@ def with_fresh_credentials(doc: dict[str, Any], keys: WorldKeys) -> dict[str, An
     out["users"] = [
         {
             **user,
-            "api_token": _fresh(keys, k.API_TOKEN, _hex),
-            "password": _fresh(keys, k.LOGIN, lambda: _urlsafe(16), login_of=user["email"]),
+            "api_token": _fresh(keys, kinds.API_TOKEN, _hex),
+            "password": _fresh(keys, kinds.LOGIN, lambda: _urlsafe(16), login_of=user["email"]),
         }
         for user in doc.get("users", [])
     ]
     apps = []
     for app in doc.get("oauth_applications", []):
         name = app["client_id"]
-        client_id = _fresh(keys, k.CLIENT, lambda: f"{name}-{_hex(4)}")  # noqa: B023 (called at once)
+        client_id = _fresh(keys, kinds.CLIENT, lambda: f"{name}-{_hex(4)}")  # noqa: B023 (called at once)
         apps.append({**app, "client_id": client_id, "client_secret": _hex()})
     out["oauth_applications"] = apps
     out["oauth_tokens"] = [
         {
             **token,
-            "token": _fresh(keys, k.ACCESS, lambda: _hex(32)),
+            "token": _fresh(keys, kinds.ACCESS, lambda: _hex(32)),
             "refresh_token": (
-                _fresh(keys, k.REFRESH, lambda: _hex(32)) if token.get("refresh_token") is not None else None
+                _fresh(keys, kinds.REFRESH, lambda: _hex(32))
+                if token.get("refresh_token") is not None
+                else None
             ),
         }
         for token in doc.get("oauth_tokens", [])
     ]
     out["oauth_codes"] = [
-        {**code, "code": _fresh(keys, k.CODE, lambda: _urlsafe(32))} for code in doc.get("oauth_codes", [])
+        {**code, "code": _fresh(keys, kinds.CODE, lambda: _urlsafe(32))}
+        for code in doc.get("oauth_codes", [])
     ]
-    out["flows"] = [{**flow, "api_token": _fresh(keys, k.PUSH, _hex)} for flow in doc.get("flows", [])]
+    out["flows"] = [{**flow, "api_token": _fresh(keys, kinds.PUSH, _hex)} for flow in doc.get("flows", [])]
     out["sources"] = [
-        {**source, "flow_token": _fresh(keys, k.FLOW_TOKEN, _hex)} for source in doc.get("sources", [])
+        {**source, "flow_token": _fresh(keys, kinds.FLOW_TOKEN, _hex)} for source in doc.get("sources", [])
     ]
     return out
 
