@@ -492,15 +492,24 @@
       details(`Organizations (${w.organizations.length})`, true, h("ul", {}, orgs)),
       details(`Flows, threads and messages (${w.flows.length})`, true, ...flows),
       details(`Private conversations (${privates.length})`, false, ...privates),
-      details(`Open streams${streams ? ` (${(streams.streams || streams).length})` : ""}`, false, streams === null
-        ? h("p", { class: "muted" }, "This server has no streaming API.")
-        : h("pre", { class: "body" }, pretty(streams))),
+      details(`Open streams${streams ? ` (${streams.streams.length})` : ""}`, !!streams?.streams.length, streamsTable(streams)),
     ];
     for (const [path, title] of [["/webhooks", "Webhooks"], ["/clock", "Clock"]]) {
       if (!S.controlPaths.has(path)) continue;
       try { sections.push(details(title, false, h("pre", { class: "body" }, pretty(await controlJSON(path))))); } catch { /* optional */ }
     }
     fill($("#world"), sections);
+  }
+  function streamsTable(streams) {
+    if (streams === null) return h("p", { class: "muted" }, "This server has no Streaming API.");
+    if (!streams.streams.length) return h("p", { class: "muted" }, `No stream is open (newest event: ${streams.last_event_id}).`);
+    const flowName = (id) => (S.flows.has(id) ? flowPath(S.flows.get(id)) : id);
+    return h("div", { class: "scroll" }, h("table", { class: "grid", id: "world-streams" },
+      h("thead", {}, h("tr", {}, ["#", "user", "flows", "private", "format", "active", "opened", "events", "queued"].map((t) => h("th", {}, t)))),
+      h("tbody", {}, streams.streams.map((c) => h("tr", {},
+        h("td", { class: "num" }, c.id), h("td", {}, userName(c.user)), h("td", {}, c.flows.map(flowName).join(", ")),
+        h("td", {}, c.private ? "yes" : "no"), h("td", {}, c.format), h("td", {}, c.active ?? "offline"),
+        h("td", {}, clock(c.opened_at)), h("td", { class: "num" }, c.events_sent), h("td", { class: "num" }, c.queued))))));
   }
   function worldMessage(m) {
     const text = messageText(m);
@@ -609,11 +618,24 @@
     if (!user || !where) return;
     const list = await asUser(user, "GET", `${basePath(where)}/messages?limit=100`);
     if (chat.user !== user || chat.where !== where) return;
-    chat.messages = new Map(list.map((m) => [Number(m.id), m]));
+    const merged = new Map(list.map((m) => [Number(m.id), m]));
+    for (const [id, m] of chat.messages) if (!merged.has(id)) merged.set(id, m); // streamed meanwhile
+    chat.messages = merged;
     renderChat();
   }
   function streamURL(where) {
-    return where.kind === "flow" ? `/stream/flows/${flowPath(where.flow)}` : null;
+    return where.kind === "flow" ? `/stream/flows/${flowPath(where.flow)}?` : "/stream/flows?user=1&";
+  }
+  // The private stream carries every conversation of the user: keep this one's (`to` names the recipient).
+  function belongsHere(ev) {
+    const where = chat.where;
+    if (!where || where.kind === "flow") return true;
+    const me = String(chat.user.id);
+    const other = String(where.other.id);
+    const from = String(ev.user);
+    const to = ev.to === undefined || ev.to === null ? null : String(ev.to);
+    if (to === null) return ev.event === "message-edit" || ev.event === "tag-change" ? chat.messages.has(Number(ev.content?.message)) : false;
+    return (from === me && to === other) || (from === other && to === me);
   }
   function openChat() {
     if (chat.stream) { chat.stream.stop(); chat.stream = null; }
@@ -624,14 +646,18 @@
     if (!chat.user || !chat.where) return;
     const user = chat.user;
     const url = streamURL(chat.where);
-    if (S.hasStream && url) {
+    if (S.hasStream) {
       // Live from the Flowdock stream, as this user, exactly as a client would see the flow.
       $("#chat-live").textContent = "connecting to the stream…";
-      chat.stream = sse(`${url}?accept=text%2Fevent-stream`, {
+      chat.stream = sse(`${url}accept=text%2Fevent-stream`, {
         headers: () => ({ Authorization: `Basic ${btoa(`${user.api_token}:`)}`, [OWN_HEADER]: "1" }),
         onUp: () => { $("#chat-live").textContent = "live (stream)"; },
         onDown: () => { $("#chat-live").textContent = "stream disconnected, retrying…"; },
-        onEvent: (_name, data) => { try { applyEvent(JSON.parse(data)); } catch { /* keep-alive or foreign */ } },
+        onEvent: (_name, data) => {
+          let ev;
+          try { ev = JSON.parse(data); } catch { return; }
+          if (belongsHere(ev)) applyEvent(ev);
+        },
       });
       loadHistory().catch(showChatError);
     } else {
