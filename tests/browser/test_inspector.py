@@ -361,3 +361,42 @@ def test_swagger_ui__serves_the_control_api_too(page: Any, live_ui: LiveServer) 
     operation.locator(".opblock-summary").click()
     operation.get_by_role("button", name="Execute").click()
     expect(operation.locator(".live-responses-table tbody .response-col_status").first).to_have_text("200")
+
+
+def has_stream(server: LiveServer) -> bool:
+    return "/stream/flows/{organization}/{flow}" in server.app.spec["paths"]
+
+
+def test_chat_as__follows_the_flow_over_the_stream_as_a_client_would(
+    inspector: Any, api: httpx.Client, live_ui: LiveServer
+) -> None:
+    open_chat(inspector, BOB["id"], "acme/main")
+    if not has_stream(live_ui):  # before the Streaming API: re-read when the journal shows a write
+        expect(inspector.locator("#chat-live")).to_have_text("live (journal)")
+        return
+    expect(inspector.locator("#chat-live")).to_have_text("live (stream)")
+    streams = api.get("/_mock/streams").json()["streams"]
+    assert [(s["user"], s["format"]) for s in streams] == [(BOB["id"], "text/event-stream")]
+    inspector.click("#tab-world")
+    expect(inspector.locator("#world-streams tbody tr")).to_have_count(1)
+    expect(inspector.locator("#world-streams tbody tr")).to_contain_text("acme/main")
+
+    inspector.click("#tab-chat")
+    posted = api.post(
+        f"{MAIN}/messages", json={"event": "message", "content": "to be edited"}, auth=ALICE_AUTH
+    )
+    root = inspector.locator(f'#chat-log li[data-id="{posted.json()["id"]}"]')
+    expect(root).to_contain_text("to be edited")
+    api.put(f"{MAIN}/messages/{posted.json()['id']}", json={"content": "edited by alice"}, auth=ALICE_AUTH)
+    expect(root).to_contain_text("edited by alice")  # a message-edit event patches it in place
+
+
+def test_chat_as__a_private_conversation(inspector: Any, api: httpx.Client) -> None:
+    open_chat(inspector, BOB["id"], "private with alice")
+    api.post("/private/2/messages", json={"event": "message", "content": "psst, bob"}, auth=ALICE_AUTH)
+    expect(inspector.locator("#chat-log li").last).to_contain_text("psst, bob")
+    inspector.fill("#chat-text", "hi alice")
+    inspector.locator("#chat-text").press("Enter")
+    expect(inspector.locator("#chat-log li").last).to_contain_text("hi alice")
+    messages = api.get("/private/2/messages", auth=ALICE_AUTH).json()
+    assert [m["content"] for m in messages][-2:] == ["psst, bob", "hi alice"]

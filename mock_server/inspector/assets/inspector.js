@@ -669,7 +669,10 @@
   function chatWriteSeen(e) {
     if (!chat.where || chat.stream || e.method === "GET" || e.status >= 300) return;
     const base = basePath(chat.where);
-    const touches = e.path.startsWith(`${base}/`) || e.path === base || e.path === "/messages" || e.path === "/comments" || e.path.startsWith("/messages/");
+    // The other side of a private conversation writes to /private/<my id>.
+    const mine = chat.where.kind === "private" && String(e.user_id) === String(chat.where.other.id) ? `/private/${chat.user.id}` : null;
+    const touches = e.path.startsWith(`${base}/`) || e.path === base || (mine && e.path.startsWith(`${mine}/`)) ||
+      e.path === "/messages" || e.path === "/comments" || e.path.startsWith("/messages/");
     if (touches) {
       clearTimeout(chat.refresh);
       chat.refresh = setTimeout(() => loadHistory().catch(showChatError), 50);
