@@ -51,6 +51,8 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 
+import worlds as worlds_bench  # bench/worlds.py, beside this script
+
 from mock_server.world import MAIN_USER
 
 PY = Path(sys.executable)
@@ -202,9 +204,22 @@ class Server:
 
 
 def wrk(
-    port: int, method: str, path: str, body: str | None, *, threads: int, connections: int, duration: float
+    port: int,
+    method: str,
+    path: str,
+    body: str | None,
+    *,
+    threads: int,
+    connections: int,
+    duration: float,
+    authorization: str = AUTH,
 ) -> dict[str, Any]:
-    env = {**os.environ, "BENCH_AUTHORIZATION": AUTH, "BENCH_METHOD": method, "BENCH_BODY": body or ""}
+    env = {
+        **os.environ,
+        "BENCH_AUTHORIZATION": authorization,
+        "BENCH_METHOD": method,
+        "BENCH_BODY": body or "",
+    }
     cmd = [
         "wrk",
         f"-t{threads}",
@@ -394,6 +409,8 @@ def render(result: dict[str, Any]) -> str:
         row("memory per stored message (RSS growth)", f"{big['fill_rss_delta'] / big['fill_messages']:.0f} B")
     if result.get("tracemalloc_per_message"):
         row("memory per stored message (tracemalloc, 100k)", f"{result['tracemalloc_per_message']:.0f} B")
+    if result.get("worlds"):
+        lines += worlds_bench.render(result["worlds"], best)
     if result.get("validation"):
         lines += [
             "",
@@ -524,6 +541,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if args.validation:
             result["validation"] = validation_cost(args, load)
 
+        if args.worlds:
+            result["worlds"] = worlds_bench.measure(sys.modules[__name__], load)
+
         if args.sizes:
             big_port = free_port()
             sizes = ",".join(str(s) for s in args.sizes)
@@ -595,6 +615,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--validation", action="store_true", help="also measure response validation on and off"
+    )
+    parser.add_argument(
+        "--worlds",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="measure world creation, memory per world and GET /flows with 1,000 worlds (bench/worlds.py)",
     )
     args = parser.parse_args()
     result = run(args)

@@ -21,7 +21,6 @@ default one (429 beyond). Removing a world drops every reference the server hold
 from __future__ import annotations
 
 import secrets
-import string
 import threading
 import time
 from collections import OrderedDict
@@ -157,15 +156,12 @@ class WorldKeys(Keys):
 
 
 # --- fresh credentials --------------------------------------------------------------------------
-_URLSAFE = string.ascii_letters + string.digits + "-_"
-
-
 def _hex(nbytes: int = 16) -> str:
     return secrets.token_hex(nbytes)
 
 
 def _urlsafe(length: int) -> str:
-    return "".join(secrets.choice(_URLSAFE) for _ in range(length))
+    return secrets.token_urlsafe(length)[:length]
 
 
 def _fresh(keys: WorldKeys, kind: str, make: Callable[[], str], login_of: str | None = None) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import re
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -18,6 +17,7 @@ from mock_server.errors import (
     ValidationFailed,
 )
 from mock_server.store.keys import PUSH
+from mock_server.store.representation import clone
 
 if TYPE_CHECKING:
     from mock_server.store import Store
@@ -75,7 +75,7 @@ class FlowStore:
 
     def load(self, world: dict[str, Any]) -> None:
         for raw in world.get("flows", []):
-            raw = copy.deepcopy(raw)
+            raw = clone(raw)
             members = {int(m.pop("user")): Membership(**m) for m in raw.pop("members", [])}
             self._index(Flow(**raw, members=members))
 

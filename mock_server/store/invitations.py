@@ -8,7 +8,6 @@ An import adds existing members of the organization to the flow at once instead 
 
 from __future__ import annotations
 
-import copy
 import re
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
@@ -24,6 +23,7 @@ from mock_server.errors import (
     ValidationFailed,
 )
 from mock_server.store.flows import Membership
+from mock_server.store.representation import clone
 
 if TYPE_CHECKING:
     from mock_server.store import Store
@@ -72,7 +72,7 @@ class InvitationStore:
 
     def load(self, world: dict[str, Any]) -> None:
         for raw in world.get("invitations", []):
-            invitation = Invitation(**copy.deepcopy(raw))
+            invitation = Invitation(**clone(raw))
             self.by_id[invitation.id] = invitation
 
     def export(self) -> dict[str, Any]:

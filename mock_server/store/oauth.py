@@ -10,7 +10,6 @@ passwords. Failures are RFC 6749 errors (``OAuthFailed``), the shape OAuth clien
 
 from __future__ import annotations
 
-import copy
 import re
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -33,6 +32,7 @@ from mock_server.errors import (
     OAuthFailed,
 )
 from mock_server.store.keys import ACCESS, CODE, REFRESH
+from mock_server.store.representation import clone
 
 if TYPE_CHECKING:
     from mock_server.store import Store
@@ -120,13 +120,13 @@ class OAuthStore:
 
     def load(self, world: dict[str, Any]) -> None:
         for raw in world.get("oauth_applications", []):
-            app = Application(**copy.deepcopy(raw))
+            app = Application(**clone(raw))
             self.applications[app.id] = app
         for raw in world.get("oauth_tokens", []):
-            token = AccessToken(**copy.deepcopy(raw))
+            token = AccessToken(**clone(raw))
             self.tokens[token.token] = token
         for raw in world.get("oauth_codes", []):
-            code = AuthorizationCode(**copy.deepcopy(raw))
+            code = AuthorizationCode(**clone(raw))
             self.codes[code.code] = code
 
     def export(self) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mock_server.errors import ADMIN_ONLY, TAKEN, Forbidden, NotFound, ValidationFailed
+from mock_server.store.representation import clone
 
 if TYPE_CHECKING:
     from mock_server.store import Store
@@ -54,7 +55,7 @@ class OrganizationStore:
 
     def load(self, world: dict[str, Any]) -> None:
         for raw in world.get("organizations", []):
-            raw = copy.deepcopy(raw)
+            raw = clone(raw)
             members = {int(m["user"]): bool(m.get("admin", False)) for m in raw.pop("members", [])}
             org = Organization(**raw, members=members)
             self.by_id[org.id] = org

@@ -7,7 +7,6 @@ once, in the create response. Deleting keeps the record (``deleted``) so its tok
 
 from __future__ import annotations
 
-import copy
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +19,7 @@ from mock_server.errors import (
     Unauthorized,
 )
 from mock_server.store.keys import FLOW_TOKEN
+from mock_server.store.representation import clone
 from mock_server.store.timefmt import iso_ms
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ class SourceStore:
 
     def load(self, world: dict[str, Any]) -> None:
         for raw in world.get("sources", []):
-            source = Source(**copy.deepcopy(raw))
+            source = Source(**clone(raw))
             self.by_id[source.id] = source
 
     def export(self) -> dict[str, Any]:
