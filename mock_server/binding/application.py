@@ -138,8 +138,8 @@ class MockApp(FastAsyncApp):
                 package="mock_server.control",
                 tag_modules=CONTROL_TAG_MODULES,
                 bindings={
-                    **dict.fromkeys(("state", "journal", "coverage", "faults", "inspector"), self.runtime),
-                    "worlds": self.worlds,
+                    **dict.fromkeys(("state", "journal", "coverage", "faults"), self.runtime),
+                    **dict.fromkeys(("worlds", "inspector"), self.worlds),
                 },
             ),
             validate_responses=validate_responses,

@@ -1,4 +1,5 @@
-"""Inspector tag: the inspector page and the journal's live feed (mock_server/inspector/)."""
+"""Inspector tag: the inspector page and the journals' live feeds (mock_server/inspector/,
+runtime/feed.py), for the default world and for each world of runtime/worlds.py."""
 
 from __future__ import annotations
 
@@ -8,23 +9,31 @@ from starlette.responses import StreamingResponse
 
 from mock_server.binding.request_context import request_header
 from mock_server.inspector.page import render_page
-from mock_server.runtime import Runtime
-from mock_server.runtime.feed import parse_last_event_id
+from mock_server.runtime.feed import JournalFeed, parse_last_event_id
+from mock_server.runtime.worlds import Worlds
 
-__all__ = ["get_inspector", "stream_requests"]
+__all__ = ["get_inspector", "stream_requests", "stream_world_requests"]
 
 _NO_STORE = {"Cache-Control": "no-store"}
 
 
-def get_inspector(runtime: Runtime) -> Any:
-    hints = {"adminToken": runtime.admin_token is not None}
+def get_inspector(worlds: Worlds) -> Any:
+    hints = {"adminToken": worlds.default.runtime.admin_token is not None}
     return render_page(hints), 200, {"Content-Type": "text/html", **_NO_STORE}
 
 
-def stream_requests(runtime: Runtime, after: int | None = None) -> Any:
+def stream_requests(worlds: Worlds, after: int | None = None) -> Any:
+    return _stream(worlds.default.runtime.feed, after)
+
+
+def stream_world_requests(worlds: Worlds, world: str, after: int | None = None) -> Any:
+    return _stream(worlds.get(world).runtime.feed, after)
+
+
+def _stream(feed: JournalFeed, after: int | None) -> Any:
     last = parse_last_event_id(request_header("Last-Event-ID"))
     return StreamingResponse(
-        runtime.feed.events(last if last is not None else after),
+        feed.events(last if last is not None else after),
         media_type="text/event-stream",
         headers={**_NO_STORE, "X-Accel-Buffering": "no"},
     )

@@ -400,3 +400,37 @@ def test_chat_as__a_private_conversation(inspector: Any, api: httpx.Client) -> N
     expect(inspector.locator("#chat-log li").last).to_contain_text("hi alice")
     messages = api.get("/private/2/messages", auth=ALICE_AUTH).json()
     assert [m["content"] for m in messages][-2:] == ["psst, bob", "hi alice"]
+
+
+# --- worlds -------------------------------------------------------------------------------------
+def test_worlds__the_views_follow_the_chosen_world(page: Any, api: httpx.Client, live_ui: LiveServer) -> None:
+    created = api.post("/_mock/worlds", json={})
+    assert created.status_code == 201
+    world = created.json()
+    bob_token = next(u["api_token"] for u in world["credentials"]["users"] if u["id"] == BOB["id"])
+    try:
+        page.goto(f"{live_ui.base_url}/_mock/")
+        expect(page.locator("#conn")).to_have_text("live")
+        expect(page.locator("#world-pick")).to_be_visible()
+        page.select_option("#world-select", world["id"])
+
+        api.get("/flows", auth=ALICE_AUTH)  # the default world: not shown now
+        api.get("/user", auth=(bob_token, ""))  # the chosen world
+        expect(rows(page)).to_have_count(1)
+        expect(rows(page).first).to_contain_text("getCurrentUser")
+        expect(rows(page).first).to_contain_text("bob")
+
+        page.click("#tab-world")
+        expect(page.locator("#world-summary")).to_contain_text(f"World {world['id']}")
+        expect(page.locator('#world-users tr[data-user="2"]')).to_contain_text(bob_token)
+
+        open_chat(page, BOB["id"], "acme/main")
+        page.fill("#chat-text", "only in the new world")
+        page.locator("#chat-text").press("Enter")
+        expect(page.locator("#chat-log li").last).to_contain_text("only in the new world")
+        inside = api.get(f"{MAIN}/messages", params={"limit": 3}, auth=(bob_token, "")).json()
+        outside = api.get(f"{MAIN}/messages", params={"limit": 3}, auth=ALICE_AUTH).json()
+        assert inside[-1]["content"] == "only in the new world"
+        assert all(m["content"] != "only in the new world" for m in outside)
+    finally:
+        api.delete(f"/_mock/worlds/{world['id']}")

@@ -187,6 +187,8 @@
     selected: null,       // journal entry id shown in the detail pane
     up: false,
     controlPaths: new Set(),
+    prefix: "",           // "" for the default world, "/worlds/<id>" for another (GET /_mock/worlds)
+    feed: null,
   };
   const userName = (id) => {
     const u = S.users.get(Number(id));
@@ -195,15 +197,16 @@
   const flowPath = (f) => `${S.orgs.get(f.organization_id)?.parameterized_name}/${f.parameterized_name}`;
 
   async function loadWorld() {
-    S.world = await controlJSON("/state");
+    S.world = await controlJSON(`${S.prefix}/state`);
     S.users = new Map(S.world.users.map((u) => [u.id, u]));
     S.orgs = new Map(S.world.organizations.map((o) => [o.id, o]));
     S.flows = new Map(S.world.flows.map((f) => [f.id, f]));
     fillUserFilter();
   }
   async function loadOperations() {
-    const cov = await controlJSON("/coverage");
+    const cov = await controlJSON(`${S.prefix}/coverage`);
     S.operations = cov.operations;
+    if ($("#fault-op").options.length) return cov;
     const opts = S.operations.map((o) => h("option", { value: o.operationId }, o.operationId));
     $("#f-op").append(...opts.map((o) => o.cloneNode(true)));
     $("#fault-op").append(...opts);
@@ -417,7 +420,7 @@
     $("#req-detail").addEventListener("keydown", (ev) => { if (ev.key === "Escape") closeDetail(); });
     $("#req-clear").addEventListener("click", async () => {
       if (!confirm("Empty the request journal on the server? (Coverage counters are kept.)")) return;
-      await controlJSON("/requests", { method: "DELETE" });
+      await controlJSON(`${S.prefix}/requests`, { method: "DELETE" });
     });
   }
 
@@ -428,7 +431,7 @@
     coverageTimer = setTimeout(() => { coverageTimer = null; loadCoverage(); }, 250);
   }
   async function loadCoverage() {
-    const cov = await controlJSON("/coverage");
+    const cov = await controlJSON(`${S.prefix}/coverage`);
     $("#cov-summary").replaceChildren(
       h("strong", { id: "cov-exercised" }, `${cov.operations_exercised} of ${cov.operations_total}`),
       ` operations exercised (${cov.percent}%) by ${cov.requests} requests; `,
@@ -460,7 +463,7 @@
     await loadWorld();
     const w = S.world;
     const streams = await loadStreams();
-    $("#world-summary").textContent = `${w.organizations.length} organizations, ${w.flows.length} flows, ` +
+    $("#world-summary").textContent = `${S.prefix ? `World ${$("#world-select").value}: ` : ""}${w.organizations.length} organizations, ${w.flows.length} flows, ` +
       `${w.users.length} users, ${w.messages.length} flow messages, seed ${w.seed}`;
     const users = h("table", { class: "grid", id: "world-users" },
       h("thead", {}, h("tr", {}, h("th", {}, "id"), h("th", {}, "nick"), h("th", {}, "name"), h("th", {}, "email"),
@@ -758,7 +761,7 @@
     p.hidden = false;
   }
   async function loadFaults() {
-    const table = await controlJSON("/faults");
+    const table = await controlJSON(`${S.prefix}/faults`);
     faults.rows = table.faults;
     faults.seed = table.seed;
     faults.dirty = false;
@@ -793,7 +796,7 @@
       const body = { faults: faults.rows };
       if (seed !== "") body.seed = Number(seed);
       try {
-        const table = await controlJSON("/faults", { method: "PUT", json: body });
+        const table = await controlJSON(`${S.prefix}/faults`, { method: "PUT", json: body });
         faults.rows = table.faults;
         faults.dirty = false;
         renderFaults();
@@ -802,7 +805,7 @@
     });
     $("#fault-clear").addEventListener("click", async () => {
       showFaultError(null);
-      try { await controlJSON("/faults", { method: "DELETE" }); await loadFaults(); } catch (err) { showFaultError(err); }
+      try { await controlJSON(`${S.prefix}/faults`, { method: "DELETE" }); await loadFaults(); } catch (err) { showFaultError(err); }
     });
   }
 
@@ -820,7 +823,7 @@
     if (focusTab) $(`#tab-${view}`).focus();
     try {
       if (view === "coverage") await loadCoverage();
-      else if (view === "world") await renderWorld();
+      else if (view === "world") { await loadWorlds().catch(() => {}); await renderWorld(); }
       else if (view === "chat") { if (!chat.user) { await loadWorld(); fillChatPickers(); } }
       else if (view === "faults" && !faults.dirty) await loadFaults();
     } catch (err) {
@@ -851,6 +854,42 @@
     refreshCoverageSoon();
     chatWriteSeen(e);
   }
+  // --- worlds: the views follow one world of the server at a time ----------------------------
+  async function loadWorlds() {
+    if (!S.controlPaths.has("/worlds")) return;
+    const list = await controlJSON("/worlds");
+    const sel = $("#world-select");
+    const keep = sel.value || "default";
+    sel.replaceChildren(...list.worlds.map((w) => h("option", { value: w.id }, w.id === "default" ? "default" : `${w.id} (${w.origin.source})`)));
+    sel.value = list.worlds.some((w) => w.id === keep) ? keep : "default";
+    $("#world-pick").hidden = list.worlds.length < 2 && keep === "default";
+  }
+  async function switchWorld(id) {
+    S.prefix = id === "default" ? "" : `/worlds/${encodeURIComponent(id)}`;
+    S.entries = [];
+    S.selected = null;
+    $("#req-detail").hidden = true;
+    renderRequests();
+    chat.user = null;
+    faults.dirty = false;
+    await loadWorld();
+    openFeed();
+    await show(S.view);
+  }
+  function openFeed() {
+    if (S.feed) S.feed.stop();
+    S.feed = sse(`/_mock${S.prefix}/requests/feed`, {
+      headers: () => controlHeaders(),
+      onEvent: onJournal,
+      onUp: () => {
+        const wasDown = $("#conn").classList.contains("down");
+        setUp(true);
+        if (wasDown) show(S.view);
+      },
+      onDown: (err) => setUp(false, err && err.message),
+    });
+  }
+
   async function start() {
     wireTabs();
     wireRequests();
@@ -864,18 +903,12 @@
       setUp(false, err.message);
     }
     S.hasStream = S.controlPaths.has("/streams");
+    await loadWorlds().catch(() => {});
+    $("#world-select").addEventListener("focus", () => loadWorlds().catch(() => {}));
+    $("#world-select").addEventListener("change", (ev) => switchWorld(ev.target.value));
     await show(location.hash.slice(1) || "requests");
     renderRequests();
-    sse("/_mock/requests/feed", {
-      headers: () => controlHeaders(),
-      onEvent: onJournal,
-      onUp: () => {
-        const wasDown = !S.up && $("#conn").classList.contains("down");
-        setUp(true);
-        if (wasDown) show(S.view);
-      },
-      onDown: (err) => setUp(false, err && err.message),
-    });
+    openFeed();
   }
   start();
 })();
