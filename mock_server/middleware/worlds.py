@@ -58,6 +58,7 @@ class WorldMiddleware:
         worlds = self.worlds
         world: World | None = None
         if not worlds.only_default:
+            worlds.sweep_if_due()
             world = self._from_url_or_headers(scope)
             if world is None and (scope["method"], scope["path"]) in BODY_CREDENTIALS:
                 world, receive = await self._from_body(scope, receive)

@@ -301,6 +301,7 @@ class Worlds:
         self.by_id: dict[str, World] = {DEFAULT_ID: world}
         self.only_default = True
         """True while no other world exists: requests skip the credential lookup entirely."""
+        self._next_sweep = clock() + self._sweep_every()
         self._templates: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
 
     # --- routing ------------------------------------------------------------------------------
@@ -335,10 +336,21 @@ class Worlds:
     def sweep(self) -> list[str]:
         """Remove every world idle for too long; their ids."""
         with self.lock:
+            self._next_sweep = self.clock() + self._sweep_every()
             gone = [w for w in self.by_id.values() if self._expired(w)]
             for world in gone:
                 self._remove(world)
             return [w.id for w in gone]
+
+    def sweep_if_due(self) -> None:
+        """``sweep`` at most every tenth of the idle timeout (a minute at most): called on every
+        request while other worlds exist, so a world nobody calls any more is still removed and
+        its memory released, without a timer thread (and driven by the injectable clock)."""
+        if self.limits.idle_timeout_s and self.clock() >= self._next_sweep:
+            self.sweep()
+
+    def _sweep_every(self) -> float:
+        return min(self.limits.idle_timeout_s / 10, 60.0)
 
     def create(self, template: dict[str, Any], origin: dict[str, Any]) -> World:
         """A new world: ``template``'s data with fresh credentials (429 at the cap)."""

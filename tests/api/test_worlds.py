@@ -486,6 +486,21 @@ def test_idle_world__is_removed_after_the_timeout_and_use_keeps_it(limited: Any,
     assert limited.test_client().get("/_mock/health").status_code == 200
 
 
+def test_idle_world__is_removed_by_any_request_once_a_sweep_is_due(limited: Any, clock: Clock) -> None:
+    control = limited.test_client()
+    idle = control.post("/_mock/worlds").json()
+    busy = control.post("/_mock/worlds").json()
+    alice = client_for(limited, alice_of(busy))
+    clock.now += 61  # idle expired; a tenth of the timeout has passed, so a sweep is due
+    assert idle["id"] in limited.worlds.by_id  # nothing has looked yet
+    alice.get("/user")  # busy expired too (61 s), but any request runs the due sweep first
+    assert list(limited.worlds.by_id) == [DEFAULT_ID]
+    fresh = control.post("/_mock/worlds").json()
+    clock.now += 3  # less than a tenth of the timeout: no sweep yet, and nothing expired anyway
+    client_for(limited, alice_of(fresh)).get("/user")
+    assert fresh["id"] in limited.worlds.by_id
+
+
 def test_cap__one_world_more_is_429_until_one_goes(limited: Any, clock: Clock) -> None:
     control = limited.test_client()
     first = control.post("/_mock/worlds").json()
