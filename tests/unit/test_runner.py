@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
@@ -114,3 +115,10 @@ def test_run_command__reports_statuses_as_a_shell_does(tmp_path: Path) -> None:
     data = tmp_path / "data.txt"
     data.write_text("text")
     assert run_command([str(data)], env) == 126
+
+
+def test_read_journal__a_dash_reads_standard_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    entry = {"id": 7, "time": "2026-01-01T00:00:00.000Z", "method": "GET", "path": "/flows", "status": 200}
+    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps({"size": 50, "requests": [entry]})))
+
+    assert read_journal("-") == {"size": 50, "requests": [entry]}
