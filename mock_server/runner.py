@@ -365,7 +365,7 @@ def run(settings: Settings, options: ReportOptions, command: list[str]) -> int:
         status = run_command(command, env)
     finally:
         served.stop()
-    journal = served.app.runtime.journal
+    journal = served.app.worlds.journal  # every world's requests: tests may each use their own
     data = RunData(
         coverage=journal.coverage(),
         entries=journal.list(),

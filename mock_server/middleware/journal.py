@@ -15,6 +15,7 @@ before routing, from ``operation_id`` (the normaliser).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from typing import Any
@@ -44,10 +45,17 @@ class JournalMiddleware:
     the admin token in front of /_mock."""
 
     def __init__(
-        self, app: Any, journal: Journal, latency_ms: int = 0, admin_token: str | None = None
+        self,
+        app: Any,
+        journal: Journal,
+        latency_ms: int = 0,
+        admin_token: str | None = None,
+        server_journal: Journal | None = None,
     ) -> None:
         self.app = app
         self.journal = journal
+        self.server_journal = server_journal
+        """Every world's requests together (runtime/worlds.py), for ``flowdock-mock run``'s reports."""
         self.latency = latency_ms / 1000
         self.admin_token = admin_token.encode() if admin_token else None
 
@@ -76,6 +84,8 @@ class JournalMiddleware:
             entry = _entry(scope, routing, exchange, time.perf_counter() - started)
             world = (scope.get(REQUEST_STATE) or {}).get("world")  # middleware/worlds.py
             (self.journal if world is None else world.runtime.journal).record(entry)  # each its own
+            if self.server_journal is not None:
+                self.server_journal.record(dataclasses.replace(entry))
             if access_log.isEnabledFor(logging.INFO):
                 _log_request(
                     logging.INFO,

@@ -76,7 +76,12 @@ PIPELINE: list[Layer] = [
         Stage.OUTSIDE,
         "inside the request state, outside everything else: sees the request as the client sent "
         "it and the final status, and reads what the inner layers recorded (journal.py)",
-        lambda s: {"journal": s.runtime.journal, "latency_ms": s.latency_ms, "admin_token": s.admin_token},
+        lambda s: {
+            "journal": s.runtime.journal,
+            "server_journal": s.worlds.journal,
+            "latency_ms": s.latency_ms,
+            "admin_token": s.admin_token,
+        },
     ),
     Layer(CorsMiddleware, Stage.OUTSIDE, "answers preflights for any path, before routing"),
     Layer(

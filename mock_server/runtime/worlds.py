@@ -31,6 +31,7 @@ from typing import Any
 
 from mock_server import errors
 from mock_server.runtime.core import Runtime
+from mock_server.runtime.journal import Journal
 from mock_server.store import Store
 from mock_server.store import keys as kinds  # the kinds of credential (middleware/worlds.py too)
 from mock_server.store.keys import Key, Keys
@@ -298,6 +299,9 @@ class Worlds:
         default.store.keys = world.keys
         world.keys.replace(default.store.credentials())
         self.default = world
+        self.journal = Journal(default.journal.size, default.operations)
+        """Every world's requests together, the default one's included: the server's view, which
+        ``flowdock-mock run`` reports on (each world's own journal is ``world.runtime.journal``)."""
         self.by_id: dict[str, World] = {DEFAULT_ID: world}
         self.only_default = True
         """True while no other world exists: requests skip the credential lookup entirely."""

@@ -410,14 +410,28 @@ def test_journal_coverage_and_faults_are_per_world(
     a, b = new_world(), new_world()
     alice_a, alice_b = client_for(worlds_app, alice_of(a)), client_for(worlds_app, alice_of(b))
     control.delete("/_mock/requests")
+    server = worlds_app.worlds.journal
+    server.clear()
+    server.clear_coverage()
     alice_a.get("/flows")
     alice_a.get("/user")
     alice_b.get("/users")
+    client_for(worlds_app, MAIN_USER).get("/organizations")
     journal_a = control.get(f"/_mock/worlds/{a['id']}/requests").json()["requests"]
     assert [e["operationId"] for e in journal_a] == ["listFlows", "getCurrentUser"]
     journal_b = control.get(f"/_mock/worlds/{b['id']}/requests").json()["requests"]
     assert [e["operationId"] for e in journal_b] == ["listUsers"]
-    assert control.get("/_mock/requests").json()["requests"] == []
+    assert [e["operationId"] for e in control.get("/_mock/requests").json()["requests"]] == [
+        "listOrganizations"
+    ]
+    # the server's view, which flowdock-mock run reports on, has every world's requests
+    assert [e["operationId"] for e in server.list()] == [
+        "listFlows",
+        "getCurrentUser",
+        "listUsers",
+        "listOrganizations",
+    ]
+    assert server.coverage()["requests"] == 4
     coverage_a = control.get(f"/_mock/worlds/{a['id']}/coverage").json()
     assert coverage_a["requests"] == 2
     faults = {"faults": {"listFlows": {"status": 503}}}
