@@ -27,6 +27,7 @@ import urllib.error
 import urllib.request
 import warnings
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,8 @@ class Settings:
     admin_token: str | None = None
     max_worlds: int = 1000
     world_idle_timeout: int = 3600
+    clock_start: int | None = None
+    """Epoch milliseconds the worlds' clock starts at (store/clock.py); None: real time."""
 
 
 # --- the options: one table, for the parser, the help and the merging --------------------------------
@@ -76,7 +79,8 @@ class Option:
 
     ``kind`` is ``int`` (between ``low`` and ``high``), ``choice`` (one of ``choices``), ``text``
     (an empty value means the default), ``url`` (text without a trailing slash) or ``switch``
-    (``--x``/``--no-x``; the variable takes 1/true/yes/on or 0/false/no/off). The default is the
+    (``--x``/``--no-x``; the variable takes 1/true/yes/on or 0/false/no/off), ``instant`` (an
+    ISO 8601 time with its offset, or epoch milliseconds; read as epoch milliseconds). The default is the
     field's default in ``Settings`` (or ``Sizes``, for a dataset size).
     """
 
@@ -137,6 +141,8 @@ class Option:
             if text.lower() not in TRUE + FALSE:
                 raise UsageError(f"{source}={raw!r}: expected 1/true/yes/on or 0/false/no/off")
             return text.lower() in TRUE
+        if self.kind == "instant":
+            return parse_instant(source, text) if text else self.default()
         if self.kind == "url":
             return str(raw).rstrip("/") or self.default()
         return str(raw) if raw != "" else self.default()
@@ -272,8 +278,29 @@ OPTIONS: list[Option] = [
         metavar="SECONDS",
         high=30 * 86400,
     ),
+    Option(
+        "clock-start",
+        ("FLOWDOCK_MOCK_CLOCK_START",),
+        "start the mock's clock at this instant (ISO 8601 with an offset, e.g. 2024-01-01T00:00:00Z, "
+        "or epoch milliseconds); it runs from there and /_mock/clock moves it (default: real time)",
+        kind="instant",
+        metavar="TIME",
+    ),
 ]
 """Every option of ``serve``, in the order of ``--help``."""
+
+
+def parse_instant(source: str, text: str) -> int:
+    """Epoch milliseconds of ``text``: digits as milliseconds, else ISO 8601 with an offset."""
+    if text.isdigit():
+        return int(text)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise UsageError(f"{source}={text!r}: expected an ISO 8601 time with an offset or epoch milliseconds")
+    return int(moment.timestamp() * 1000)
 
 
 def _env(names: tuple[str, ...]) -> tuple[str, str] | None:
@@ -503,7 +530,7 @@ def build_app(settings: Settings, base_url: str, *, validate_responses: bool = T
 
     return create_app(
         world=load_world(settings),
-        config=StoreConfig(base_url=base_url),
+        config=StoreConfig(base_url=base_url, clock_start_ms=settings.clock_start),
         validate_responses=validate_responses,
         strict=settings.strict,
         journal_size=settings.journal_size,

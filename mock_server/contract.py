@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from mock_server.resources import control_spec_path, default_world_path, spec_path
+from mock_server.resources import asyncapi_path, control_spec_path, default_world_path, spec_path
 
 
 def _load_yaml(path: Any) -> dict[str, Any]:
@@ -34,6 +34,47 @@ def load_spec() -> dict[str, Any]:
 def load_control_spec() -> dict[str, Any]:
     """The control API's own contract (spec/control.yaml)."""
     return _load_yaml(control_spec_path())
+
+
+def _pointer(doc: dict[str, Any], pointer: str) -> Any:
+    node: Any = doc
+    for part in pointer.lstrip("/").split("/"):
+        node = node[part.replace("~1", "/").replace("~0", "~")] if part else node
+    return node
+
+
+def to_json_schema(node: Any, doc: str, documents: dict[str, dict[str, Any]]) -> Any:
+    """An OpenAPI 3.0 schema of ``doc`` (a file name in ``documents``) as JSON Schema: ``$ref``s
+    inlined across the documents, ``nullable`` as a ``null`` type, annotations dropped."""
+    if isinstance(node, list):
+        return [to_json_schema(item, doc, documents) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        target, _, pointer = node["$ref"].partition("#")
+        target = target or doc
+        return to_json_schema(_pointer(documents[target], pointer), target, documents)
+    out = {
+        k: to_json_schema(v, doc, documents)
+        for k, v in node.items()
+        if k not in ("nullable", "format", "description")
+    }
+    if node.get("nullable"):
+        if "type" in out:
+            out["type"] = [out["type"], "null"]
+        if "enum" in out and None not in out["enum"]:
+            out["enum"] = [*out["enum"], None]
+    return out
+
+
+def load_event_schemas() -> dict[str, Any]:
+    """Event type -> the JSON Schema of its payload, one per message of spec/asyncapi.yaml."""
+    documents = {"asyncapi.yaml": _load_yaml(asyncapi_path()), "openapi.yaml": _load_yaml(spec_path())}
+    api = documents["asyncapi.yaml"]
+    return {
+        message["name"]: to_json_schema(message["payload"]["schema"], "asyncapi.yaml", documents)
+        for message in api["components"]["messages"].values()
+    }
 
 
 def load_default_world() -> dict[str, Any]:

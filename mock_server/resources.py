@@ -29,6 +29,11 @@ def control_spec_path() -> Path:
     return _find("_spec", "spec", "control.yaml")
 
 
+def asyncapi_path() -> Path:
+    """The Streaming API's events (spec/asyncapi.yaml; its payloads refer to openapi.yaml)."""
+    return _find("_spec", "spec", "asyncapi.yaml")
+
+
 def seed_spec_path() -> Path:
     """The user's original document, byte-identical to the seed."""
     return _find("_spec", "spec", "flowdock-rest-api-openapi.yml")

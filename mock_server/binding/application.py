@@ -139,7 +139,7 @@ class MockApp(FastAsyncApp):
                 tag_modules=CONTROL_TAG_MODULES,
                 bindings={
                     **dict.fromkeys(("state", "journal", "coverage", "faults"), self.runtime),
-                    **dict.fromkeys(("worlds", "inspector"), self.worlds),
+                    **dict.fromkeys(("worlds", "inspector", "kit"), self.worlds),
                 },
             ),
             validate_responses=validate_responses,

@@ -53,6 +53,7 @@ CONTROL_TAG_MODULES = {
     "Faults": "faults",
     "Inspector": "inspector",
     "Worlds": "worlds",
+    "Kit": "kit",
 }
 """The control API's tags (spec/control.yaml) -> modules of mock_server.control."""
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from mock_server.store import keys as credential
+from mock_server.store.clock import Clock
 from mock_server.store.events import DEFAULT_LOG_SIZE, EventLog
 from mock_server.store.files import FileStore
 from mock_server.store.flows import FlowStore
@@ -42,6 +42,8 @@ class StoreConfig:
     """Largest file accepted by an upload (413 above it)."""
     event_log_size: int = DEFAULT_LOG_SIZE
     """Recent events kept for stream replay (``Last-Event-ID``): a ring (store/events.py)."""
+    clock_start_ms: int | None = None
+    """The instant the world's clock starts at (epoch ms); None: real time (store/clock.py)."""
 
 
 class Store:
@@ -62,6 +64,8 @@ class Store:
         self.keys = keys or Keys()
         self._credential_random = random.Random(credential_seed) if credential_seed is not None else None
         self._initial = world
+        self.clock = Clock(self.config.clock_start_ms)
+        """The world's time: every ``now_ms`` reads it; a reset puts it back (store/clock.py)."""
         # Outlives load/reset: open streams stay subscribed; a reset only empties the ring.
         self.events = EventLog(self, self.config.event_log_size)
         self.load(world)
@@ -103,7 +107,8 @@ class Store:
             self.keys.replace(self.credentials())
 
     def reset(self) -> None:
-        """Back to the world this store was created with."""
+        """Back to the world this store was created with, and its clock to how it started."""
+        self.clock.reset()
         self.load(self._initial)
 
     def export(self) -> dict[str, Any]:
@@ -175,7 +180,6 @@ class Store:
         h = f"{n:032x}"
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
-    @staticmethod
-    def now_ms() -> int:
-        """Milliseconds since the epoch: Flowdock's `sent` unit."""
-        return time.time_ns() // 1_000_000
+    def now_ms(self) -> int:
+        """Milliseconds since the epoch on the world's clock: Flowdock's `sent` unit."""
+        return self.clock.now_ms()

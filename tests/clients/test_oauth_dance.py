@@ -116,3 +116,28 @@ def test_oauth_dance__a_bad_secret_raises_the_libraries_invalid_client_error(liv
     with pytest.raises(InvalidClientError):
         session.fetch_token(f"{live.base_url}/oauth/token", authorization_response=callback,
                             client_secret="wrong", timeout=10)  # fmt: skip
+
+
+def test_oauth_dance__the_clock_moves_past_expiry_and_the_client_refreshes(live: LiveServer) -> None:
+    """The bot's "token expired, refresh it" path, without waiting two hours: /_mock/clock."""
+    session = OAuth2Session(
+        OAUTH_APP["client_id"], redirect_uri=OAUTH_APP["redirect_uri"], scope=["flow", "offline_access"]
+    )
+    first = fetch(live, session, authorize(live, session))
+    assert session.get(f"{live.base_url}/flows", timeout=10).status_code == 200
+    try:
+        moved = requests.post(
+            f"{live.base_url}/_mock/clock", json={"advance_ms": (first["expires_in"] + 1) * 1000}, timeout=10
+        )
+        assert moved.status_code == 200, moved.text
+        expired = session.get(f"{live.base_url}/flows", timeout=10)
+        assert expired.status_code == 401
+        refreshed = session.refresh_token(
+            f"{live.base_url}/oauth/token",
+            auth=(OAUTH_APP["client_id"], OAUTH_APP["client_secret"]),
+            timeout=10,
+        )
+        assert refreshed["access_token"] != first["access_token"]
+        assert session.get(f"{live.base_url}/flows", timeout=10).status_code == 200
+    finally:
+        requests.post(f"{live.base_url}/_mock/clock", json={"reset": True}, timeout=10)

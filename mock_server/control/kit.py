@@ -1,0 +1,98 @@
+"""Kit tag: the bot-testing kit. Inject events, wait on the event log and the open streams, move
+the world's clock (runtime/kit.py, store/clock.py). ``world`` (a query parameter) addresses a
+world created through /_mock/worlds; without it, the default world."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mock_server import errors
+from mock_server.runtime import kit
+from mock_server.runtime.worlds import DEFAULT_ID, Worlds
+from mock_server.store.timefmt import parse_iso_ms
+
+__all__ = [
+    "get_clock",
+    "inject_event",
+    "list_events",
+    "set_clock",
+    "wait_for_event",
+    "wait_for_stream",
+]
+
+TIMED_OUT = "Timed out"
+
+
+def _store(worlds: Worlds, world: str | None) -> Any:
+    return worlds.get(world or DEFAULT_ID).store
+
+
+def inject_event(worlds: Worlds, body: dict[str, Any], world: str | None = None) -> Any:
+    return {"events": kit.inject(_store(worlds, world), body)}, 201
+
+
+def list_events(worlds: Worlds, after: int = 0, limit: int = 100, world: str | None = None) -> Any:
+    store = _store(worlds, world)
+    events = store.events.since(after)[-limit:] if limit > 0 else []
+    return {"last_id": store.events.last_seq, "events": [kit.listed(e) for e in events]}, 200
+
+
+def _timed_out(what: str, seen: dict[str, Any]) -> Any:
+    return {"message": TIMED_OUT, "errors": {"timeout": [what]}, "seen": seen}, 408
+
+
+async def wait_for_event(
+    worlds: Worlds,
+    after: int = 0,
+    timeout: float = 5.0,
+    flow: str | None = None,
+    user: str | None = None,
+    event: str | None = None,
+    content: str | None = None,
+    regex: str | None = None,
+    tag: str | None = None,
+    thread_id: str | None = None,
+    world: str | None = None,
+) -> Any:
+    store = _store(worlds, world)
+    match = kit.EventFilter.build(
+        store, flow=flow, user=user, event=event, content=content, regex=regex, tag=tag, thread_id=thread_id
+    )
+    try:
+        return await kit.wait_for_event(store, match, after, timeout), 200
+    except kit.WaitTimedOut as gave_up:
+        return _timed_out("no event matched the filter in time", gave_up.seen)
+
+
+async def wait_for_stream(
+    worlds: Worlds, user: int, flow: str, timeout: float = 5.0, world: str | None = None
+) -> Any:
+    try:
+        return await kit.wait_for_stream(_store(worlds, world), user, flow, timeout), 200
+    except kit.WaitTimedOut as gave_up:
+        return _timed_out("the user opened no stream on the flow in time", gave_up.seen)
+
+
+def get_clock(worlds: Worlds, world: str | None = None) -> Any:
+    return _store(worlds, world).clock.to_dict(), 200
+
+
+def set_clock(worlds: Worlds, body: dict[str, Any], world: str | None = None) -> Any:
+    """``{"freeze": bool, "set": ms or ISO 8601, "advance_ms": n, "reset": bool}``, in that order:
+    reset, set, advance, then freeze (true) or resume (false)."""
+    clock = _store(worlds, world).clock
+    if body.get("reset"):
+        clock.reset()
+    at = body.get("set")
+    if at is not None:
+        try:
+            clock.set(at if isinstance(at, int) else parse_iso_ms(str(at)))
+        except (ValueError, OverflowError):
+            raise errors.ValidationFailed.field("set", errors.INVALID) from None
+    if body.get("advance_ms"):
+        clock.advance(int(body["advance_ms"]))
+    if body.get("freeze") is True:
+        clock.freeze()
+    elif body.get("freeze") is False:
+        clock.resume()
+    return clock.to_dict(), 200

@@ -1,0 +1,84 @@
+"""The world's clock: real time by default; frozen, set or advanced through the control API.
+
+Every time the store reads (a message's ``sent``, a thread's timestamps, OAuth token and code
+expiry, file-link expiry, event times) comes from ``Store.now_ms``, which asks this clock. A clock
+runs at real speed from an offset (zero unless set or advanced, or a start instant was configured),
+or stands still at a frozen instant until it is set, advanced or resumed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from mock_server.store.timefmt import iso_ms
+
+
+def _real_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Clock:
+    """Milliseconds since the epoch, real unless told otherwise."""
+
+    def __init__(self, start_ms: int | None = None, real: Callable[[], int] = _real_ms) -> None:
+        self._real = real
+        self._lock = threading.Lock()
+        self.start_ms = start_ms
+        self._offset = 0
+        self._frozen: int | None = None
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to how the server started: real time, or running from the configured start instant."""
+        with self._lock:
+            self._frozen = None
+            self._offset = 0 if self.start_ms is None else self.start_ms - self._real()
+
+    def now_ms(self) -> int:
+        frozen = self._frozen
+        return frozen if frozen is not None else self._real() + self._offset
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen is not None
+
+    def freeze(self, at_ms: int | None = None) -> None:
+        """Stop the clock at ``at_ms`` (now when None)."""
+        with self._lock:
+            self._frozen = self.now_ms() if at_ms is None else at_ms
+
+    def resume(self) -> None:
+        """Run again at real speed from the instant it stands at."""
+        with self._lock:
+            if self._frozen is not None:
+                self._offset = self._frozen - self._real()
+                self._frozen = None
+
+    def set(self, at_ms: int) -> None:
+        """Jump to ``at_ms``; a frozen clock stays frozen there, a running one runs on from it."""
+        with self._lock:
+            if self._frozen is not None:
+                self._frozen = at_ms
+            else:
+                self._offset = at_ms - self._real()
+
+    def advance(self, ms: int) -> None:
+        """Move forward by ``ms`` milliseconds (frozen or running)."""
+        with self._lock:
+            if self._frozen is not None:
+                self._frozen += ms
+            else:
+                self._offset += ms
+
+    def to_dict(self) -> dict[str, Any]:
+        """The clock as ``GET /_mock/clock`` shows it."""
+        now = self.now_ms()
+        return {
+            "now": now,
+            "iso": iso_ms(now),
+            "frozen": self.frozen,
+            "offset_ms": now - self._real() if self._frozen is None else None,
+        }

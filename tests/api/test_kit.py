@@ -1,0 +1,205 @@
+"""The bot-testing kit's control routes: inject, waits, the clock (mock_server/runtime/kit.py)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from mock_server.store import Store
+from tests.conftest import ALICE, BOB
+from tests.stream.asyncapi import assert_valid_event
+
+MAIN = "acme/main"
+
+
+def flow_id(store: Store, ref: str = MAIN) -> str:
+    org, _, name = ref.partition("/")
+    found = store.flows.find(org, name)
+    assert found is not None
+    return found.id
+
+
+def last_id(client: Any) -> int:
+    return int(client.get("/_mock/events?limit=0").json()["last_id"])
+
+
+def test_inject__a_message_is_stored_and_emitted_like_a_posted_one(
+    client: Any, alice: Any, store: Store
+) -> None:
+    after = last_id(client)
+    r = client.post(
+        "/_mock/events",
+        json={"event": "message", "user": BOB["id"], "flow": MAIN, "content": "@Alice deploy api"},
+    )
+    assert r.status_code == 201, r.text
+    (injected,) = [e for e in r.json()["events"] if e["event"]["event"] == "message"]
+    assert injected["id"] > after
+    body = injected["event"]
+    assert_valid_event(body)
+    assert body["user"] == str(BOB["id"]) and body["flow"] == flow_id(store)
+    assert "@Alice" in body["content"]
+    shown = alice.get(f"/flows/acme/main/messages/{body['id']}").json()
+    assert shown["content"] == body["content"] and shown["sent"] == body["sent"]
+    # a real post right after has the next id: same sequence, same shape
+    real = alice.post("/flows/acme/main/messages", json={"event": "message", "content": "real"}).json()
+    assert real["id"] == body["id"] + 1
+    assert set(real) - {"flow"} <= set(body)
+
+
+def test_inject__an_emoji_reaction_is_streamed_not_stored(client: Any, store: Store) -> None:
+    before = store.export()
+    r = client.post(
+        "/_mock/events",
+        json={
+            "event": "emoji-reaction",
+            "user": BOB["id"],
+            "flow": MAIN,
+            "content": {"message": 1, "emoji": "+1", "type": "add"},
+        },
+    )
+    assert r.status_code == 201, r.text
+    (event,) = r.json()["events"]
+    assert_valid_event(event["event"])
+    assert event["event"]["uuid"] is None and event["event"]["persist"] is False
+    assert store.export() == before
+
+
+def test_inject__a_bad_known_event_is_400_naming_the_field(client: Any) -> None:
+    r = client.post(
+        "/_mock/events",
+        json={
+            "event": "emoji-reaction",
+            "user": BOB["id"],
+            "flow": MAIN,
+            "content": {"message": 1, "emoji": "+1", "type": "maybe"},
+        },
+    )
+    assert r.status_code == 400
+    assert "content.type" in r.json()["errors"]
+
+
+def test_inject__an_unknown_type_needs_unknown_true(client: Any) -> None:
+    body = {"event": "typing", "user": BOB["id"], "flow": MAIN, "content": None}
+    r = client.post("/_mock/events", json=body)
+    assert r.status_code == 400 and "event" in r.json()["errors"]
+    r = client.post("/_mock/events", json={**body, "unknown": True})
+    assert r.status_code == 201
+    assert r.json()["events"][0]["event"]["event"] == "typing"
+
+
+def test_inject__as_a_non_member_is_refused_and_nothing_is_emitted(client: Any) -> None:
+    after = last_id(client)
+    r = client.post(
+        "/_mock/events", json={"event": "message", "user": BOB["id"], "flow": "acme/secret", "content": "x"}
+    )
+    assert r.status_code in (403, 404)
+    assert last_id(client) == after
+
+
+def test_inject__a_private_message(client: Any, as_user: Any) -> None:
+    r = client.post(
+        "/_mock/events", json={"event": "message", "user": BOB["id"], "to": ALICE["id"], "content": "psst"}
+    )
+    assert r.status_code == 201, r.text
+    body = r.json()["events"][0]["event"]
+    assert body["to"] == str(ALICE["id"]) or body.get("to") is not None
+    listed = as_user(ALICE["id"]).get(f"/private/{BOB['id']}/messages").json()
+    assert any(m["content"] == "psst" for m in listed)
+
+
+def test_wait_for_event__answers_with_an_event_already_emitted(client: Any) -> None:
+    after = last_id(client)
+    client.post(
+        "/_mock/events",
+        json={"event": "message", "user": BOB["id"], "flow": MAIN, "content": "deploy api #deploy"},
+    )
+    r = client.get(
+        "/_mock/waits/event", params={"after": after, "user": BOB["id"], "tag": "#deploy", "timeout": 5}
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["event"]["content"] == "deploy api #deploy"
+
+
+def test_wait_for_event__wakes_when_the_event_is_emitted(app: Any, client: Any, alice: Any) -> None:
+    after = last_id(client)
+    answers: list[Any] = []
+    waiter = threading.Thread(
+        target=lambda: answers.append(
+            app.test_client().get(
+                "/_mock/waits/event", params={"after": after, "regex": r"^ship \d+$", "timeout": 30}
+            )
+        )
+    )
+    waiter.start()
+    alice.post("/flows/acme/main/messages", json={"event": "message", "content": "not this"})
+    alice.post("/flows/acme/main/messages", json={"event": "message", "content": "ship 42"})
+    waiter.join(30)
+    assert not waiter.is_alive()
+    assert answers[0].status_code == 200
+    assert answers[0].json()["event"]["content"] == "ship 42"
+
+
+def test_wait_for_event__times_out_with_408_and_what_it_saw(client: Any, alice: Any) -> None:
+    after = last_id(client)
+    alice.post("/flows/acme/main/messages", json={"event": "message", "content": "something else"})
+    r = client.get("/_mock/waits/event", params={"after": after, "content": "never said", "timeout": 0.2})
+    assert r.status_code == 408
+    seen = r.json()["seen"]
+    assert seen["count"] >= 1
+    assert any(e["event"].get("content") == "something else" for e in seen["events"])
+
+
+def test_wait_for_event__a_bad_regex_is_400(client: Any) -> None:
+    r = client.get("/_mock/waits/event", params={"regex": "(", "timeout": 0})
+    assert r.status_code == 400 and "regex" in r.json()["errors"]
+
+
+def test_wait_for_stream__times_out_when_nobody_streams(client: Any) -> None:
+    r = client.get("/_mock/waits/stream", params={"user": BOB["id"], "flow": MAIN, "timeout": 0.1})
+    assert r.status_code == 408
+    assert r.json()["seen"]["streams"] == []
+
+
+def test_events__of_another_world_are_its_own(client: Any) -> None:
+    world = client.post("/_mock/worlds", json={}).json()["id"]
+    try:
+        r = client.post(
+            f"/_mock/events?world={world}",
+            json={"event": "message", "user": BOB["id"], "flow": MAIN, "content": "elsewhere"},
+        )
+        assert r.status_code == 201
+        mine = client.get("/_mock/events").json()["events"]
+        assert not any(e["event"].get("content") == "elsewhere" for e in mine)
+        theirs = client.get(f"/_mock/events?world={world}").json()["events"]
+        assert any(e["event"].get("content") == "elsewhere" for e in theirs)
+    finally:
+        client.delete(f"/_mock/worlds/{world}")
+
+
+# --- the clock -----------------------------------------------------------------------------------
+def test_clock__frozen_and_set_times_messages(client: Any, alice: Any) -> None:
+    r = client.post("/_mock/clock", json={"set": "2024-01-01T00:00:00Z", "freeze": True})
+    assert r.status_code == 200 and r.json() == {
+        "now": 1704067200000,
+        "iso": "2024-01-01T00:00:00.000Z",
+        "frozen": True,
+        "offset_ms": None,
+    }
+    m = alice.post("/flows/acme/main/messages", json={"event": "message", "content": "at new year"}).json()
+    assert m["sent"] == 1704067200000 and m["created_at"].startswith("2024-01-01T00:00:00")
+    client.post("/_mock/clock", json={"advance_ms": 90_000})
+    m2 = alice.post("/flows/acme/main/messages", json={"event": "message", "content": "later"}).json()
+    assert m2["sent"] == 1704067290000
+
+
+def test_clock__reset_goes_back_to_real_time(client: Any, store: Store) -> None:
+    client.post("/_mock/clock", json={"set": 0, "freeze": True})
+    assert store.now_ms() == 0
+    client.post("/_mock/reset")
+    assert client.get("/_mock/clock").json()["frozen"] is False
+    assert store.now_ms() > 1_700_000_000_000
+
+
+def test_clock__a_bad_instant_is_400(client: Any) -> None:
+    r = client.post("/_mock/clock", json={"set": "tomorrow"})
+    assert r.status_code == 400
