@@ -435,3 +435,26 @@ def test_worlds__the_views_follow_the_chosen_world(page: Any, api: httpx.Client,
         assert all(m["content"] != "only in the new world" for m in outside)
     finally:
         api.delete(f"/_mock/worlds/{world['id']}")
+
+
+# --- the bot-testing kit ------------------------------------------------------------------------
+def test_chat_as__injects_an_event_as_the_chosen_user(inspector: Any, api: httpx.Client) -> None:
+    open_chat(inspector, BOB["id"], "acme/main")
+    inspector.fill("#chat-event", "message")
+    inspector.fill("#chat-text", "injected hello")
+    inspector.click("#chat-inject")
+    expect(inspector.locator("#chat-log li").last).to_contain_text("injected hello")
+    expect(inspector.locator("#chat-log li").last.locator(".who")).to_have_text("bob")
+    messages = api.get(f"{MAIN}/messages", params={"limit": 3}, auth=ALICE_AUTH).json()
+    assert (messages[-1]["content"], str(messages[-1]["user"])) == ("injected hello", str(BOB["id"]))
+
+    inspector.fill("#chat-event", "no-such-type")
+    inspector.fill("#chat-text", "{}")
+    inspector.click("#chat-inject")
+    expect(inspector.locator("#chat-error")).to_contain_text("400")
+
+
+def test_world__shows_the_clock(inspector: Any, api: httpx.Client) -> None:
+    inspector.click("#tab-world")
+    clock = api.get("/_mock/clock").json()
+    expect(inspector.locator("#world summary").filter(has_text="Clock:")).to_contain_text(clock["iso"][:10])

@@ -497,9 +497,16 @@
       details(`Private conversations (${privates.length})`, false, ...privates),
       details(`Open streams${streams ? ` (${streams.streams.length})` : ""}`, !!streams?.streams.length, streamsTable(streams)),
     ];
-    for (const [path, title] of [["/webhooks", "Webhooks"], ["/clock", "Clock"]]) {
-      if (!S.controlPaths.has(path)) continue;
-      try { sections.push(details(title, false, h("pre", { class: "body" }, pretty(await controlJSON(path))))); } catch { /* optional */ }
+    // The bot-testing kit's state, when this server has it: the clock and the outgoing webhooks.
+    const world = S.prefix ? `?world=${encodeURIComponent($("#world-select").value)}` : "";
+    if (S.controlPaths.has("/clock")) {
+      try {
+        const c = await controlJSON(`/clock${world}`);
+        sections.push(details(`Clock: ${c.iso}${c.frozen ? " (frozen)" : ""}`, false, h("pre", { class: "body", id: "world-clock" }, pretty(c))));
+      } catch { /* optional */ }
+    }
+    if (S.controlPaths.has("/webhooks")) {
+      try { sections.push(details("Webhooks", false, h("pre", { class: "body" }, pretty(await controlJSON(`/webhooks${world}`))))); } catch { /* optional */ }
     }
     fill($("#world"), sections);
   }
@@ -720,7 +727,28 @@
       showChatError(err);
     }
   }
+  // POST /_mock/events: any event, delivered as if Flowdock had streamed it (the bot-testing kit).
+  async function chatInject() {
+    const { user, where } = chat;
+    if (!user || !where) return;
+    const raw = $("#chat-text").value;
+    let content = raw;
+    try { const parsed = JSON.parse(raw); if (parsed !== null && typeof parsed === "object") content = parsed; } catch { /* text */ }
+    const body = { event: $("#chat-event").value.trim(), user: user.id, content };
+    if (where.kind === "flow") body.flow = where.flow.id; else body.to = where.other.id;
+    if (tagList().length) body.tags = tagList();
+    const sel = chat.selected !== null ? chat.messages.get(chat.selected) : null;
+    if (sel && body.event === "comment") body.message = sel.id;
+    showChatError(null);
+    try {
+      const world = S.prefix ? `?world=${encodeURIComponent($("#world-select").value)}` : "";
+      await controlJSON(`/events${world}`, { method: "POST", json: body });
+      $("#chat-text").value = "";
+      if (!chat.stream) await loadHistory(); // a control route: the journal does not show it
+    } catch (err) { showChatError(err); }
+  }
   function wireChat() {
+    $("#chat-inject").addEventListener("click", chatInject);
     $("#chat-user").addEventListener("change", fillChatWhere);
     $("#chat-where").addEventListener("change", openChat);
     $("#chat-pick").addEventListener("submit", (ev) => ev.preventDefault());
@@ -903,6 +931,7 @@
       setUp(false, err.message);
     }
     S.hasStream = S.controlPaths.has("/streams");
+    $("#chat-inject-row").hidden = !S.controlPaths.has("/events");
     await loadWorlds().catch(() => {});
     $("#world-select").addEventListener("focus", () => loadWorlds().catch(() => {}));
     $("#world-select").addEventListener("change", (ev) => switchWorld(ev.target.value));
