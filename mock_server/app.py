@@ -42,6 +42,7 @@ def create_app(
     journal_size: int = 1000,
     latency_ms: int = 0,
     admin_token: str | None = None,
+    webhook_any_host: bool = False,
     limits: Limits | None = None,
     clock: Callable[[], float] | None = None,
 ) -> MockApp:
@@ -52,7 +53,8 @@ def create_app(
     parameters the contract does not declare and every legacy request form
     (middleware/normalize.py) with a 400; when not given it is read from the environment,
     ``FLOWDOCK_MOCK_STRICT=1``. ``journal_size`` bounds the request journal, ``latency_ms`` delays
-    every Flowdock request, and ``admin_token`` (when set) guards the control API. ``limits``
+    every Flowdock request, and ``admin_token`` (when set) guards the control API; ``webhook_any_host`` lets webhooks be
+    registered on any host (loopback only otherwise, runtime/webhooks.py). ``limits``
     caps the worlds created through ``/_mock/worlds`` and their idle time; ``clock`` (seconds)
     measures idle time, injectable so tests drive expiry (runtime/worlds.py).
     """
@@ -62,7 +64,12 @@ def create_app(
     if store is None:
         store = Store(world if world is not None else load_default_world(), config)
     runtime = Runtime(
-        store, operations, journal_size=journal_size, latency_ms=latency_ms, admin_token=admin_token
+        store,
+        operations,
+        journal_size=journal_size,
+        latency_ms=latency_ms,
+        admin_token=admin_token,
+        webhook_any_host=webhook_any_host,
     )
     worlds = Worlds(runtime, limits=limits, clock=clock or time.monotonic)
     app = MockApp(store, runtime, operations, worlds)

@@ -70,6 +70,8 @@ class Settings:
     world_idle_timeout: int = 3600
     clock_start: int | None = None
     """Epoch milliseconds the worlds' clock starts at (store/clock.py); None: real time."""
+    webhook_any_host: bool = False
+    """Webhooks may be registered on any host, not only loopback ones (runtime/webhooks.py)."""
 
 
 # --- the options: one table, for the parser, the help and the merging --------------------------------
@@ -285,6 +287,13 @@ OPTIONS: list[Option] = [
         "or epoch milliseconds); it runs from there and /_mock/clock moves it (default: real time)",
         kind="instant",
         metavar="TIME",
+    ),
+    Option(
+        "webhook-any-host",
+        ("FLOWDOCK_MOCK_WEBHOOK_ANY_HOST",),
+        "let /_mock/webhooks register URLs on any host; by default only loopback ones "
+        "(127.0.0.1, ::1, localhost), so nothing can make the mock call elsewhere",
+        kind="switch",
     ),
 ]
 """Every option of ``serve``, in the order of ``--help``."""
@@ -536,6 +545,7 @@ def build_app(settings: Settings, base_url: str, *, validate_responses: bool = T
         journal_size=settings.journal_size,
         latency_ms=settings.latency_ms,
         admin_token=settings.admin_token,
+        webhook_any_host=settings.webhook_any_host,
         limits=Limits(max_worlds=settings.max_worlds, idle_timeout_s=settings.world_idle_timeout),
     )
 

@@ -12,9 +12,13 @@ from mock_server.runtime.worlds import DEFAULT_ID, Worlds
 from mock_server.store.timefmt import parse_iso_ms
 
 __all__ = [
+    "create_webhook",
+    "delete_webhook",
     "get_clock",
     "inject_event",
     "list_events",
+    "list_webhook_deliveries",
+    "list_webhooks",
     "set_clock",
     "wait_for_event",
     "wait_for_stream",
@@ -25,6 +29,10 @@ TIMED_OUT = "Timed out"
 
 def _store(worlds: Worlds, world: str | None) -> Any:
     return worlds.get(world or DEFAULT_ID).store
+
+
+def _webhooks(worlds: Worlds, world: str | None) -> Any:
+    return worlds.get(world or DEFAULT_ID).runtime.webhooks
 
 
 def inject_event(worlds: Worlds, body: dict[str, Any], world: str | None = None) -> Any:
@@ -96,3 +104,35 @@ def set_clock(worlds: Worlds, body: dict[str, Any], world: str | None = None) ->
     elif body.get("freeze") is False:
         clock.resume()
     return clock.to_dict(), 200
+
+
+def list_webhooks(worlds: Worlds, world: str | None = None) -> Any:
+    return {"webhooks": _webhooks(worlds, world).registered()}, 200
+
+
+def create_webhook(worlds: Worlds, body: dict[str, Any], world: str | None = None) -> Any:
+    return _webhooks(worlds, world).register(body), 201
+
+
+def delete_webhook(worlds: Worlds, webhook: int, world: str | None = None) -> Any:
+    _webhooks(worlds, world).delete(webhook)
+    return None, 204
+
+
+async def list_webhook_deliveries(
+    worlds: Worlds,
+    limit: int | None = None,
+    at_least: int = 0,
+    timeout: float = 5.0,
+    world: str | None = None,
+) -> Any:
+    """With ``at_least``, first wait (up to ``timeout``) until that many attempts are recorded."""
+    hooks = _webhooks(worlds, world)
+
+    def enough() -> bool:
+        return len(hooks.list_deliveries()) >= at_least
+
+    if at_least and not await kit.until(hooks.subscribe, enough, timeout):
+        seen = {"deliveries": hooks.list_deliveries(limit)}
+        return _timed_out(f"fewer than {at_least} delivery attempts in time", seen)
+    return {"deliveries": hooks.list_deliveries(limit)}, 200

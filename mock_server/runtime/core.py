@@ -14,6 +14,7 @@ from mock_server.contract import OperationIndex
 from mock_server.runtime.faults import Fault, FaultTable, ResponseBook
 from mock_server.runtime.feed import JournalFeed
 from mock_server.runtime.journal import Journal
+from mock_server.runtime.webhooks import Webhooks
 from mock_server.store import Store
 from mock_server.world.documents import world_problems
 
@@ -36,6 +37,7 @@ class Runtime:
         admin_token: str | None = None,
         book: ResponseBook | None = None,
         operations: dict[str, tuple[str, str]] | None = None,
+        webhook_any_host: bool = False,
     ) -> None:
         self.store = store
         self.index = index
@@ -46,6 +48,8 @@ class Runtime:
         self.faults = FaultTable(store.seed)
         self.latency_ms = latency_ms
         self.admin_token = admin_token
+        self.webhooks = Webhooks(store, self.journal, any_host=webhook_any_host)
+        """The world's outgoing webhooks (runtime/webhooks.py), subscribed to its event log."""
 
     def for_store(self, store: Store) -> Runtime:
         """The runtime of another world of the same server: its own journal, coverage and fault
@@ -58,10 +62,12 @@ class Runtime:
             admin_token=self.admin_token,
             book=self.book,
             operations=self.operations,
+            webhook_any_host=self.webhooks.any_host,
         )
 
     # --- state --------------------------------------------------------------------------------
     def reset_state(self) -> dict[str, Any]:
+        self.webhooks.clear()
         self.store.reset()
         return {"status": "reset", "seed": self.store.seed}
 

@@ -43,6 +43,8 @@ class Entry:
     """The response's Content-Type (the body itself is not kept: memory stays flat)."""
     response_size: int = 0
     """Bytes of response body sent."""
+    webhook: dict[str, Any] | None = None
+    """An outgoing webhook delivery (runtime/webhooks.py): its webhook, attempt and event ids."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +64,7 @@ class Entry:
             "violations": list(self.violations),
             "forced": self.forced,
             "response": {"content_type": self.response_type.decode("latin-1"), "size": self.response_size},
+            **({"webhook": dict(self.webhook)} if self.webhook is not None else {}),
         }
 
 
@@ -94,6 +97,15 @@ class Journal:
                 self.violation_counts[entry.operation_id] = (
                     self.violation_counts.get(entry.operation_id, 0) + 1
                 )
+        for listener in self.listeners:
+            listener(entry)
+
+    def note(self, entry: Entry) -> None:
+        """Keep an entry that is not a request to the mock (an outgoing webhook delivery): in the
+        ring and the live feed, not in the coverage counters."""
+        with self.lock:
+            entry.id = self.last_id = next(self.ids)
+            self.entries.append(entry)
         for listener in self.listeners:
             listener(entry)
 

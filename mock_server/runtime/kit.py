@@ -220,7 +220,7 @@ def _bounded(timeout: float) -> float:
     return min(max(float(timeout), 0.0), MAX_TIMEOUT_S)
 
 
-async def _until(
+async def until(
     subscribe: Callable[[Callable[[Any], None]], Callable[[], None]],
     check: Callable[[], Any],
     timeout: float,
@@ -259,7 +259,7 @@ async def wait_for_event(store: Store, match: EventFilter, after: int, timeout: 
                 return event
         return None
 
-    found = await _until(store.events.subscribe, check, timeout)
+    found = await until(store.events.subscribe, check, timeout)
     if found is None:
         seen = store.events.since(after)
         raise WaitTimedOut(
@@ -303,7 +303,7 @@ async def wait_for_stream(store: Store, user: int, flow: str, timeout: float) ->
                 return conn
         return None
 
-    found = await _until(_stream_signal(store), check, timeout)
+    found = await until(_stream_signal(store), check, timeout)
     if found is None:
         raise WaitTimedOut({"streams": open_streams(store)})
     return dict(found)

@@ -400,6 +400,7 @@ class Worlds:
             del self.by_id[world.id]
             self.only_default = len(self.by_id) == 1
         world.keys.drop()
+        world.runtime.webhooks.close()  # its worker ends; nothing more is delivered
 
     def list(self) -> list[World]:
         self.sweep()

@@ -70,8 +70,8 @@ def live_server() -> Iterator[LiveServer]:
 
 @pytest.fixture
 def live(live_server: LiveServer) -> LiveServer:
-    """The session's server, its world reset to the seeded one."""
-    live_server.app.store.reset()
+    """The session's server, its world reset to the seeded one (webhooks and clock too)."""
+    live_server.app.runtime.reset_state()  # the world, its clock and webhooks
     return live_server
 
 
