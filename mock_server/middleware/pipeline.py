@@ -15,10 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from mock_server.middleware.admin_gate import AdminGateMiddleware
 from mock_server.middleware.cors import CorsMiddleware
 from mock_server.middleware.faults import FaultMiddleware
 from mock_server.middleware.input_guard import InputGuardMiddleware
 from mock_server.middleware.journal import JournalMiddleware
+from mock_server.middleware.latency import LatencyMiddleware
 from mock_server.middleware.normalize import NormalizeMiddleware, SpecIndex
 from mock_server.middleware.oauth_wire import TokenResponseEncoding
 from mock_server.middleware.request_state import RequestStateMiddleware
@@ -76,12 +78,20 @@ PIPELINE: list[Layer] = [
         Stage.OUTSIDE,
         "inside the request state, outside everything else: sees the request as the client sent "
         "it and the final status, and reads what the inner layers recorded (journal.py)",
-        lambda s: {
-            "journal": s.runtime.journal,
-            "server_journal": s.worlds.journal,
-            "latency_ms": s.latency_ms,
-            "admin_token": s.admin_token,
-        },
+        lambda s: {"journal": s.runtime.journal, "server_journal": s.worlds.journal},
+    ),
+    Layer(
+        AdminGateMiddleware,
+        Stage.OUTSIDE,
+        "inside the journal (which logs its refusals), before anything else answers a /_mock "
+        "request: the admin token, when one is configured (admin_gate.py)",
+        lambda s: {"admin_token": s.admin_token},
+    ),
+    Layer(
+        LatencyMiddleware,
+        Stage.OUTSIDE,
+        "inside the journal, so a journaled duration includes the delay the client saw (latency.py)",
+        lambda s: {"latency_ms": s.latency_ms},
     ),
     Layer(CorsMiddleware, Stage.OUTSIDE, "answers preflights for any path, before routing"),
     Layer(

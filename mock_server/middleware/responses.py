@@ -21,10 +21,19 @@ Header = tuple[bytes, bytes]
 
 async def send_json(send: Any, status: int, body: Any, headers: Iterable[Header] = ()) -> None:
     """Send a complete response: ``body`` as JSON (``None``: no body), after ``headers``."""
-    data = b"" if body is None else json.dumps(body).encode()
+    if body is None:
+        await send_bytes(send, status, b"", None, headers)
+    else:
+        await send_bytes(send, status, json.dumps(body).encode(), JSON_UTF8, headers)
+
+
+async def send_bytes(
+    send: Any, status: int, data: bytes, content_type: bytes | None, headers: Iterable[Header] = ()
+) -> None:
+    """Send a complete response: ``data`` labelled ``content_type`` (None: unlabelled), after ``headers``."""
     out = list(headers)
-    if body is not None:
-        out.append((b"content-type", JSON_UTF8))
+    if content_type is not None:
+        out.append((b"content-type", content_type))
     out.append((b"content-length", str(len(data)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": out})
     await send({"type": "http.response.body", "body": data})

@@ -9,3 +9,21 @@ Scope = dict[str, Any]
 
 REQUEST_STATE = "flowdock"
 """Key of the per-request state dict that request_state.py puts in the ASGI scope."""
+
+CONTROL_PREFIX = "/_mock"
+"""Where the mock's own API lives (spec/control.yaml)."""
+SPEC_DOCUMENTS = frozenset({"/openapi.json", "/openapi.yaml"})
+"""The published contract: read by Swagger UI and tools, not a Flowdock request."""
+
+
+def is_control_path(path: str) -> bool:
+    """``/_mock`` or anything under ``/_mock/`` (not ``/_mockery``)."""
+    return path.startswith(CONTROL_PREFIX) and path[len(CONTROL_PREFIX) : len(CONTROL_PREFIX) + 1] in (
+        "",
+        "/",
+    )
+
+
+def is_flowdock_request(path: str) -> bool:
+    """A request to the Flowdock API (journaled, delayed): not /_mock, not the published spec."""
+    return not is_control_path(path) and path not in SPEC_DOCUMENTS
