@@ -56,19 +56,11 @@ ADMIN_TOKEN_ENV = "FLOWDOCK_MOCK_ADMIN_TOKEN"
 HTTP_TIMEOUT = 30.0
 
 
-@dataclass
-class FlowdockMock:
-    """A running mock: where it is, who can log in, and how to put it back to its starting state."""
+class _AsMainUser:
+    """What a test needs to call the mock as the main user: ``base_url`` and ``user`` given."""
 
     base_url: str
-    host: str
-    port: int
     user: dict[str, Any]
-    """The main user (alice): ``email``, ``password``, ``api_token``, ``id``, ``nick``, ``name``."""
-    second_user: dict[str, Any]
-    """The second user (bob), same keys."""
-    app: Any = field(repr=False)
-    """The ASGI app itself, with ``app.store`` and ``app.runtime`` for white-box checks."""
 
     @property
     def api_token(self) -> str:
@@ -81,6 +73,21 @@ class FlowdockMock:
 
     def url(self, path: str) -> str:
         return self.base_url + "/" + path.lstrip("/")
+
+
+@dataclass
+class FlowdockMock(_AsMainUser):
+    """A running mock: where it is, who can log in, and how to put it back to its starting state."""
+
+    base_url: str
+    host: str
+    port: int
+    user: dict[str, Any]
+    """The main user (alice): ``email``, ``password``, ``api_token``, ``id``, ``nick``, ``name``."""
+    second_user: dict[str, Any]
+    """The second user (bob), same keys."""
+    app: Any = field(repr=False)
+    """The ASGI app itself, with ``app.store`` and ``app.runtime`` for white-box checks."""
 
     def reset(self) -> None:
         """Back to the seeded world, with no faults and an empty request journal (coverage is kept)."""
@@ -177,7 +184,7 @@ class ControlAPI:
 
 
 @dataclass
-class FlowdockWorld:
+class FlowdockWorld(_AsMainUser):
     """A world of one's own on a mock server: its id, where the server is, and its credentials.
 
     ``credentials`` is what ``POST /_mock/worlds`` answered (users with email, password and API
@@ -187,32 +194,11 @@ class FlowdockWorld:
     id: str
     base_url: str
     credentials: dict[str, Any]
+    user: dict[str, Any]
+    """The main user (alice) of this world: ``email``, ``password``, ``api_token``, ``id``..."""
+    second_user: dict[str, Any]
+    """The second user (bob) of this world, same keys."""
     control: ControlAPI = field(repr=False)
-
-    def _user(self, user_id: int) -> dict[str, Any]:
-        return dict(next(u for u in self.credentials["users"] if u["id"] == user_id))
-
-    @property
-    def user(self) -> dict[str, Any]:
-        """The main user (alice) of this world: ``email``, ``password``, ``api_token``, ``id``..."""
-        return self._user(1)
-
-    @property
-    def second_user(self) -> dict[str, Any]:
-        """The second user (bob) of this world, same keys."""
-        return self._user(2)
-
-    @property
-    def api_token(self) -> str:
-        return str(self.user["api_token"])
-
-    @property
-    def auth(self) -> tuple[str, str]:
-        """HTTP Basic credentials for requests/httpx: the main user's API token, empty password."""
-        return (self.api_token, "")
-
-    def url(self, path: str) -> str:
-        return self.base_url + "/" + path.lstrip("/")
 
     def reset(self) -> None:
         """Back to the world as it was created (same credentials), no faults, empty journal."""
@@ -235,7 +221,10 @@ class FlowdockWorld:
 def create_world(control: ControlAPI, options: dict[str, Any] | None = None) -> FlowdockWorld:
     """``POST /_mock/worlds`` with ``options`` as its body: a new world and its credentials."""
     answer = control.call("POST", "/worlds", options or {})
-    return FlowdockWorld(answer["id"], control.base_url, answer["credentials"], control)
+    users = {u["id"]: u for u in answer["credentials"]["users"]}
+    ids = sorted(users)  # alice (1) and bob (2) in generated worlds; the first two otherwise
+    first, second = users[ids[0]], users[ids[1] if len(ids) > 1 else ids[0]]
+    return FlowdockWorld(answer["id"], control.base_url, answer["credentials"], first, second, control)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
