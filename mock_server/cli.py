@@ -124,7 +124,8 @@ class Option:
         text = str(raw).strip()
         if self.kind == "int":
             try:
-                value: int | None = int(text)
+                # ASCII only: "²" is a digit, and int() also reads other scripts' digits.
+                value: int | None = int(text) if text.isascii() else None
             except ValueError:
                 value = None
             if value is None or value < self.low or (self.high is not None and value > self.high):
@@ -178,6 +179,7 @@ OPTIONS: list[Option] = [
         ("FLOWDOCK_MOCK_SEED",),
         f"seed of the Faker world (default {DEFAULT_SEED}: the committed fixtures/default-world.json)",
         kind="int",
+        high=2**63 - 1,
     ),
     Option(
         "fixtures",
@@ -419,9 +421,11 @@ def read_document(path: str) -> Any:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise UsageError(f"fixtures file {path}: {exc.strerror or exc}") from None
+        raise UsageError(f"fixtures file {path!r}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
-        raise UsageError(f"fixtures file {path}: not UTF-8 text") from None
+        raise UsageError(f"fixtures file {path!r}: not UTF-8 text") from None
+    except (UnicodeEncodeError, ValueError):  # a name no file system takes: a lone surrogate, NUL
+        raise UsageError(f"fixtures file {path!r}: no such file") from None
     suffix = Path(path).suffix.lower()
     if suffix != ".json":
         import yaml
@@ -432,9 +436,13 @@ def read_document(path: str) -> Any:
             if suffix in (".yaml", ".yml"):
                 raise UsageError(f"fixtures file {path}: not valid YAML: {exc}") from None
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_not_json)
     except ValueError as exc:
         raise UsageError(f"fixtures file {path}: not valid JSON: {exc}") from None
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON number")
 
 
 def load_world(settings: Settings) -> dict[str, Any] | None:
@@ -503,8 +511,8 @@ def bind_socket(host: str, port: int) -> socket.socket:
             host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
         )[0]
         sock = socket.socket(family, kind, proto)
-    except OSError as exc:
-        raise UsageError(f"cannot bind {host}:{port}: {exc}") from None
+    except (OSError, UnicodeError, ValueError) as exc:  # UnicodeError: a host name IDNA cannot encode
+        raise UsageError(f"cannot bind {host!r}:{port}: {exc}") from None
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)

@@ -322,7 +322,7 @@ class _Headers:
             if key == b"content-type":
                 found.content_type = value.decode("latin-1")
             elif key == b"content-length":
-                found.length = int(value) if value.isdigit() else 0
+                found.length = int(value) if value.isascii() and value.isdigit() else 0
             elif key == b"transfer-encoding":
                 found.chunked = b"chunked" in value.lower()
             elif key == b"authorization":

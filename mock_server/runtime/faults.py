@@ -281,5 +281,9 @@ def prefer_code(headers: list[tuple[bytes, bytes]]) -> int | None:
         if name == b"prefer":
             m = _PREFER_CODE.search(value.decode("latin-1"))
             if m:
-                return int(m.group(1))
+                digits = m.group(1).lstrip("0") or "0"
+                if len(digits) > 3:  # no status has more; int() refuses past 4300 digits anyway
+                    text = errors.NOT_A_STATUS.format(code=f"{digits[:8]}..." if len(digits) > 8 else digits)
+                    raise errors.ValidationFailed.field("status", text)
+                return int(digits)
     return None

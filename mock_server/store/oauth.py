@@ -11,7 +11,7 @@ passwords. Failures are RFC 6749 errors (``OAuthFailed``), the shape OAuth clien
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -32,7 +32,7 @@ from mock_server.errors import (
     OAuthFailed,
 )
 from mock_server.store.keys import ACCESS, CODE, REFRESH
-from mock_server.store.representation import clone
+from mock_server.store.records import clone, record
 
 if TYPE_CHECKING:
     from mock_server.store import Store
@@ -76,6 +76,8 @@ class AccessToken:
     scopes: list[str] = field(default_factory=list)
     expires_at: int | None = None
     refresh_token: str | None = None
+    code: str | None = None
+    """The authorization code this token descends from (through refreshes too), if any."""
 
 
 @dataclass(slots=True)
@@ -89,6 +91,8 @@ class AuthorizationCode:
     expires_at: int
     redirect_uri: str | None = None
     """The redirect_uri the authorize request named, if any: the token request must repeat it."""
+    redeemed: bool = False
+    """Exchanged once already; kept until it expires so that a second exchange revokes its tokens."""
 
 
 def parse_scopes(text: str | None) -> list[str] | None:
@@ -131,9 +135,9 @@ class OAuthStore:
 
     def export(self) -> dict[str, Any]:
         return {
-            "oauth_applications": [asdict(a) for a in self.applications.values()],
-            "oauth_tokens": [asdict(t) for t in self.tokens.values()],
-            "oauth_codes": [asdict(c) for c in self.codes.values()],
+            "oauth_applications": [record(a) for a in self.applications.values()],
+            "oauth_tokens": [record(t) for t in self.tokens.values()],
+            "oauth_codes": [record(c) for c in self.codes.values()],
         }
 
     # --- lookups --------------------------------------------------------------------------------
@@ -172,8 +176,8 @@ class OAuthStore:
         users = self.store.users
         if login is None or login == "":
             return min(users.by_id) if users.by_id else None
-        if login.isdigit():
-            return int(login) if int(login) in users.by_id else None
+        if login.isascii() and login.isdigit():  # "²" is a digit too, not a number
+            return int(login) if len(login) <= 18 and int(login) in users.by_id else None
         user = users.by_email(login)
         return user.id if user else None
 
@@ -220,6 +224,9 @@ class OAuthStore:
                 expires_at=self.store.now_ms() + CODE_LIFETIME_S * 1000,
                 redirect_uri=redirect_uri,
             )
+            now = self.store.now_ms()
+            for stale in [c for c in self.codes.values() if c.expires_at <= now]:
+                self._forget_code(stale)
             self.codes[code.code] = code
             if oob:
                 return _with_query(f"{OOB_LANDING}/{code.code}", {"state": state})
@@ -263,15 +270,27 @@ class OAuthStore:
 
     def _redeem_code(self, app: Application, params: dict[str, Any]) -> dict[str, Any]:
         code = self.codes.get(self._required(params, "code"))
+        if code is not None and code.redeemed and code.application_id == app.id:
+            # RFC 6749 §4.1.2: a code used twice is refused, and what it issued is revoked.
+            self._forget_code(code)
+            for token in [t for t in self.tokens.values() if t.code == code.code]:
+                del self.tokens[token.token]
+                self.store.keys.release(ACCESS, token.token)
+                if token.refresh_token is not None:
+                    self.store.keys.release(REFRESH, token.refresh_token)
+            raise OAuthFailed("invalid_grant", OAUTH_BAD_CODE)
         if code is None or code.application_id != app.id or code.expires_at <= self.store.now_ms():
             raise OAuthFailed("invalid_grant", OAUTH_BAD_CODE)
         given = params.get("redirect_uri") or None
         expected = code.redirect_uri if code.redirect_uri is not None else app.redirect_uri
         if (code.redirect_uri is not None or given is not None) and given != expected:
             raise OAuthFailed("invalid_grant", OAUTH_CODE_REDIRECT_MISMATCH)
-        del self.codes[code.code]  # single use
+        code.redeemed = True  # single use; kept until it expires, so that a reuse revokes its tokens
+        return self._issue(app, code.user_id, code.scopes, code.code)
+
+    def _forget_code(self, code: AuthorizationCode) -> None:
+        del self.codes[code.code]
         self.store.keys.release(CODE, code.code)
-        return self._issue(app, code.user_id, code.scopes)
 
     def _refresh(self, app: Application, params: dict[str, Any]) -> dict[str, Any]:
         given = self._required(params, "refresh_token")
@@ -288,7 +307,7 @@ class OAuthStore:
             scopes = asked if "offline_access" in asked else [*asked, "offline_access"]
             scopes = [s for s in SCOPES if s in scopes]
         old.refresh_token = None  # rotated: the old refresh token stops working
-        return self._issue(app, old.user_id, scopes)
+        return self._issue(app, old.user_id, scopes, old.code)
 
     def _password(self, app: Application, params: dict[str, Any]) -> dict[str, Any]:
         username = self._required(params, "username")
@@ -301,13 +320,16 @@ class OAuthStore:
             raise OAuthFailed("invalid_grant", OAUTH_BAD_PASSWORD)
         return self._issue(app, user.id, scopes)
 
-    def _issue(self, app: Application, user_id: int, scopes: list[str]) -> dict[str, Any]:
+    def _issue(
+        self, app: Application, user_id: int, scopes: list[str], code: str | None = None
+    ) -> dict[str, Any]:
         token = AccessToken(
             token=self.store.new_credential(ACCESS, nbytes=32),
             user_id=user_id,
             application_id=app.id,
             scopes=list(scopes),
             expires_at=self.store.now_ms() + ACCESS_TOKEN_LIFETIME_S * 1000,
+            code=code,
         )
         if "offline_access" in scopes:
             token.refresh_token = self.store.new_credential(REFRESH, nbytes=32)
