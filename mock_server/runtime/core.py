@@ -14,9 +14,10 @@ from mock_server.contract import OperationIndex
 from mock_server.runtime.faults import Fault, FaultTable, ResponseBook
 from mock_server.runtime.feed import JournalFeed
 from mock_server.runtime.journal import Journal
+from mock_server.runtime.redaction import Credentials
 from mock_server.runtime.webhooks import Webhooks
 from mock_server.store import Store
-from mock_server.world.documents import world_problems
+from mock_server.world.documents import check_world
 
 
 def operation_table(index: OperationIndex) -> dict[str, tuple[str, str]]:
@@ -42,7 +43,7 @@ class Runtime:
         self.store = store
         self.index = index
         self.operations = operations if operations is not None else operation_table(index)
-        self.journal = Journal(journal_size, self.operations)
+        self.journal = Journal(journal_size, self.operations, Credentials(index))
         self.feed = JournalFeed(self.journal)
         self.book = book if book is not None else ResponseBook(index)
         self.faults = FaultTable(store.seed)
@@ -75,14 +76,13 @@ class Runtime:
         return self.store.export()
 
     def replace_state(self, doc: dict[str, Any]) -> dict[str, Any]:
-        problems = world_problems(doc, self.store.config)
-        if problems:
-            raise errors.ValidationFailed(errors.INVALID_WORLD, problems)
+        # Checked and built without the store's lock; only the swap holds it (world/documents.py).
+        fresh = check_world(doc, self.store.config)
         with self.store.lock:
-            taken = self.store.keys.conflicts(Store(doc, self.store.config).credentials())
+            taken = self.store.keys.conflicts(fresh.credentials())
             if taken:
                 raise errors.Conflict(errors={kind: [errors.CREDENTIAL_TAKEN] for kind, _ in taken})
-            self.store.load(doc)
+            self.store.adopt(fresh)
         return self.store.export()
 
     # --- faults -------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import random
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from random import Random
 from typing import Any
 
 from mock_server.store import keys as credential
@@ -49,6 +50,23 @@ class StoreConfig:
 class Store:
     """Root of the state: sub-stores per aggregate, a re-entrant lock, a seeded id source."""
 
+    config: StoreConfig
+    lock: threading.RLock
+    keys: Keys
+    events: EventLog
+    seed: int
+    random: Random
+    users: UserStore
+    organizations: OrganizationStore
+    flows: FlowStore
+    files: FileStore
+    oauth: OAuthStore
+    sources: SourceStore
+    messages: MessageStore
+    threads: ThreadStore
+    private: PrivateStore
+    invitations: InvitationStore
+
     def __init__(
         self,
         world: dict[str, Any],
@@ -75,35 +93,61 @@ class Store:
         """The document this store was created with (what ``reset`` goes back to)."""
         return self._initial
 
+    PARTS = (
+        "users",
+        "organizations",
+        "flows",
+        "files",
+        "oauth",
+        "sources",
+        "messages",
+        "private",
+        "invitations",
+    )
+    """The aggregates, in load order: later ones refer to earlier ones by id."""
+
     def load(self, world: dict[str, Any]) -> None:
-        """Replace the whole state with the given world document."""
+        """Replace the whole state with the given world document.
+
+        The new state is built aside, without the lock (a large document takes a while), and
+        swapped in under it, so requests wait only for the swap and never see half a world.
+        """
+        self.adopt(self.build(world))
+
+    def build(self, world: dict[str, Any]) -> Store:
+        """A detached store holding ``world``, for ``adopt`` (raises if the document is broken)."""
+        fresh = object.__new__(Store)
+        fresh.config = self.config
+        fresh.lock = threading.RLock()
+        fresh.keys = Keys()  # reports nothing: ``adopt`` tells this store's keys
+        fresh._credential_random = self._credential_random
+        fresh.clock = self.clock
+        fresh.events = self.events
+        fresh.seed = int(world.get("seed", 0))
+        fresh.random = random.Random(fresh.seed)
+        fresh.organizations = OrganizationStore(fresh)
+        fresh.users = UserStore(fresh)
+        fresh.flows = FlowStore(fresh)
+        fresh.messages = MessageStore(fresh)
+        fresh.threads = ThreadStore(fresh)
+        fresh.private = PrivateStore(fresh)
+        fresh.sources = SourceStore(fresh)
+        fresh.invitations = InvitationStore(fresh)
+        fresh.files = FileStore(fresh)
+        fresh.oauth = OAuthStore(fresh)
+        for name in self.PARTS:
+            getattr(fresh, name).load(world)
+        return fresh
+
+    def adopt(self, fresh: Store) -> None:
+        """Take over the state ``build`` made, under the lock."""
         with self.lock:
             self.events.clear()
-            self.seed = int(world.get("seed", 0))
-            self.random = random.Random(self.seed)
-            self.organizations = OrganizationStore(self)
-            self.users = UserStore(self)
-            self.flows = FlowStore(self)
-            self.messages = MessageStore(self)
-            self.threads = ThreadStore(self)
-            self.private = PrivateStore(self)
-            self.sources = SourceStore(self)
-            self.invitations = InvitationStore(self)
-            self.files = FileStore(self)
-            self.oauth = OAuthStore(self)
-            # Order matters: later aggregates refer to earlier ones by id.
-            for part in (
-                self.users,
-                self.organizations,
-                self.flows,
-                self.files,
-                self.oauth,
-                self.sources,
-                self.messages,
-                self.private,
-                self.invitations,
-            ):
-                part.load(world)
+            self.seed, self.random = fresh.seed, fresh.random
+            for name in (*self.PARTS, "threads"):
+                part = getattr(fresh, name)
+                part.store = self
+                setattr(self, name, part)
             self.keys.replace(self.credentials())
 
     def reset(self) -> None:
@@ -160,11 +204,11 @@ class Store:
                 return value
 
     # --- shared helpers -------------------------------------------------------------------------
-    def token_hex(self, nbytes: int = 16, rng: random.Random | None = None) -> str:
+    def token_hex(self, nbytes: int = 16, rng: Random | None = None) -> str:
         """A random hex token from the seeded source (API tokens, flow tokens, secrets)."""
         return f"{(rng or self.random).getrandbits(nbytes * 8):0{nbytes * 2}x}"
 
-    def token_urlsafe(self, length: int, rng: random.Random | None = None) -> str:
+    def token_urlsafe(self, length: int, rng: Random | None = None) -> str:
         """A random url-safe string of ``length`` characters (thread ids, file hashes, codes)."""
         alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
         choice = (rng or self.random).choice

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mock_server.errors import (
@@ -17,6 +17,7 @@ from mock_server.errors import (
     ValidationFailed,
 )
 from mock_server.store.keys import PUSH
+from mock_server.store.records import record
 from mock_server.store.representation import clone
 
 if TYPE_CHECKING:
@@ -82,8 +83,8 @@ class FlowStore:
     def export(self) -> dict[str, Any]:
         out = []
         for flow in self.by_id.values():
-            raw = asdict(flow)
-            raw["members"] = [{"user": uid, **asdict(m)} for uid, m in flow.members.items()]
+            raw = record(flow)
+            raw["members"] = [{"user": uid, **record(m)} for uid, m in flow.members.items()]
             out.append(raw)
         return {"flows": out}
 

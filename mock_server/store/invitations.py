@@ -9,7 +9,7 @@ An import adds existing members of the organization to the flow at once instead 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mock_server.errors import (
@@ -23,6 +23,7 @@ from mock_server.errors import (
     ValidationFailed,
 )
 from mock_server.store.flows import Membership
+from mock_server.store.records import record
 from mock_server.store.representation import clone
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ class InvitationStore:
             self.by_id[invitation.id] = invitation
 
     def export(self) -> dict[str, Any]:
-        return {"invitations": [asdict(i) for i in self.by_id.values()]}
+        return {"invitations": [record(i) for i in self.by_id.values()]}
 
     # --- rules and representation ---------------------------------------------------------------
     def to_dict(self, invitation: Invitation) -> dict[str, Any]:

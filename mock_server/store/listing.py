@@ -169,7 +169,7 @@ class Log:
 
     def _count(self, tags: Iterable[str], delta: int) -> None:
         for tag in tags:
-            if tag.startswith(":unread:") and tag[8:].isdigit():
+            if tag.startswith(":unread:") and tag[8:].isascii() and tag[8:].isdigit() and len(tag) < 28:
                 self.unread[int(tag[8:])] += delta
 
 

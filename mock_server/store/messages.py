@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mock_server.errors import (
     BLANK,
     COMMENT_ON_COMMENT,
+    DELETED_MESSAGE,
     INVALID,
     NO_WHITESPACE,
     NOT_DELETABLE,
@@ -44,6 +45,7 @@ from mock_server.store.message_model import (
     text_content,
     title_of,
 )
+from mock_server.store.records import message_from_record, record
 from mock_server.store.representation import clone, message_dict
 from mock_server.store.timefmt import iso_ms
 
@@ -101,16 +103,14 @@ class MessageStore:
             thread = Thread(**clone(raw))
             self.log(thread.flow).add_thread(thread)
         for raw in world.get("messages", []):
-            raw = clone(raw)
-            flow_id = raw.pop("flow")
-            self.append(flow_id, Message(**raw))
+            self.append(raw["flow"], message_from_record(raw))
 
     def export(self) -> dict[str, Any]:
         messages: list[dict[str, Any]] = []
         threads: list[dict[str, Any]] = []
         for flow_id, log in self.logs.items():
-            threads.extend(asdict(t) for t in log.threads.values())
-            messages.extend({"flow": flow_id, **asdict(m)} for m in log.messages)
+            threads.extend(record(t) for t in log.threads.values())
+            messages.extend({"flow": flow_id, **record(m)} for m in log.messages)
         return {"messages": messages, "threads": threads}
 
     def append(self, flow_id: str, message: Message) -> Message:
@@ -405,6 +405,9 @@ class MessageStore:
                 raise Forbidden(NOT_EDITABLE)
             if message.user != viewer or message.user == 0:
                 raise Forbidden(NOT_YOUR_MESSAGE)
+            if message.content == "":
+                # A truncating delete is final (docs/flowdock.md §3.3, op 13): its content stays empty.
+                raise Forbidden(DELETED_MESSAGE)
         text = text_content(changes["content"]) if changes.get("content") is not None else None
         new_tags = None
         if changes.get("tags") is not None:

@@ -10,14 +10,14 @@ conversation, listing, edit and delete permissions, uuid retries) and carry ``to
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mock_server.errors import BLANK, INVALID, NOT_SUPPORTED_HERE, NotFound, ValidationFailed
 from mock_server.store import tags as tagging
 from mock_server.store.listing import ListQuery, Log, matcher
 from mock_server.store.message_model import POSTABLE, Message, tags_param
-from mock_server.store.representation import clone
+from mock_server.store.records import message_from_record, record
 
 if TYPE_CHECKING:
     from mock_server.store import Store
@@ -59,7 +59,7 @@ class PrivateStore:
                 files_id=raw.get("files_id"),
             )
             for m in raw.get("messages", []):
-                conv.add(Message(**clone(m)))
+                conv.add(message_from_record(m))
             self.conversations[conv.users] = conv
 
     def export(self) -> dict[str, Any]:
@@ -68,7 +68,7 @@ class PrivateStore:
             raw: dict[str, Any] = {
                 "users": list(conv.users),
                 "open": {str(k): v for k, v in conv.open.items()},
-                "messages": [asdict(m) for m in conv.messages],
+                "messages": [record(m) for m in conv.messages],
             }
             if conv.files_id is not None:
                 raw["files_id"] = conv.files_id

@@ -9,21 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from mock_server.store.message_model import Message, Thread
+from mock_server.store.records import clone
 from mock_server.store.timefmt import iso_ms
 
-
-def clone(value: Any) -> Any:
-    """A copy of JSON-shaped data, so a response never shares a mutable object with the store.
-
-    The same result as ``copy.deepcopy`` for the dicts, lists and scalars messages hold, at a
-    fraction of its cost (no memo dict); strings, numbers and None are returned as they are.
-    """
-    kind = type(value)
-    if kind is dict:
-        return {k: clone(v) if type(v) in _CONTAINERS else v for k, v in value.items()}
-    if kind is list:
-        return [clone(v) if type(v) in _CONTAINERS else v for v in value]
-    return value
+__all__ = ["clone", "message_dict", "thread_dict"]
 
 
 _CONTAINERS = frozenset({dict, list})

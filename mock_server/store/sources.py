@@ -7,7 +7,7 @@ once, in the create response. Deleting keeps the record (``deleted``) so its tok
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mock_server.errors import (
@@ -19,6 +19,7 @@ from mock_server.errors import (
     Unauthorized,
 )
 from mock_server.store.keys import FLOW_TOKEN
+from mock_server.store.records import record
 from mock_server.store.representation import clone
 from mock_server.store.timefmt import iso_ms
 
@@ -61,7 +62,7 @@ class SourceStore:
             self.by_id[source.id] = source
 
     def export(self) -> dict[str, Any]:
-        return {"sources": [asdict(s) for s in self.by_id.values()]}
+        return {"sources": [record(s) for s in self.by_id.values()]}
 
     def compact(self, source: Source) -> dict[str, Any]:
         """The short form embedded in threads: ``{id, name, application}``."""

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mock_server.errors import ONLY_YOURSELF, TAKEN, Forbidden, NotFound, ValidationFailed
 from mock_server.store.keys import LOGIN, login_key
+from mock_server.store.records import record
 
 if TYPE_CHECKING:
     from mock_server.store import Store
@@ -54,7 +55,7 @@ class UserStore:
             self._index(User(**raw))
 
     def export(self) -> dict[str, Any]:
-        return {"users": [asdict(u) for u in self.by_id.values()]}
+        return {"users": [record(u) for u in self.by_id.values()]}
 
     def _index(self, user: User) -> None:
         self.by_id[user.id] = user

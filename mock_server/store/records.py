@@ -1,0 +1,54 @@
+"""Copies between stored objects and the JSON-shaped records of a world document, fast.
+
+``load`` and ``export`` of every aggregate go through here, and the state round trip of a large
+world is bound by them: ``copy.deepcopy`` and ``dataclasses.asdict`` are general (a memo dict,
+recursion into any object) and several times slower than copying what a record can hold, which
+is only dicts, lists and scalars.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from mock_server.store.message_model import Message
+
+
+def clone(value: Any) -> Any:
+    """A copy of JSON-shaped data, so a response or a record never shares a mutable object with the store.
+
+    The same result as ``copy.deepcopy`` for the dicts, lists and scalars records hold, at a
+    fraction of its cost; strings, numbers and None are returned as they are.
+    """
+    if isinstance(value, dict):
+        return {k: clone(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clone(v) for v in value]
+    return value
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def record(obj: Any) -> dict[str, Any]:
+    """A stored dataclass as its record: ``dataclasses.asdict`` for fields holding JSON-shaped data."""
+    cls = type(obj)
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return {name: clone(getattr(obj, name)) for name in names}
+
+
+def message_from_record(raw: dict[str, Any]) -> Message:
+    """A stored message from its world-document record (a flow's carries ``flow``, left out here).
+
+    Only the fields that can hold lists or objects are copied: a large import spends its time here.
+    """
+    message = Message(**{k: v for k, v in raw.items() if k != "flow"})
+    message.tags = list(message.tags)
+    message.attachments = clone(message.attachments)
+    if isinstance(message.content, (dict, list)):
+        message.content = clone(message.content)
+    if message.author is not None:
+        message.author = clone(message.author)
+    return message
