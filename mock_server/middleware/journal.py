@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import time
 from typing import Any
 
@@ -73,7 +74,7 @@ class JournalMiddleware:
                 _log_request(
                     logging.INFO,
                     entry.method,
-                    entry.path,
+                    self.journal.credentials.redact_path(entry.path),
                     entry.operation_id,
                     entry.status,
                     entry.duration,
@@ -149,6 +150,9 @@ def _entry(scope: Scope, routing: dict[str, Any], exchange: _Exchange, duration:
     )
 
 
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _log_request(
     level: int,
     method: str,
@@ -158,6 +162,8 @@ def _log_request(
     duration: float,
     user_id: int | None,
 ) -> None:
+    # A decoded path may hold a newline or an escape sequence (%0A, %1B): one line per request.
+    path = _CONTROL_CHARACTERS.sub(lambda m: f"\\x{ord(m.group()):02x}", path)
     ms = round(duration * 1000, 1)
     access_log.log(
         level,

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mock_server.runtime.redaction import redact_body, redact_headers, redact_query
+from mock_server.runtime.redaction import Credentials, printable
 
 
 @dataclass(slots=True)
@@ -46,33 +46,39 @@ class Entry:
     webhook: dict[str, Any] | None = None
     """An outgoing webhook delivery (runtime/webhooks.py): its webhook, attempt and event ids."""
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
+    def to_dict(self, credentials: Credentials) -> dict[str, Any]:
+        """The entry as /_mock/requests shows it: what the contract marks as a credential redacted."""
+        secrets = credentials.path_secrets(self.path)
+        raw = {
             "id": self.id,
             "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(self.time))
             + f".{int(self.time % 1 * 1000):03d}Z",
             "method": self.method,
-            "path": self.path,
-            "query": redact_query(self.query),
+            "path": credentials.redact_path(self.path),
+            "query": credentials.query(self.query, secrets),
             "operationId": self.operation_id,
             "status": self.status,
             "duration_ms": round(self.duration * 1000, 3),
             "user_id": self.user_id,
-            "headers": redact_headers(self.headers),
-            "body": redact_body(self.body, self.body_size, self.headers),
+            "headers": credentials.header_values(self.headers, secrets),
+            "body": credentials.body(self.body, self.body_size, self.headers, secrets),
             "normalizations": list(self.normalizations),
-            "violations": list(self.violations),
+            "violations": printable(list(self.violations)),
             "forced": self.forced,
             "response": {"content_type": self.response_type.decode("latin-1"), "size": self.response_size},
             **({"webhook": dict(self.webhook)} if self.webhook is not None else {}),
         }
+        return credentials.entry(raw, secrets)
 
 
 class Journal:
     """A bounded ring of entries plus per-operation counters; one short lock around each update."""
 
-    def __init__(self, size: int, operations: dict[str, tuple[str, str]]) -> None:
+    def __init__(
+        self, size: int, operations: dict[str, tuple[str, str]], credentials: Credentials | None = None
+    ) -> None:
         self.size = size
+        self.credentials = credentials or Credentials()
         self.operations = operations  # operationId -> (METHOD, path template), in spec order
         self.lock = threading.Lock()
         self.ids = itertools.count(1)
@@ -115,7 +121,7 @@ class Journal:
             entries = list(self.entries)
         if limit is not None:
             entries = entries[-limit:] if limit else []
-        return [e.to_dict() for e in entries]
+        return [e.to_dict(self.credentials) for e in entries]
 
     def entries_after(self, entry_id: int) -> tuple[Entry, ...]:
         """The entries the ring still holds with an id greater than ``entry_id``, oldest first."""
@@ -140,7 +146,9 @@ class Journal:
             calls = {op: dict(statuses) for op, statuses in self.calls.items()}
             counts = dict(self.violation_counts)
             violating = list(self.violating)
-        return coverage_document(self.operations, calls, counts, [e.to_dict() for e in violating])
+        return coverage_document(
+            self.operations, calls, counts, [e.to_dict(self.credentials) for e in violating]
+        )
 
 
 def coverage_document(
