@@ -31,6 +31,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from mock_server.serving import (
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_KEEP_ALIVE_TIMEOUT,
+    DEFAULT_MAX_HEADER_BYTES,
+    DEFAULT_MAX_HEADERS,
+    HttpLimits,
+)
 from mock_server.world import DEFAULT_SEED, MAIN_USER, Sizes
 
 ENV_PREFIX = "FLOWDOCK_MOCK_"
@@ -72,6 +79,17 @@ class Settings:
     """Epoch milliseconds the worlds' clock starts at (store/clock.py); None: real time."""
     webhook_any_host: bool = False
     """Webhooks may be registered on any host, not only loopback ones (runtime/webhooks.py)."""
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
+    max_headers: int = DEFAULT_MAX_HEADERS
+    header_timeout: int = int(DEFAULT_HEADER_TIMEOUT)
+    keep_alive_timeout: int = int(DEFAULT_KEEP_ALIVE_TIMEOUT)
+
+    @property
+    def limits(self) -> HttpLimits:
+        """What a client may do before its request is in flight (serving.py)."""
+        return HttpLimits(
+            self.max_header_bytes, self.max_headers, self.header_timeout, self.keep_alive_timeout
+        )
 
 
 # --- the options: one table, for the parser, the help and the merging --------------------------------
@@ -266,6 +284,42 @@ OPTIONS: list[Option] = [
         ("FLOWDOCK_MOCK_ADMIN_TOKEN",),
         "when set, /_mock/* (except /_mock/health) needs Authorization: Bearer TOKEN (default: unset)",
         metavar="TOKEN",
+    ),
+    Option(
+        "max-header-bytes",
+        ("FLOWDOCK_MOCK_MAX_HEADER_BYTES",),
+        f"largest request head (request line and headers) accepted; 431 above it (default {DEFAULT_MAX_HEADER_BYTES})",
+        kind="int",
+        low=1024,
+        high=16 * 1024 * 1024,
+    ),
+    Option(
+        "max-headers",
+        ("FLOWDOCK_MOCK_MAX_HEADERS",),
+        f"most header fields in one request; 431 above it (default {DEFAULT_MAX_HEADERS})",
+        kind="int",
+        low=8,
+        high=10_000,
+    ),
+    Option(
+        "header-timeout",
+        ("FLOWDOCK_MOCK_HEADER_TIMEOUT",),
+        "seconds a request head may take to arrive once it starts; 408 after it "
+        f"(default {DEFAULT_HEADER_TIMEOUT:g})",
+        kind="int",
+        metavar="SECONDS",
+        low=1,
+        high=3600,
+    ),
+    Option(
+        "keep-alive-timeout",
+        ("FLOWDOCK_MOCK_KEEP_ALIVE_TIMEOUT",),
+        "seconds a connection may stay open with no request in flight (new or after a response); "
+        f"responses in progress, such as streams, are never cut (default {DEFAULT_KEEP_ALIVE_TIMEOUT:g})",
+        kind="int",
+        metavar="SECONDS",
+        low=1,
+        high=3600,
     ),
     Option(
         "max-worlds",
@@ -558,9 +612,11 @@ def build_app(settings: Settings, base_url: str, *, validate_responses: bool = T
     )
 
 
-def make_server(app: Any, log_level: str, on_ready: Any) -> Any:
-    """A uvicorn server that calls ``on_ready()`` once it accepts connections."""
+def make_server(app: Any, log_level: str, on_ready: Any, limits: HttpLimits | None = None) -> Any:
+    """A uvicorn server that calls ``on_ready()`` once it accepts connections (serving.py: limits)."""
     import uvicorn
+
+    from mock_server.serving import uvicorn_options
 
     class Server(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
@@ -575,6 +631,7 @@ def make_server(app: Any, log_level: str, on_ready: Any) -> Any:
         access_log=False,  # journal.py logs one line per request instead
         timeout_graceful_shutdown=1,  # SIGTERM/SIGINT: open requests get one second, then the server is gone
         lifespan="on",
+        **uvicorn_options(limits or HttpLimits()),
     )
     return Server(config)
 
@@ -615,7 +672,7 @@ def serve(settings: Settings) -> int:
             sys.stdout.write(banner(base_url, settings))
             sys.stdout.flush()
 
-        server = make_server(app, settings.log_level, ready)
+        server = make_server(app, settings.log_level, ready, settings.limits)
         # uvicorn stops gracefully on SIGTERM/SIGINT, restores the previous handlers and raises the
         # signal again; these no-op handlers make that a clean exit 0 (no traceback, no kill).
         previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGTERM, signal.SIGINT)}

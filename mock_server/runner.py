@@ -125,7 +125,7 @@ def serve_in_thread(settings: Settings) -> Served:
         sock.close()
         raise
     ready = threading.Event()
-    server = make_server(app, settings.log_level, ready.set)
+    server = make_server(app, settings.log_level, ready.set, settings.limits)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="flowdock-mock", daemon=True
     )

@@ -13,6 +13,7 @@ import yaml
 
 from mock_server import cli
 from mock_server.cli import OPTIONS, Settings, UsageError, parse_args, settings_from_args
+from mock_server.serving import HttpLimits
 from mock_server.world import DEFAULT_SEED, Sizes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,6 +81,10 @@ def test_settings__every_variable_is_read(monkeypatch: pytest.MonkeyPatch, tmp_p
         "FLOWDOCK_MOCK_ADMIN_TOKEN": "tok",
         "FLOWDOCK_MOCK_MAX_WORLDS": "12",
         "FLOWDOCK_MOCK_WORLD_IDLE_TIMEOUT": "0",
+        "FLOWDOCK_MOCK_MAX_HEADER_BYTES": "8192",
+        "FLOWDOCK_MOCK_MAX_HEADERS": "50",
+        "FLOWDOCK_MOCK_HEADER_TIMEOUT": "3",
+        "FLOWDOCK_MOCK_KEEP_ALIVE_TIMEOUT": "30",
     }.items():
         monkeypatch.setenv(name, value)
 
@@ -97,6 +102,10 @@ def test_settings__every_variable_is_read(monkeypatch: pytest.MonkeyPatch, tmp_p
         admin_token="tok",
         max_worlds=12,
         world_idle_timeout=0,
+        max_header_bytes=8192,
+        max_headers=50,
+        header_timeout=3,
+        keep_alive_timeout=30,
     )
 
 
@@ -136,6 +145,12 @@ def test_settings__prefixed_variable_beats_plain_host_and_port(monkeypatch: pyte
             "FLOWDOCK_MOCK_LOG_LEVEL='loud': expected one of debug, info, warning, error",
         ),
         (["--latency-ms", "-5"], {}, "--latency-ms='-5': expected an integer from 0 to 60000"),
+        (["--header-timeout", "0"], {}, "--header-timeout='0': expected an integer from 1 to 3600"),
+        (
+            [],
+            {"FLOWDOCK_MOCK_MAX_HEADER_BYTES": "10"},
+            "FLOWDOCK_MOCK_MAX_HEADER_BYTES='10': expected an integer from 1024 to 16777216",
+        ),
         (
             ["--fixtures", "w.json", "--seed", "3"],
             {},
@@ -311,3 +326,8 @@ def test_pyproject__ships_every_package_and_the_pytest_plugin() -> None:
     assert on_disk <= packages
     assert project["project"]["entry-points"]["pytest11"] == {"flowdock_mock": "mock_server.pytest_plugin"}
     assert project["project"]["scripts"]["flowdock-mock"] == "mock_server.cli:main"
+
+
+def test_settings__limits_are_the_server_s_http_limits() -> None:
+    limits = settings("--max-header-bytes", "2048", "--max-headers", "9", "--keep-alive-timeout", "7").limits
+    assert limits == HttpLimits(max_header_bytes=2048, max_headers=9, header_timeout=10, keep_alive_timeout=7)

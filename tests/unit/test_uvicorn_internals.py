@@ -1,0 +1,54 @@
+"""Every uvicorn internal mock_server/serving.py relies on, checked against the installed uvicorn.
+
+``serving.py`` subclasses uvicorn's httptools protocol to bound request heads and idle
+connections: it overrides the protocol's parser callbacks and reads some of its attributes. None
+of that is public API; when a row fails, serving.py is the file to revisit. constraints.txt pins
+the uvicorn these rows were checked against.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+
+import pytest
+from uvicorn.config import Config
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+METHODS = {
+    "connection_made": ("self", "transport"),
+    "connection_lost": ("self", "exc"),
+    "data_received": ("self", "data"),
+    "on_message_begin": ("self",),
+    "on_url": ("self", "url"),
+    "on_header": ("self", "name", "value"),
+    "on_headers_complete": ("self",),
+    "on_message_complete": ("self",),
+    "timeout_keep_alive_handler": ("self",),
+}
+"""Overridden or called by serving.py's protocol, with the parameters it passes."""
+ATTRIBUTES = ("loop", "transport", "timeout_keep_alive", "timeout_keep_alive_task")
+"""Set by ``HttpToolsProtocol.__init__``/``connection_made`` and read or replaced by serving.py."""
+CONFIG_OPTIONS = ("http", "timeout_keep_alive", "h11_max_incomplete_event_size")
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_httptools_protocol_method__exists_with_the_parameters_serving_uses(name: str) -> None:
+    method = getattr(HttpToolsProtocol, name, None)
+    assert callable(method), f"HttpToolsProtocol.{name} is gone: revisit mock_server/serving.py"
+    assert tuple(inspect.signature(method).parameters) == METHODS[name]
+
+
+@pytest.mark.parametrize("name", ATTRIBUTES)
+def test_httptools_protocol_attribute__is_set_by_uvicorn(name: str) -> None:
+    source = inspect.getsource(HttpToolsProtocol.__init__) + inspect.getsource(
+        HttpToolsProtocol.connection_made
+    )
+    assert re.search(rf"self\.{name}\b[^=\n]*=", source), (
+        f"HttpToolsProtocol no longer sets {name}: revisit mock_server/serving.py"
+    )
+
+
+@pytest.mark.parametrize("name", CONFIG_OPTIONS)
+def test_uvicorn_config__takes_the_options_serving_passes(name: str) -> None:
+    assert name in inspect.signature(Config.__init__).parameters
