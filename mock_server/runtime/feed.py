@@ -91,7 +91,7 @@ class JournalFeed:
                 last = 0
             for entry in self.journal.entries_after(last):
                 last = entry.id
-                yield _event("request", entry.id, entry.to_dict())
+                yield _event("request", entry.id, entry.to_dict(self.journal.credentials))
             while True:
                 try:
                     item = await asyncio.wait_for(sub.queue.get(), KEEPALIVE_SECONDS)
@@ -106,7 +106,7 @@ class JournalFeed:
                 if item.id <= last:  # already sent with the backlog
                     continue
                 last = item.id
-                yield _event("request", item.id, item.to_dict())
+                yield _event("request", item.id, item.to_dict(self.journal.credentials))
         finally:
             self._drop(sub)
 
