@@ -357,7 +357,9 @@ OPTIONS: list[Option] = [
 
 def parse_instant(source: str, text: str) -> int:
     """Epoch milliseconds of ``text``: digits as milliseconds, else ISO 8601 with an offset."""
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # "²" is a digit too
+        if len(text) > 15:  # past the year 33658
+            raise UsageError(f"{source}={text!r}: expected epoch milliseconds of a representable time")
         return int(text)
     try:
         moment = datetime.fromisoformat(text)

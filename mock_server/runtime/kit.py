@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -217,6 +218,8 @@ class WaitTimedOut(Exception):
 
 
 def _bounded(timeout: float) -> float:
+    if math.isnan(timeout):  # the validator lets "NaN" through (no comparison holds): it would never end
+        raise errors.ValidationFailed.field("timeout", errors.NOT_A_NUMBER)
     return min(max(float(timeout), 0.0), MAX_TIMEOUT_S)
 
 

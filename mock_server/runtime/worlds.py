@@ -299,7 +299,7 @@ class Worlds:
         default.store.keys = world.keys
         world.keys.replace(default.store.credentials())
         self.default = world
-        self.journal = Journal(default.journal.size, default.operations)
+        self.journal = Journal(default.journal.size, default.operations, default.journal.credentials)
         """Every world's requests together, the default one's included: the server's view, which
         ``flowdock-mock run`` reports on (each world's own journal is ``world.runtime.journal``)."""
         self.by_id: dict[str, World] = {DEFAULT_ID: world}

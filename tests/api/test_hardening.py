@@ -381,6 +381,11 @@ def test_unread_tag_with_a_strange_number__is_stored_as_a_tag(alice: Any, tag: s
     assert alice.get(f"{MAIN}/messages").status_code == 200
 
 
+def test_wait_for_event__nan_timeout_is_400_not_a_wait_forever(client: Any) -> None:
+    response = client.get("/_mock/waits/event", params={"timeout": "NaN"})
+    assert_error(response, 400, errors.VALIDATION_ERROR, {"timeout": [errors.NOT_A_NUMBER]})
+
+
 def test_prefer_code__thousands_of_digits_is_400(alice: Any) -> None:
     response = alice.get("/flows", headers={"prefer": "code=" + "9" * 5000})
     assert response.status_code == 400, response.text

@@ -24,7 +24,7 @@ from mock_server.cli import (
 )
 from tests.hostile.corpus import Dealer
 
-FLAGS = [flag for flag, _, _ in OPTIONS if flag != "strict"]
+FLAGS = [option.flag for option in OPTIONS if option.kind != "switch"]
 
 
 def _settle(argv: list[str]) -> Settings | None:
@@ -46,9 +46,9 @@ def test_serve_option__hostile_value_is_a_setting_or_a_usage_error(
     flag: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
     monkeypatch.chdir(tmp_path)  # a fixtures "path" from the corpus must not find a real file
-    for name in [n for _, names, _ in OPTIONS for n in names]:
+    for name in [n for option in OPTIONS for n in option.env]:
         monkeypatch.delenv(name, raising=False)
-    env_name = next(names for f, names, _ in OPTIONS if f == flag)[0]
+    env_name = next(option.env for option in OPTIONS if option.flag == flag)[0]
     for text in Dealer(zlib.crc32(flag.encode()), 12).deal():
         _settle([f"--{flag}={text}"])
         if "\x00" in text or any(0xD800 <= ord(c) <= 0xDFFF for c in text):

@@ -120,7 +120,9 @@ def _calls() -> Iterator[Call]:
                         elif name == "message_id":
                             call.path[name] = "1"
                         else:
-                            call.path[name] = values[name]
+                            call.path[name] = values.get(name, "unknown")
+                    elif p["in"] == "query" and name == "timeout":
+                        call.query[name] = "0"  # the waits of the control API: answer at once
                     elif p["in"] == "query" and p.get("required"):
                         key = ID_OF.get(call.operation_id, name) if name == "id" else name
                         call.query[name] = values.get(key, "1")

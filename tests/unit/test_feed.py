@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 
+from mock_server.contract import OperationIndex, load_spec
 from mock_server.runtime import feed as feed_module
 from mock_server.runtime.feed import JournalFeed, parse_last_event_id
 from mock_server.runtime.journal import Entry, Journal
+from mock_server.runtime.redaction import Credentials
 
 OPERATIONS = {"listFlows": ("GET", "/flows")}
 
@@ -82,7 +84,7 @@ def test_without_an_id_the_whole_ring_and_a_clear_is_announced() -> None:
 
 def test_entries_are_sent_redacted_as_the_journal_reads_them() -> None:
     async def scenario() -> None:
-        journal = Journal(10, OPERATIONS)
+        journal = Journal(10, OPERATIONS, Credentials(OperationIndex(load_spec())))
         feed = JournalFeed(journal)
         events = feed.events(after=None)
         await asyncio.wait_for(anext(events), 5)  # retry: line; subscribed from here on
