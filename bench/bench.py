@@ -16,7 +16,11 @@ What it measures, printed as a markdown table (and written to .bench/latest.md a
 - the latency of one list page (``limit=30``, one connection) in flows of 1k, 100k and 1M
   messages, served by bench/serve.py, which bulk-loads them through ``MessageStore.append``;
 - memory per stored message: the RSS growth of that server divided by the messages it loaded,
-  and tracemalloc's count of the Python allocations for 100k messages built the same way.
+  and tracemalloc's count of the Python allocations for 100k messages built the same way;
+- memory per *posted* message (tracemalloc, 20k posts through sendFlowMessage's store path after
+  the event ring is full; target 1 KB), and ``PUT /_mock/state`` of the default world plus 50k
+  messages on the load server (target about 1 s), with the longest ``GET /flows`` another
+  connection saw meanwhile (how long the import held other requests up).
 
 ``--validation`` also serves the same app with response validation on and off (bench/serve.py),
 and loads GET /flows and the message list on each.
@@ -31,6 +35,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import gc
 import http.client
 import json
 import os
@@ -41,6 +46,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import tracemalloc
 from dataclasses import dataclass, field
@@ -309,6 +315,84 @@ def tracemalloc_per_message(count: int = 100_000) -> float:
     return (after - before) / count
 
 
+POSTED_WARMUP = 12_000
+"""Posts before measuring: more than the event log's ring holds, so its churn nets out."""
+IMPORT_MESSAGES = 50_000
+POSTED_TARGET_BYTES = 1024
+IMPORT_TARGET_S = 1.0
+
+
+def bytes_per_posted_message(count: int = 20_000) -> float:
+    """Bytes Python keeps per message posted through the store's API (sendFlowMessage's path):
+    the message, its thread and timeline, tags, indexes. Measured after ``POSTED_WARMUP`` posts,
+    so the bounded event ring is full and only what grows with each post is counted."""
+    from mock_server.contract import load_default_world
+    from mock_server.store import Store
+
+    store = Store(load_default_world())
+
+    def post(n: int, start: int) -> None:
+        for i in range(start, start + n):
+            body = {"event": "message", "content": f"deploy {i} done #ci @bob"}
+            store.messages.send_flow_message("acme", "main", body, viewer=1)
+
+    tracemalloc.start()
+    post(POSTED_WARMUP, 0)
+    gc.collect()
+    before = tracemalloc.get_traced_memory()[0]
+    post(count, POSTED_WARMUP)
+    gc.collect()
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    return (after - before) / count
+
+
+def import_state(port: int, messages: int = IMPORT_MESSAGES) -> dict[str, Any]:
+    """``PUT /_mock/state`` of the default world plus ``messages`` messages, timed, while another
+    connection keeps reading ``GET /flows``: the longest of those reads is how long the import
+    held up other requests."""
+    from mock_server.contract import load_default_world
+
+    world = load_default_world()
+    template = next(m for m in world["messages"] if m["event"] == "message")
+    next_id = max(m["id"] for m in world["messages"] if m["flow"] == template["flow"]) + 1
+    world["messages"] += [
+        {**template, "id": next_id + i, "content": f"imported message {i}", "uuid": None, "thread_id": None}
+        for i in range(messages)
+    ]
+    body = json.dumps(world).encode()
+    waits: list[float] = []
+    done = threading.Event()
+
+    def reader() -> None:
+        while not done.is_set():
+            started = time.perf_counter()
+            get(port, "/flows", timeout=30)
+            waits.append(time.perf_counter() - started)
+
+    thread = threading.Thread(target=reader, daemon=True)
+    thread.start()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    try:
+        started = time.perf_counter()
+        conn.request("PUT", "/_mock/state", body=body, headers={"Content-Type": "application/json"})
+        response = conn.getresponse()
+        response.read()
+        seconds = time.perf_counter() - started
+    finally:
+        conn.close()
+        done.set()
+        thread.join(35)
+    return {
+        "messages": messages,
+        "bytes": len(body),
+        "status": response.status,
+        "seconds": seconds,
+        "longest_other_request_ms": max(waits) * 1000 if waits else None,
+        "other_requests": len(waits),
+    }
+
+
 # --- formatting ----------------------------------------------------------------------------------
 def ms(us: float) -> str:
     return f"{us / 1000:.1f} ms"
@@ -407,6 +491,27 @@ def render(result: dict[str, Any]) -> str:
             f"{big['fill_seconds']:.1f} s",
         )
         row("memory per stored message (RSS growth)", f"{big['fill_rss_delta'] / big['fill_messages']:.0f} B")
+    if result.get("posted_message_bytes"):
+        value = result["posted_message_bytes"]
+        verdict = "met" if value <= POSTED_TARGET_BYTES else "missed"
+        row(
+            f"memory per posted message (tracemalloc, after {POSTED_WARMUP:,} posts; target <= 1 KB, {verdict})",
+            f"{value:.0f} B",
+        )
+    imported = result.get("import")
+    if imported:
+        verdict = (
+            "met" if imported["status"] == 200 and imported["seconds"] <= IMPORT_TARGET_S * 1.5 else "missed"
+        )
+        row(
+            f"PUT /_mock/state of {imported['messages']:,} messages ({mb(imported['bytes'])}; "
+            f"target about {IMPORT_TARGET_S:g} s, {verdict})",
+            f"{imported['seconds']:.2f} s (HTTP {imported['status']})",
+        )
+        row(
+            f"longest GET /flows during that import ({imported['other_requests']} requests)",
+            f"{imported['longest_other_request_ms']:.0f} ms" if imported["longest_other_request_ms"] else "-",
+        )
     if result.get("tracemalloc_per_message"):
         row("memory per stored message (tracemalloc, 100k)", f"{result['tracemalloc_per_message']:.0f} B")
     if result.get("worlds"):
@@ -535,6 +640,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         result["posted"] = sum(r["requests"] for r in result["loads"][LOADS[-1][0]])
         if prism:
             result["prism"]["rss_after"] = prism.rss()
+        result["import"] = import_state(ours.port)
+        print(
+            f"import of {result['import']['messages']:,} messages: {result['import']['seconds']:.2f} s, "
+            f"longest other request {result['import']['longest_other_request_ms']} ms",
+            flush=True,
+        )
         for server in servers:
             server.stop()
 
@@ -589,6 +700,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             big.stop()
             result["big"] = info
             result["tracemalloc_per_message"] = tracemalloc_per_message()
+        result["posted_message_bytes"] = bytes_per_posted_message()
     finally:
         for server in servers:
             server.stop()
