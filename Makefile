@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast test-browser chromium screenshots lint fmt fixtures fuzz bench bench-compare wrk-installed lock clean
+.PHONY: help install node-clients run test test-fast test-browser chromium screenshots lint fmt fixtures fuzz bench bench-compare wrk-installed lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -17,14 +17,29 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	@# aioflowdock (a real streaming client for tests/clients) declares `aiohttp (>=3.*)`, which
+	@# pip >= 24.1 refuses to parse; pip 24.0, run from its wheel, installs it (its dependencies
+	@# are in the dev extras above, pinned in constraints.txt).
+	$(BIN)/pip download --quiet --no-deps --dest $(VENV)/pip-24.0 pip==24.0
+	$(BIN)/python $(VENV)/pip-24.0/pip-24.0-py3-none-any.whl/pip install --quiet --no-deps \
+		--disable-pip-version-check aioflowdock==0.2.2
 	touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install the project with its dev tools
 
+NODE_CLIENTS := tests/clients/node
+NODE_STAMP := $(NODE_CLIENTS)/node_modules/.installed
+
+$(NODE_STAMP): $(NODE_CLIENTS)/package.json $(NODE_CLIENTS)/package-lock.json
+	cd $(NODE_CLIENTS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+node-clients: $(NODE_STAMP) ## the npm streaming clients (node-flowdock, hubot, hubot-flowdock) from their lockfile
+
 run: $(STAMP) ## serve the default dataset on $(HOST):$(PORT)
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/flowdock-mock serve
 
-test: $(STAMP) lint chromium ## lint, then the whole suite: spec, unit, api, contract (Schemathesis), real clients, browser
+test: $(STAMP) $(NODE_STAMP) lint chromium ## lint, then the whole suite: spec, unit, api, contract (Schemathesis), real clients, browser
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP) ## everything except the Schemathesis, real-client and browser runs

@@ -25,6 +25,10 @@ What it measures, printed as a markdown table (and written to .bench/latest.md a
 ``--validation`` also serves the same app with response validation on and off (bench/serve.py),
 and loads GET /flows and the message list on each.
 
+The Streaming API's three figures (bench/streams.py; ``--no-streams`` skips them): RSS and
+``GET /flows`` throughput with 1,000 idle streams, POST-to-arrival latency with 1 and 100
+subscribers, and deliveries per second to 200 subscribers, each against its target.
+
 ``--compare`` also installs Prism 5 (npm, into bench/.prism), serves our published
 /openapi.json with it in static mode, and runs every load row alternately against both servers,
 ``--rounds`` times, reporting the best of each and the ratio ours/Prism.
@@ -527,6 +531,10 @@ def render(result: dict[str, Any]) -> str:
                 f"| {'on' if f['validate_responses'] else 'off'} | {f['load']} | {f['rps']:.0f} "
                 f"| {ms(f['p50_us'])} | {ms(f['p99_us'])} | {us(f)} |"
             )
+    if result.get("streams"):
+        import streams  # bench/streams.py
+
+        lines += streams.render(result["streams"])
     return "\n".join(lines) + "\n"
 
 
@@ -655,6 +663,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if args.worlds:
             result["worlds"] = worlds_bench.measure(sys.modules[__name__], load)
 
+        if args.streams:
+            import streams  # bench/streams.py
+
+            result["streams"] = streams.measure(args, load)
+
         if args.sizes:
             big_port = free_port()
             sizes = ",".join(str(s) for s in args.sizes)
@@ -734,6 +747,12 @@ def main() -> None:
         default=True,
         help="measure world creation, memory per world and GET /flows with 1,000 worlds (bench/worlds.py)",
     )
+    parser.add_argument(
+        "--no-streams", dest="streams", action="store_false", help="skip the Streaming API figures"
+    )
+    import streams  # bench/streams.py: --idle, --posts, --fanout-duration
+
+    streams.add_arguments(parser)
     args = parser.parse_args()
     result = run(args)
     table = render(result)

@@ -45,6 +45,8 @@ def create_app(
     webhook_any_host: bool = False,
     limits: Limits | None = None,
     clock: Callable[[], float] | None = None,
+    stream_keepalive: float | None = None,
+    stream_queue: int | None = None,
 ) -> MockApp:
     """Create and configure one mock server: a fresh store unless ``store`` is given.
 
@@ -57,12 +59,19 @@ def create_app(
     registered on any host (loopback only otherwise, runtime/webhooks.py). ``limits``
     caps the worlds created through ``/_mock/worlds`` and their idle time; ``clock`` (seconds)
     measures idle time, injectable so tests drive expiry (runtime/worlds.py).
+    ``stream_keepalive`` (seconds between keep-alives on a quiet stream) and ``stream_queue``
+    (events a stream may have waiting before it is cut) set the store's config, which every
+    world created later shares (mock_server/stream/hub.py).
     """
     if strict is None:
         strict = strict_from_env()
     operations = OperationIndex(load_spec())  # the one walk over the spec's paths
     if store is None:
         store = Store(world if world is not None else load_default_world(), config)
+    if stream_keepalive is not None:
+        store.config.stream_keepalive = stream_keepalive
+    if stream_queue is not None:
+        store.config.stream_queue = stream_queue
     runtime = Runtime(
         store,
         operations,

@@ -79,6 +79,8 @@ class Settings:
     """Epoch milliseconds the worlds' clock starts at (store/clock.py); None: real time."""
     webhook_any_host: bool = False
     """Webhooks may be registered on any host, not only loopback ones (runtime/webhooks.py)."""
+    event_log_size: int = 10_000
+    stream_keepalive: float = 30.0
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
     max_headers: int = DEFAULT_MAX_HEADERS
     header_timeout: int = int(DEFAULT_HEADER_TIMEOUT)
@@ -97,7 +99,8 @@ class Settings:
 class Option:
     """One option of ``serve`` (and ``run``): its flag, variables, help, and how its value is read.
 
-    ``kind`` is ``int`` (between ``low`` and ``high``), ``choice`` (one of ``choices``), ``text``
+    ``kind`` is ``int`` (between ``low`` and ``high``), ``seconds`` (a number above 0, at most
+    ``high``), ``choice`` (one of ``choices``), ``text``
     (an empty value means the default), ``url`` (text without a trailing slash) or ``switch``
     (``--x``/``--no-x``; the variable takes 1/true/yes/on or 0/false/no/off), ``instant`` (an
     ISO 8601 time with its offset, or epoch milliseconds; read as epoch milliseconds). The default is the
@@ -154,6 +157,14 @@ class Option:
                 )
                 raise UsageError(f"{source}={raw!r}: expected {bound}")
             return value
+        if self.kind == "seconds":  # more than 0, at most ``high``; fractions allowed
+            try:
+                seconds: float | None = float(text)
+            except ValueError:
+                seconds = None
+            if seconds is None or not 0 < seconds <= (self.high or float("inf")):
+                raise UsageError(f"{source}={raw!r}: expected seconds, more than 0 and at most {self.high}")
+            return seconds
         if self.kind == "choice":
             if text.lower() not in self.choices:
                 raise UsageError(f"{source}={raw!r}: expected one of {', '.join(self.choices)}")
@@ -278,6 +289,21 @@ OPTIONS: list[Option] = [
         kind="choice",
         metavar="LEVEL",
         choices=LOG_LEVELS,
+    ),
+    Option(
+        "event-log-size",
+        ("FLOWDOCK_MOCK_EVENT_LOG_SIZE",),
+        "recent events kept for stream replay (Last-Event-ID), a ring emptied by a reset (default 10000)",
+        kind="int",
+        high=10_000_000,
+    ),
+    Option(
+        "stream-keepalive",
+        ("FLOWDOCK_MOCK_STREAM_KEEPALIVE",),
+        "seconds between keep-alives on a quiet stream (default 30; fractions allowed)",
+        kind="seconds",
+        metavar="SECONDS",
+        high=3600,
     ),
     Option(
         "admin-token",
@@ -603,7 +629,9 @@ def build_app(settings: Settings, base_url: str, *, validate_responses: bool = T
 
     return create_app(
         world=load_world(settings),
-        config=StoreConfig(base_url=base_url, clock_start_ms=settings.clock_start),
+        config=StoreConfig(
+            base_url=base_url, clock_start_ms=settings.clock_start, event_log_size=settings.event_log_size
+        ),
         validate_responses=validate_responses,
         strict=settings.strict,
         journal_size=settings.journal_size,
@@ -611,6 +639,7 @@ def build_app(settings: Settings, base_url: str, *, validate_responses: bool = T
         admin_token=settings.admin_token,
         webhook_any_host=settings.webhook_any_host,
         limits=Limits(max_worlds=settings.max_worlds, idle_timeout_s=settings.world_idle_timeout),
+        stream_keepalive=settings.stream_keepalive,
     )
 
 
@@ -625,6 +654,14 @@ def make_server(app: Any, log_level: str, on_ready: Any, limits: HttpLimits | No
             await super().startup(sockets=sockets)
             if not self.should_exit:
                 on_ready()
+
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            # Open streams never end on their own, and uvicorn waits for open responses: end them
+            # first, so SIGTERM still exits at once (mock_server/stream/hub.py).
+            close_streams = getattr(app, "close_streams", None)
+            if close_streams is not None:
+                close_streams()
+            await super().shutdown(sockets=sockets)
 
     config = uvicorn.Config(
         app,

@@ -78,6 +78,9 @@ COMMENT_ON_COMMENT = "can't be a comment"
 NO_WHITESPACE = "should not contain whitespace"
 NOT_SUPPORTED_HERE = "is not supported here"
 
+# --- streaming (docs/flowdock.md §8.1) -------------------------------------------------------------
+STREAM_NEEDS_FILTER = "must name at least one flow unless user=1 asks for private messages"
+
 # --- integrations, access control and OAuth -------------------------------------------------------
 INTEGRATION_SCOPE_REQUIRED = "Creating a source needs an OAuth token with the integration scope"
 FLOW_ADMIN_ONLY = "Only flow admins and organization admins can do this"

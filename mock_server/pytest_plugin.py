@@ -9,7 +9,7 @@ Installed with the package and registered through the ``pytest11`` entry point, 
 - ``flowdock_mock_options``: override it (session scope) to configure the server with the
   ``serve`` options: ``seed``, ``fixtures``, ``organizations``, ``users``, ``flows``,
   ``messages_per_flow``, ``strict``, ``latency_ms``, ``journal_size``, ``admin_token``,
-  ``max_worlds``, ``world_idle_timeout``.
+  ``max_worlds``, ``world_idle_timeout``, ``event_log_size``, ``stream_keepalive``.
 - ``flowdock_world``: a world of its own for this test (created before it, deleted after it), on
   the session's in-process server or, with ``--flowdock-mock-url URL`` (or ``FLOWDOCK_MOCK_URL``),
   on a mock that is already running (a CI service container). Its credentials reach only it, so
@@ -49,6 +49,8 @@ OPTION_NAMES = (
     "log_level",
     "max_worlds",
     "world_idle_timeout",
+    "event_log_size",
+    "stream_keepalive",
 )
 URL_OPTION = "--flowdock-mock-url"
 URL_ENV = "FLOWDOCK_MOCK_URL"

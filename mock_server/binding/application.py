@@ -1,7 +1,7 @@
 """The mock as a Connexion application: ``MockApp``, what ``create_app`` returns.
 
 A ``FastAsyncApp`` (fastpath.py) with the mock's parts declared as attributes (``store``,
-``runtime``, ``spec``, ``operations``) and one method per step of ``create_app``: the Flowdock
+``runtime``, ``spec``, ``operations``, ``streams``) and one method per step of ``create_app``: the Flowdock
 contract bound to the handlers, the control API bound to the runtime, the error renderers, and
 the pipeline of our ASGI layers placed among Connexion's.
 """
@@ -27,6 +27,8 @@ from mock_server.binding.validation import NamedParameterValidator
 from mock_server.contract import OperationIndex
 from mock_server.runtime.worlds import current_store
 from mock_server.world import OAUTH_APP
+from mock_server.stream import StreamHub
+from mock_server.stream.response import SERVER_SEND
 
 if TYPE_CHECKING:
     from mock_server.middleware.pipeline import Layer, Settings
@@ -83,6 +85,24 @@ class MockApp(FastAsyncApp):
         self.spec = operations.spec
         self.operations = operations
 
+    @property
+    def streams(self) -> StreamHub:
+        """The default world's open Streaming API connections (each world has its own hub)."""
+        return StreamHub.of(self.store)
+
+    def close_streams(self) -> None:
+        """The server is stopping: end the open streams of every world, refuse new ones."""
+        for world in self.worlds.list():
+            if world.store.streams is not None:
+                StreamHub.of(world.store).shutdown()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        # The server's own send, for the body chunks of a stream: its start goes through every
+        # layer (status, Flowdock-User, journal); its events skip a dozen wrappers (stream/response.py).
+        if scope["type"] == "http":
+            scope[SERVER_SEND] = send
+        await super().__call__(scope, receive, send)
+
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         token = _SERVING.set(True)
         try:
@@ -117,7 +137,11 @@ class MockApp(FastAsyncApp):
         store of the request's world (the default world's unless its credential names another)."""
         self.add_api(
             self.spec,
-            resolver=FlowdockResolver(self.operations, current=current_store),
+            resolver=FlowdockResolver(
+                self.operations,
+                current=current_store,
+                per_request={"stream": lambda: StreamHub.of(current_store())},
+            ),
             security_map=security_map(current_store),
             validator_map=closing_uploads(validator_map(NamedParameterValidator)),
             validate_responses=validate_responses,
@@ -140,6 +164,7 @@ class MockApp(FastAsyncApp):
                 bindings={
                     **dict.fromkeys(("state", "journal", "coverage", "faults"), self.runtime),
                     **dict.fromkeys(("worlds", "inspector", "kit"), self.worlds),
+                    "streams": self.worlds,
                 },
             ),
             validate_responses=validate_responses,

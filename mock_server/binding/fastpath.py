@@ -218,6 +218,21 @@ def _parse_json_response(self: Any, stream: Any) -> Any:
         raise NonConformingResponseBody(str(e)) from None
 
 
+STREAM_KEY = "x-stream"
+"""Vendor key of a response schema whose body never ends (the Streaming API): not validated as one
+body, which would wait for its end; its events are checked against spec/asyncapi.yaml instead."""
+
+
+def _unless_stream(wrap_send: Any) -> Any:
+    def wrap(self: Any, send: Any) -> Any:
+        schema = self._schema
+        if isinstance(schema, dict) and schema.get(STREAM_KEY):
+            return send
+        return wrap_send(self, send)
+
+    return wrap
+
+
 def validator_map(parameter: Any = ParameterValidator) -> dict[str, Any]:
     """Connexion's validator map with each jsonschema validator built once per schema object.
 
@@ -272,6 +287,8 @@ def validator_map(parameter: Any = ParameterValidator) -> dict[str, Any]:
         members: dict[str, Any] = {attr: property(get), "__doc__": base.__doc__}
         if base is JSONResponseBodyValidator:
             members["_parse"] = _parse_json_response
+        if response:
+            members["wrap_send"] = _unless_stream(getattr(base, "wrap_send"))  # noqa: B009 (mypy: type)
         return type(base.__name__, (base,), members)
 
     body = MediaTypeDict(VALIDATOR_MAP["body"])

@@ -36,6 +36,7 @@ TAG_MODULES = {
     "Sources": "sources",
     "Invitations": "invitations",
     "Files": "files",
+    "Streaming": "stream",
 }
 
 
@@ -54,6 +55,7 @@ CONTROL_TAG_MODULES = {
     "Inspector": "inspector",
     "Worlds": "worlds",
     "Kit": "kit",
+    "Streams": "streams",
 }
 """The control API's tags (spec/control.yaml) -> modules of mock_server.control."""
 
@@ -119,7 +121,8 @@ class FlowdockResolver(Resolver):  # type: ignore[misc]
 
     ``current`` (a function of no arguments) gives the store per request instead: the store of
     the world the request's credential chose. ``bindings`` name the modules whose handlers get a
-    fixed object instead (the control API's runtime, the registry of worlds).
+    fixed object instead (the control API's runtime, the registry of worlds); ``per_request``
+    name the modules whose handlers get, per request, what a function returns (a world's stream hub).
     """
 
     def __init__(
@@ -131,6 +134,7 @@ class FlowdockResolver(Resolver):  # type: ignore[misc]
         package: str = "mock_server.handlers",
         tag_modules: dict[str, str] = TAG_MODULES,
         bindings: dict[str, Any] | None = None,
+        per_request: dict[str, Callable[[], Any]] | None = None,
     ) -> None:
         super().__init__()
         self.modules = operation_modules(index, tag_modules)
@@ -140,6 +144,9 @@ class FlowdockResolver(Resolver):  # type: ignore[misc]
         # module name -> what its handlers get as first argument instead of the store (the
         # control API's runtime state: journal, faults)
         self.bindings = bindings or {}
+        # module name -> a function giving its handlers' first argument per request (the stream
+        # hub of the request's world)
+        self.per_request = per_request or {}
 
     def resolve(self, operation: Any) -> Resolution:
         operation_id = operation.operation_id
@@ -147,6 +154,8 @@ class FlowdockResolver(Resolver):  # type: ignore[misc]
         if fn is None:
             fn = _not_implemented(operation_id)
         module = self.modules[operation_id]
+        if module in self.per_request:
+            return Resolution(bind(fn, self.per_request[module], per_request=True), operation_id)
         if module in self.bindings or self.current is None:
             return Resolution(bind(fn, self.bindings.get(module, self.store)), operation_id)
         return Resolution(bind(fn, self.current, per_request=True), operation_id)

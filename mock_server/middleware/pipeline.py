@@ -26,6 +26,7 @@ from mock_server.middleware.oauth_wire import TokenResponseEncoding
 from mock_server.middleware.request_state import RequestStateMiddleware
 from mock_server.middleware.safety_net import SafetyNetMiddleware
 from mock_server.middleware.worlds import WorldMiddleware
+from mock_server.middleware.stream_host import StreamHostMiddleware
 from mock_server.runtime import Runtime
 from mock_server.runtime.worlds import Worlds
 
@@ -94,6 +95,12 @@ PIPELINE: list[Layer] = [
         lambda s: {"latency_ms": s.latency_ms},
     ),
     Layer(CorsMiddleware, Stage.OUTSIDE, "answers preflights for any path, before routing"),
+    Layer(
+        StreamHostMiddleware,
+        Stage.OUTSIDE,
+        "before anything routes: a request to a `stream.` host is the Streaming API's, so its path "
+        "gets the /stream prefix (stream_host.py); the journal still shows the path as sent",
+    ),
     Layer(
         InputGuardMiddleware,
         Stage.OUTSIDE,

@@ -45,6 +45,10 @@ class StoreConfig:
     """Recent events kept for stream replay (``Last-Event-ID``): a ring (store/events.py)."""
     clock_start_ms: int | None = None
     """The instant the world's clock starts at (epoch ms); None: real time (store/clock.py)."""
+    stream_keepalive: float = 30.0
+    """Seconds between keep-alives on a quiet stream (mock_server/stream/)."""
+    stream_queue: int = 1000
+    """Events a stream may have waiting before its client counts as stopped and is cut."""
 
 
 class Store:
@@ -86,6 +90,8 @@ class Store:
         """The world's time: every ``now_ms`` reads it; a reset puts it back (store/clock.py)."""
         # Outlives load/reset: open streams stay subscribed; a reset only empties the ring.
         self.events = EventLog(self, self.config.event_log_size)
+        self.streams: Any = None
+        """This world's open streams: the hub mock_server/stream/hub.py attaches on first use."""
         self.load(world)
 
     @property

@@ -127,7 +127,8 @@ class EventLog:
                 "content": content,
                 "sent": sent,
                 "created_at": iso_ms(sent),
-                "user": str(user),
+                # A string like every message's; an integer on flow-add/flow-remove, as observed (§4.1).
+                "user": int(user) if event in ADDRESSED else str(user),
                 "tags": [],
                 "uuid": None,
                 "app": None,
@@ -255,3 +256,27 @@ class EventLog:
             "remove": [t for t in old if t not in after],
         }
         self.emit_new("tag-change", content, editor, **where)
+
+    # --- who may subscribe ---------------------------------------------------------------------------
+    def stream_flows(self, filter: str | None, user_id: int) -> frozenset[str]:
+        """The flow ids of a stream ``filter``: 404 unknown or invisible, 403 visible but not joined.
+
+        Entries are ``org/flow``, the legacy ``org:flow`` or flow ids, comma-separated (§8.1).
+        """
+        flows = self.store.flows
+        found: set[str] = set()
+        with self.store.lock:
+            for entry in (e.strip() for e in (filter or "").split(",")):
+                if not entry:
+                    continue
+                org, sep, name = entry.partition("/") if "/" in entry else entry.partition(":")
+                if sep and org and name:
+                    found.add(flows.get_joined(org, name, user_id).id)
+                else:
+                    found.add(flows.get_joined_by_id(entry, user_id).id)
+        return frozenset(found)
+
+    def stream_flow(self, organization: str, flow: str, user_id: int) -> frozenset[str]:
+        """The one flow of ``/flows/{organization}/{flow}``, by the same rules."""
+        with self.store.lock:
+            return frozenset({self.store.flows.get_joined(organization, flow, user_id).id})

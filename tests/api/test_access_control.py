@@ -107,6 +107,8 @@ SAMPLES: dict[str, Sample] = {
     "deleteInvitation": Sample("/flows/acme/dev/invitations/1"),
     "importInvitations": Sample("/flows/acme/dev/invitations/import", json={"list": "new@corp.com"}),
     "downloadFile": Sample(MAIN_FILE),
+    "streamFlows": Sample("/stream/flows", query={"filter": "acme/dev"}),
+    "streamFlow": Sample("/stream/flows/acme/dev"),
     "pushChatMessage": Sample("/messages/chat/" + "0" * 32, json={"content": "hi", "external_user_name": "bot"},
                               caller_scoped="the flow API token in the path is the credential"),
     "pushTeamInboxMessage": Sample(

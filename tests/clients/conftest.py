@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import uvicorn
 
 from mock_server.app import create_app
+from mock_server.cli import make_server
 
 STARTUP_TIMEOUT = 30.0
 SHUTDOWN_TIMEOUT = 5.0
@@ -44,8 +44,7 @@ def serve(app: Any) -> Iterator[LiveServer]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=1)
-    server = uvicorn.Server(config)
+    server = make_server(app, "warning", lambda: None)  # the CLI's server: it ends open streams on exit
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="live-server", daemon=True)
     thread.start()
     try:

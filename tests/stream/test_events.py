@@ -167,6 +167,7 @@ def test_add_user_to_flow__add_people_backend_join_and_flow_add(alice, store, se
     assert action["user"] == str(ALICE["id"])
     assert join["user"] == str(DAVE_ID) and join["content"]["user"]["id"] == DAVE_ID and join["flow"] == dev
     assert seen[2].audience == DAVE_ID and add["content"]["id"] == dev and add["content"]["open"] is True
+    assert add["user"] == DAVE_ID  # an integer on flow-add, as observed
 
 
 def test_joining_an_organization_flow__action_join(alice, store, seen) -> None:

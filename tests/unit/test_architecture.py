@@ -20,8 +20,9 @@ MAY_IMPORT = {
     "world": {"world", "store", "errors", "resources"},
     "contract": {"resources"},
     "middleware": {"middleware", "runtime", "errors", "contract", "binding.routing", "inspector"},
-    "control": {"runtime", "store", "errors", "resources", "inspector", "binding.request_context"},
+    "control": {"runtime", "store", "errors", "resources", "inspector", "binding.request_context", "stream"},
     "inspector": set(),
+    "stream": {"stream", "store", "errors"},
 }
 NO_WEB_FRAMEWORK = {"errors", "store", "handlers", "runtime", "world", "contract"}
 

@@ -1,0 +1,257 @@
+"""The open stream connections of one world, and the fan-out of its events to them.
+
+One ``StreamHub`` per store: it subscribes once to the store's event log and hands each event to
+the connections that asked for it (by flow, by private conversation, by the user it concerns)
+and may read it *now* (``EventLog.can_read``, per event). Each connection has a bounded queue:
+a consumer that stops reading fills it and is closed (its client reconnects with
+``Last-Event-ID``), so it never holds up the writer or the other streams, nor grows memory.
+
+Events are emitted in whatever thread wrote them (the server's event loop for API requests, a
+test's thread for ``store.events.emit``); the hub moves them onto its event loop before touching
+a connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mock_server.store.timefmt import iso_ms
+
+if TYPE_CHECKING:
+    from mock_server.store import Store
+    from mock_server.store.events import Event
+
+log = logging.getLogger("flowdock_mock.stream")
+
+DEFAULT_KEEPALIVE = 30.0
+"""Seconds between keep-alives on a quiet stream (docs/flowdock.md §8.1: clients give up after 90 s)."""
+DEFAULT_QUEUE = 1000
+"""Events a connection may have waiting before it counts as stopped and is closed."""
+
+JSON = "json"
+SSE = "sse"
+
+
+@dataclass(eq=False)
+class Connection:
+    """One open stream: who, what it asked for, and what waits to be written."""
+
+    id: int
+    user: int
+    flows: frozenset[str]
+    private: bool
+    format: str
+    active: str | None
+    path: str
+    limit: int
+    opened_at: float = field(default_factory=time.time)
+    events_sent: int = 0
+    keepalives_sent: int = 0
+    queue: deque[Event] = field(default_factory=deque)
+    closed: bool = False
+    reason: str | None = None
+    waiter: asyncio.Future[None] | None = None
+    task: asyncio.Task[Any] | None = None
+
+    def wants(self, event: Event) -> bool:
+        """What the client subscribed to (access is checked separately, per event)."""
+        if event.audience is not None:
+            return event.audience == self.user
+        if event.between is not None:
+            return self.private and self.user in event.between
+        return event.flow in self.flows
+
+    def push(self, event: Event) -> None:
+        if self.closed:
+            return
+        if len(self.queue) >= self.limit:
+            self.close("slow consumer: its queue of events is full")
+            if self.task is not None:  # it is stuck in a write the client does not read
+                self.task.cancel()
+            return
+        self.queue.append(event)
+        self.wake()
+
+    def wake(self) -> None:
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def close(self, reason: str) -> None:
+        if not self.closed:
+            self.closed = True
+            self.reason = reason
+        self.wake()
+
+    async def wait(self, timeout: float) -> None:
+        """Until an event is queued, the connection is closed, or ``timeout`` seconds pass."""
+        if self.queue or self.closed:
+            return
+        loop = asyncio.get_running_loop()
+        waiter = self.waiter = loop.create_future()
+        timer = loop.call_later(timeout, _resolve, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self.waiter = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The connection as /_mock/streams lists it."""
+        return {
+            "id": self.id,
+            "user": self.user,
+            "path": self.path,
+            "flows": sorted(self.flows),
+            "private": self.private,
+            "format": "text/event-stream" if self.format == SSE else "application/json",
+            "active": self.active,
+            "opened_at": iso_ms(int(self.opened_at * 1000)),
+            "events_sent": self.events_sent,
+            "keepalives_sent": self.keepalives_sent,
+            "queued": len(self.queue),
+        }
+
+
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+class StreamHub:
+    """The stream connections of one store, subscribed to its event log."""
+
+    @classmethod
+    def of(cls, store: Store) -> StreamHub:
+        """The hub of ``store``'s world, attached to the store on first use (``store.streams``),
+        with the world's settings (``StoreConfig.stream_keepalive``, ``stream_queue``)."""
+        hub = store.streams
+        if hub is None:
+            with store.lock:
+                hub = store.streams
+                if hub is None:
+                    config = store.config
+                    hub = store.streams = cls(store, config.stream_keepalive, config.stream_queue)
+        assert isinstance(hub, StreamHub)
+        return hub
+
+    def __init__(
+        self, store: Store, keepalive: float = DEFAULT_KEEPALIVE, queue_size: int = DEFAULT_QUEUE
+    ) -> None:
+        self.store = store
+        self.keepalive = keepalive
+        self.queue_size = queue_size
+        self.connections: dict[int, Connection] = {}
+        self._by_flow: dict[str, set[Connection]] = {}
+        self._by_user: dict[int, set[Connection]] = {}
+        self._ids = itertools.count(1)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+        self.shutting_down = False
+        self._unsubscribe: Callable[[], None] | None = None
+
+    # --- connections ------------------------------------------------------------------------------
+    def open(
+        self,
+        user: int,
+        flows: frozenset[str],
+        *,
+        private: bool,
+        format: str,
+        active: str | None,
+        path: str,
+    ) -> Connection:
+        """Register a connection (before its response starts, so no event can fall in between)."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self._loop, self._loop_thread = loop, threading.get_ident()
+        if self._unsubscribe is None:
+            self._unsubscribe = self.store.events.subscribe(self._on_event)
+        conn = Connection(next(self._ids), user, flows, private, format, active, path, self.queue_size)
+        conn.task = asyncio.current_task()
+        if self.shutting_down:
+            conn.close("server shutting down")
+        self.connections[conn.id] = conn
+        for flow in flows:
+            self._by_flow.setdefault(flow, set()).add(conn)
+        self._by_user.setdefault(user, set()).add(conn)
+        return conn
+
+    def release(self, conn: Connection) -> None:
+        """Forget a connection that ended."""
+        conn.close(conn.reason or "ended")
+        self.connections.pop(conn.id, None)
+        for flow in conn.flows:
+            found = self._by_flow.get(flow)
+            if found is not None:
+                found.discard(conn)
+                if not found:
+                    del self._by_flow[flow]
+        mine = self._by_user.get(conn.user)
+        if mine is not None:
+            mine.discard(conn)
+            if not mine:
+                del self._by_user[conn.user]
+
+    def close_all(self, reason: str = "closed by the server") -> None:
+        """End every open stream (from any thread); their clients may reconnect."""
+        loop = self._loop
+        if loop is not None and threading.get_ident() != self._loop_thread and not loop.is_closed():
+            loop.call_soon_threadsafe(self.close_all, reason)
+            return
+        for conn in list(self.connections.values()):
+            conn.close(reason)
+
+    def shutdown(self) -> None:
+        """The server is stopping: end every stream and refuse new ones (they end at once)."""
+        self.shutting_down = True
+        self.close_all("server shutting down")
+
+    def respond(self, user: int, flows: frozenset[str]) -> Any:
+        """The stream response of ``user`` for ``flows`` (already checked): the connect handlers' answer."""
+        from mock_server.stream.response import StreamResponse  # response.py imports this module
+
+        return StreamResponse(self, user, flows)
+
+    def list(self) -> list[dict[str, Any]]:
+        return [c.to_dict() for c in list(self.connections.values())]  # any thread: a copy first
+
+    # --- fan-out ----------------------------------------------------------------------------------
+    def _on_event(self, event: Event) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        if threading.get_ident() == self._loop_thread:
+            self.dispatch(event)
+        else:
+            loop.call_soon_threadsafe(self.dispatch, event)
+
+    def dispatch(self, event: Event) -> None:
+        """Queue ``event`` on every connection that subscribed to it and may read it now."""
+        if event.audience is not None or event.between is not None:
+            users = (event.audience,) if event.audience is not None else event.between or ()
+            candidates: set[Connection] = set()
+            for user in users:
+                candidates |= self._by_user.get(user, set())
+        else:
+            candidates = self._by_flow.get(event.flow or "", set())
+        if not candidates:
+            return
+        can_read = self.store.events.can_read
+        allowed: dict[int, bool] = {}
+        for conn in list(candidates):
+            if not conn.wants(event):
+                continue
+            ok = allowed.get(conn.user)
+            if ok is None:
+                ok = allowed[conn.user] = can_read(event, conn.user)
+            if ok:
+                conn.push(event)

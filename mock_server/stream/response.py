@@ -1,0 +1,181 @@
+"""The stream response: chunked, never-ending, in either wire format (docs/flowdock.md §8.1).
+
+- JSON stream (the default): each event as one JSON object followed by ``\\r\\n``; while quiet, a
+  lone ``\\n`` every keep-alive interval (node-flowdock splits on ``\\r\\n`` and parses every piece,
+  so a ``\\r\\n`` keep-alive would crash it).
+- Server-Sent Events (``Accept: text/event-stream`` or ``accept=``): ``id: <sequence>`` and
+  ``data: <event>`` lines and a blank line; ``:`` comment keep-alives; ``Last-Event-ID`` replays
+  the events after that sequence that the event log still holds.
+
+The connection is registered with the hub before the response headers go out, so a client that
+posts as soon as it sees them cannot miss its own event. The response ends when the client goes
+away, when the server shuts down, or when the client stops reading (its queue fills up).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+import orjson
+from starlette.responses import Response
+
+from mock_server import errors
+from mock_server.stream.hub import JSON, SSE, Connection, StreamHub
+
+if TYPE_CHECKING:
+    from mock_server.store.events import Event
+
+EVENT_STREAM = "text/event-stream"
+JSON_KEEPALIVE = b"\n"
+SSE_KEEPALIVE = b":\n\n"
+REPLAY_CHUNK = 200
+SERVER_SEND = "flowdock.server_send"
+"""Scope key of the server's own ``send`` (set by the app on entry): a stream's body chunks go
+straight to it, past every layer's send wrapper, once the response start went through them all.
+Nothing inside looks at body chunks of a stream: its schema is marked ``x-stream`` (never
+validated as one body) and the journal and request state act on the start only."""
+TRUE = ("1", "true")
+
+
+def encode(event: Event, fmt: str) -> bytes:
+    """The event on the wire, encoded once per format and cached on the event."""
+    data = event.wire.get(fmt)
+    if data is None:
+        body = orjson.dumps(event.body)  # escapes \r and \n inside strings: one line per event
+        data = b"id: %d\ndata: %s\n\n" % (event.seq, body) if fmt == SSE else body + b"\r\n"
+        event.wire[fmt] = data
+    return data
+
+
+def wire_format(query: dict[str, list[str]], headers: dict[bytes, bytes]) -> str:
+    """``accept=`` first, then the ``Accept`` header; the JSON stream unless SSE is asked for."""
+    wanted = (query.get("accept") or [""])[-1] or headers.get(b"accept", b"").decode("latin-1")
+    return SSE if EVENT_STREAM in wanted.lower() else JSON
+
+
+class StreamResponse(Response):
+    """An ASGI response that streams a connection's events until it ends."""
+
+    def __init__(self, hub: StreamHub, user: int, flows: frozenset[str]) -> None:
+        # No body to render: Response.__init__ is not called.
+        self.hub = hub
+        self.user = user
+        self.flows = flows
+        self.status_code = 200
+        self.background = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        headers = dict(scope.get("headers") or [])
+        private = (query.get("user") or [""])[-1].lower() in TRUE
+        if not self.flows and not private:
+            await _error(send, 400, errors.VALIDATION_ERROR, {"filter": [errors.STREAM_NEEDS_FILTER]})
+            return
+        fmt = wire_format(query, headers)
+        active = (query.get("active") or [None])[-1]
+        conn = self.hub.open(
+            self.user, self.flows, private=private, format=fmt, active=active, path=scope.get("path", "")
+        )
+        watcher = asyncio.ensure_future(_watch_disconnect(receive, conn))
+        try:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [
+                        (b"content-type", b"text/event-stream" if fmt == SSE else b"application/json"),
+                        (b"cache-control", b"no-cache"),
+                        (b"x-accel-buffering", b"no"),
+                    ],
+                }
+            )
+            body_send = scope.get(SERVER_SEND) or send
+            if fmt == SSE:
+                await self._replay(conn, headers, body_send)
+            if active:
+                self._present(conn)
+            await self._pump(conn, body_send)
+        except asyncio.CancelledError:
+            if conn.reason is None or not conn.reason.startswith("slow consumer"):
+                raise
+            # The client stopped reading while a write waited for it: end here; the server drops
+            # the connection (its client reconnects with Last-Event-ID and replays what it missed).
+        finally:
+            watcher.cancel()
+            self.hub.release(conn)
+
+    async def _replay(self, conn: Connection, headers: dict[bytes, bytes], send: Any) -> None:
+        raw = headers.get(b"last-event-id", b"").strip()
+        if not raw.isdigit():
+            return
+        events = self.hub.store.events
+        missed = [e for e in events.since(int(raw)) if conn.wants(e) and events.can_read(e, conn.user)]
+        for start in range(0, len(missed), REPLAY_CHUNK):
+            part = missed[start : start + REPLAY_CHUNK]
+            chunk = b"".join(encode(e, SSE) for e in part)
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            conn.events_sent += len(part)
+
+    def _present(self, conn: Connection) -> None:
+        """``active=true|idle``: the user shows as present; the flows' streams get ``activity.user``."""
+        store = self.hub.store
+        now = store.now_ms()
+        with store.lock:
+            user = store.users.by_id.get(conn.user)
+            if user is None:
+                return
+            user.last_ping = now
+            if conn.active == "true":
+                user.last_activity = now
+            for flow in sorted(conn.flows):
+                store.events.emit_new(
+                    "activity.user", {"last_activity": user.last_activity}, conn.user, flow=flow
+                )
+
+    async def _pump(self, conn: Connection, send: Any) -> None:
+        keepalive = JSON_KEEPALIVE if conn.format == JSON else SSE_KEEPALIVE
+        interval = self.hub.keepalive
+        next_presence = time.monotonic() + interval
+        while True:
+            await conn.wait(interval)
+            if conn.queue:
+                batch = list(conn.queue)
+                conn.queue.clear()
+                chunk = b"".join(encode(e, conn.format) for e in batch)
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                conn.events_sent += len(batch)
+                continue
+            if conn.closed:
+                break
+            await send({"type": "http.response.body", "body": keepalive, "more_body": True})
+            conn.keepalives_sent += 1
+            if conn.active == "true" and time.monotonic() >= next_presence:
+                next_presence = time.monotonic() + interval
+                self._present(conn)
+        if conn.reason != "client disconnected":
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _watch_disconnect(receive: Any, conn: Connection) -> None:
+    with contextlib.suppress(Exception):
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                conn.close("client disconnected")
+                return
+
+
+async def _error(send: Any, status: int, message: str, details: dict[str, list[str]]) -> None:
+    body = orjson.dumps({"message": message, "errors": details})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
