@@ -26,9 +26,9 @@ from mock_server.binding.swagger_ui import swagger_ui_options
 from mock_server.binding.validation import NamedParameterValidator
 from mock_server.contract import OperationIndex
 from mock_server.runtime.worlds import current_store
-from mock_server.world import OAUTH_APP
 from mock_server.stream import StreamHub
 from mock_server.stream.response import SERVER_SEND
+from mock_server.world import OAUTH_APP
 
 if TYPE_CHECKING:
     from mock_server.middleware.pipeline import Layer, Settings
@@ -101,9 +101,6 @@ class MockApp(FastAsyncApp):
         # layer (status, Flowdock-User, journal); its events skip a dozen wrappers (stream/response.py).
         if scope["type"] == "http":
             scope[SERVER_SEND] = send
-        await super().__call__(scope, receive, send)
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         token = _SERVING.set(True)
         try:
             await self.middleware(scope, receive, send)

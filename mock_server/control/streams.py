@@ -11,7 +11,7 @@ __all__ = ["list_streams"]
 
 
 def list_streams(worlds: Worlds) -> Any:
-    streams = []
+    streams: list[dict[str, Any]] = []
     for world in worlds.list():
         if world.store.streams is not None:
             streams.extend({**s, "world": world.id} for s in StreamHub.of(world.store).list())

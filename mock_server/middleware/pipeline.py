@@ -25,8 +25,8 @@ from mock_server.middleware.normalize import NormalizeMiddleware, SpecIndex
 from mock_server.middleware.oauth_wire import TokenResponseEncoding
 from mock_server.middleware.request_state import RequestStateMiddleware
 from mock_server.middleware.safety_net import SafetyNetMiddleware
-from mock_server.middleware.worlds import WorldMiddleware
 from mock_server.middleware.stream_host import StreamHostMiddleware
+from mock_server.middleware.worlds import WorldMiddleware
 from mock_server.runtime import Runtime
 from mock_server.runtime.worlds import Worlds
 

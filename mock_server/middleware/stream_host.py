@@ -1,8 +1,8 @@
 """``Host: stream.*`` -> the Streaming API's routes, without their ``/stream`` prefix.
 
 Flowdock served the stream from its own host (``stream.flowdock.com/flows``); some clients can
-only be pointed elsewhere by a domain (oulu builds ``stream.<FLOWDOCK_DOMAIN>``, docs/flowdock.md
-§10). A request whose ``Host`` starts with ``stream.`` is routed as ``/stream<path>``; the mock's
+only be pointed elsewhere by a domain (oulu builds ``stream.<FLOWDOCK_DOMAIN>``,
+docs/flowdock.md §10). A request whose ``Host`` starts with ``stream.`` is routed as ``/stream<path>``; the mock's
 own ``/_mock`` routes stay where they are.
 """
 

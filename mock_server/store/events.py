@@ -127,7 +127,8 @@ class EventLog:
                 "content": content,
                 "sent": sent,
                 "created_at": iso_ms(sent),
-                # A string like every message's; an integer on flow-add/flow-remove, as observed (§4.1).
+                # A string like every message's; an integer on flow-add/flow-remove, as observed
+                # (docs/flowdock.md §4.1).
                 "user": int(user) if event in ADDRESSED else str(user),
                 "tags": [],
                 "uuid": None,
@@ -261,7 +262,8 @@ class EventLog:
     def stream_flows(self, filter: str | None, user_id: int) -> frozenset[str]:
         """The flow ids of a stream ``filter``: 404 unknown or invisible, 403 visible but not joined.
 
-        Entries are ``org/flow``, the legacy ``org:flow`` or flow ids, comma-separated (§8.1).
+        Entries are ``org/flow``, the legacy ``org:flow`` or flow ids, comma-separated
+        (docs/flowdock.md §8.1).
         """
         flows = self.store.flows
         found: set[str] = set()
@@ -271,12 +273,12 @@ class EventLog:
                     continue
                 org, sep, name = entry.partition("/") if "/" in entry else entry.partition(":")
                 if sep and org and name:
-                    found.add(flows.get_joined(org, name, user_id).id)
+                    found.add(flows.get_joined(org, name, viewer=user_id).id)
                 else:
-                    found.add(flows.get_joined_by_id(entry, user_id).id)
+                    found.add(flows.get_joined_by_id(entry, viewer=user_id).id)
         return frozenset(found)
 
     def stream_flow(self, organization: str, flow: str, user_id: int) -> frozenset[str]:
         """The one flow of ``/flows/{organization}/{flow}``, by the same rules."""
         with self.store.lock:
-            return frozenset({self.store.flows.get_joined(organization, flow, user_id).id})
+            return frozenset({self.store.flows.get_joined(organization, flow, viewer=user_id).id})

@@ -27,6 +27,7 @@ import pytest
 
 from mock_server.runtime.worlds import World
 from mock_server.store.oauth import SCOPES
+from mock_server.stream import StreamHub
 from tests.api.test_access_control import IDS, OPERATIONS, basic
 
 ALL_SCOPES = " ".join(SCOPES)
@@ -38,6 +39,8 @@ B_ACTOR = 3
 """Admin of B's third organization and of its flow; A has a user 3 too, who must not pass for him."""
 B_ONLY_USER = 11
 """A member of B's third organization; A has no user 11."""
+STREAMS = ("streamFlows", "streamFlow")
+"""The Streaming API's connect requests (mock_server/stream/)."""
 MARK = "b-only-7f3c"
 """In every text B's own requests wrote: it must never appear in an answer to A."""
 
@@ -118,6 +121,8 @@ def samples(b: dict[str, Any]) -> dict[str, Sample]:
         "deleteInvitation": Sample(f"{flow}/invitations/{b['invitation']}"),
         "importInvitations": Sample(f"{flow}/invitations/import", json={"list": "new@corp.com"}),
         "downloadFile": Sample(b["file"]),
+        "streamFlows": Sample("/stream/flows", query={"filter": f"{b['org']}/{b['flow']}"}),
+        "streamFlow": Sample(f"/stream{flow}"),
         "pushChatMessage": Sample("/messages/chat/{A_PUSH}", json={"content": "hi", "external_user_name": "bot"},
                                   caller_scoped="the flow API token in the path is the credential; A's names A's"),
         "pushTeamInboxMessage": Sample(
@@ -306,6 +311,8 @@ def test_world_a_credentials_never_reach_world_b(
         if operation_id == "createSource":  # needs an OAuth token with the integration scope
             oauth_app = world_b["credentials"]["oauth_applications"][0]
             headers = {"Authorization": f"Bearer {_token(client, oauth_app, actor)}"}
+        if operation_id in STREAMS:  # a stream never ends: B's hub ends it at once (still a 200)
+            StreamHub.of(b_world.store).shutdown()
         response = send(client, method, sample, headers, {})
         assert response.status_code not in (401, 403, 404), response.text
         assert response.status_code < 500, response.text

@@ -217,7 +217,7 @@ class Opener:
         **params: Any,
     ) -> Stream:
         """A stream for ``user_id`` (Basic token auth), registered on the server when it returns."""
-        before = {s["id"] for s in self.streams()}
+        before = {(s["world"], s["id"]) for s in self.streams()}
         all_headers = dict(headers or {})
         if user_id is not None:
             all_headers.setdefault("Authorization", basic(self.live.token(user_id)))
@@ -228,7 +228,10 @@ class Opener:
         assert stream.status == 200, stream.headers
         self.opened.append(stream)
         if wait:
-            wait_until(lambda: {s["id"] for s in self.streams()} - before, what="the stream to register")
+            wait_until(
+                lambda: {(s["world"], s["id"]) for s in self.streams()} - before,
+                what="the stream to register",
+            )
         return stream
 
     def streams(self) -> list[dict[str, Any]]:

@@ -394,3 +394,43 @@ def test_strict_mode__declared_stream_parameters_pass_undeclared_are_400(open_st
         body = json.loads(response.read())
         assert response.status == 400 and "bogus" in body["errors"], body
         conn.close()
+
+
+def test_worlds__a_stream_sees_only_its_own_worlds_events(live, open_stream: Opener) -> None:
+    """Each world has its own event log and streams: the credential chooses the world."""
+    import urllib.request
+
+    request = urllib.request.Request(
+        live.base_url + "/_mock/worlds",
+        data=b"{}",
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as created:
+        world = json.loads(created.read())
+    users = {u["id"]: u for u in world["credentials"]["users"]}
+    try:
+        mine = open_stream(
+            None, headers={"Authorization": basic(users[ALICE["id"]]["api_token"])}, filter="acme/main"
+        )
+        default = open_stream(ALICE["id"], filter="acme/main")
+        listed = {s["world"] for s in open_stream.streams()}
+        assert listed == {"default", world["id"]}
+        post_as = {"Authorization": basic(users[BOB["id"]]["api_token"]), "Content-Type": "application/json"}
+        import http.client
+
+        c = http.client.HTTPConnection("127.0.0.1", open_stream.port, timeout=10)
+        c.request(
+            "POST", MAIN, body=json.dumps({"event": "message", "content": "in my world"}), headers=post_as
+        )
+        assert c.getresponse().status == 201
+        c.close()
+        mine.wait_for(content_is("in my world"))
+        say(live, BOB["id"], "in the default world")
+        default.wait_for(content_is("in the default world"))
+        assert not any(e.get("content") == "in my world" for e in default.events)
+        assert not any(e.get("content") == "in the default world" for e in mine.events)
+    finally:
+        delete = urllib.request.Request(live.base_url + f"/_mock/worlds/{world['id']}", method="DELETE")
+        urllib.request.urlopen(delete, timeout=10).close()
+    mine.wait_end()  # a removed world's streams end
