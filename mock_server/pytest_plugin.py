@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import os
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -77,8 +78,203 @@ class _AsMainUser:
         return self.base_url + "/" + path.lstrip("/")
 
 
+class ControlAPI:
+    """The control API of a running mock, over HTTP (the standard library only)."""
+
+    def __init__(self, base_url: str, admin_token: str | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.admin_token = admin_token
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        status, answer, text = self.exchange(method, path, body)
+        if status >= 400:
+            raise RuntimeError(f"flowdock-mock: {method} /_mock{path} answered {status}: {text}")
+        return answer
+
+    def exchange(
+        self, method: str, path: str, body: Any = None, timeout: float = HTTP_TIMEOUT
+    ) -> tuple[int, Any, str]:
+        """``(status, parsed JSON body or None, raw text)``; an error status is an answer too."""
+        headers = {"Accept": "application/json"}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        if self.admin_token:
+            headers["Authorization"] = f"Bearer {self.admin_token}"
+        request = urllib.request.Request(
+            f"{self.base_url}/_mock{path}", data=data, method=method, headers=headers
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                status, raw = response.status, response.read()
+        except urllib.error.HTTPError as error:
+            status, raw = error.code, error.read()
+        text = raw.decode("utf-8", "replace")
+        try:
+            answer = json.loads(raw) if raw else None
+        except ValueError:
+            answer = None
+        return status, answer, text
+
+
+# --- the bot-testing kit: the same calls as the README's curl lines -------------------------------
+class WaitTimedOut(AssertionError):
+    """A kit wait ran out of time; ``seen`` is what the mock saw meanwhile (its 408 body)."""
+
+    def __init__(self, what: str, seen: Any) -> None:
+        super().__init__(f"flowdock-mock: {what} timed out; seen: {json.dumps(seen)[:2000]}")
+        self.seen = seen
+
+
+def _query(params: dict[str, Any]) -> str:
+    given = {k: v for k, v in params.items() if v is not None}
+    return ("?" + urllib.parse.urlencode(given)) if given else ""
+
+
+class Webhooks:
+    """``/_mock/webhooks`` of one world: register, list, remove, and the delivery attempts."""
+
+    def __init__(self, control: ControlAPI, world: str | None) -> None:
+        self.control, self.world = control, world
+
+    def register(
+        self, url: str, secret: str, flows: list[str] | None = None, events: list[str] | None = None
+    ) -> dict[str, Any]:
+        body = {"url": url, "secret": secret, "flows": flows or [], "events": events or []}
+        return dict(self.control.call("POST", "/webhooks" + _query({"world": self.world}), body))
+
+    def registered(self) -> list[dict[str, Any]]:
+        """The registered webhooks (secrets not shown)."""
+        return list(self.control.call("GET", "/webhooks" + _query({"world": self.world}))["webhooks"])
+
+    def delete(self, webhook_id: int) -> None:
+        self.control.call("DELETE", f"/webhooks/{webhook_id}" + _query({"world": self.world}))
+
+    def deliveries(self, at_least: int = 0, timeout: float = 5.0) -> list[dict[str, Any]]:
+        """Every attempt; with ``at_least``, once that many are recorded (WaitTimedOut otherwise)."""
+        path = "/webhooks/deliveries" + _query(
+            {"at_least": at_least or None, "timeout": timeout if at_least else None, "world": self.world}
+        )
+        status, answer, text = self.control.exchange("GET", path, timeout=timeout + HTTP_TIMEOUT)
+        if status == 408:
+            raise WaitTimedOut(f"{at_least} webhook deliveries", answer.get("seen") if answer else text)
+        if status >= 400:
+            raise RuntimeError(f"flowdock-mock: GET /_mock{path} answered {status}: {text}")
+        return list(answer["deliveries"])
+
+
+class Clock:
+    """``/_mock/clock`` of one world."""
+
+    def __init__(self, control: ControlAPI, world: str | None) -> None:
+        self.control, self.world = control, world
+
+    def _change(self, **body: Any) -> dict[str, Any]:
+        return dict(self.control.call("POST", "/clock" + _query({"world": self.world}), body))
+
+    def now(self) -> int:
+        """Epoch milliseconds on the world's clock."""
+        return int(self.control.call("GET", "/clock" + _query({"world": self.world}))["now"])
+
+    def set(self, at: int | str) -> dict[str, Any]:
+        """Jump to ``at`` (epoch milliseconds or ISO 8601 with an offset)."""
+        return self._change(set=at)
+
+    def advance(self, seconds: float = 0, *, ms: int = 0) -> dict[str, Any]:
+        return self._change(advance_ms=int(seconds * 1000) + ms)
+
+    def freeze(self) -> dict[str, Any]:
+        return self._change(freeze=True)
+
+    def resume(self) -> dict[str, Any]:
+        return self._change(freeze=False)
+
+    def reset(self) -> dict[str, Any]:
+        return self._change(reset=True)
+
+
+class Kit:
+    """The bot-testing kit on a mock or a world: play other users, wait instead of sleeping, move
+    time. Each method is one control route (README "Bot-testing kit")."""
+
+    def _kit(self) -> tuple[ControlAPI, str | None]:
+        raise NotImplementedError
+
+    def inject(
+        self,
+        event: str,
+        as_user: int,
+        flow: str | None = None,
+        *,
+        to: int | None = None,
+        content: Any = None,
+        unknown: bool = False,
+        **fields: Any,
+    ) -> list[dict[str, Any]]:
+        """``POST /_mock/events``: the events emitted, each ``{"id": log id, "event": body}``.
+        ``tags``, ``thread_id``, ``uuid``, ``message`` go in the request; other ``fields`` into
+        the event body."""
+        control, world = self._kit()
+        body: dict[str, Any] = {"event": event, "user": as_user, "content": content}
+        if flow is not None:
+            body["flow"] = flow
+        if to is not None:
+            body["to"] = to
+        if unknown:
+            body["unknown"] = True
+        for key in ("tags", "thread_id", "uuid", "message"):
+            if key in fields:
+                body[key] = fields.pop(key)
+        if fields:
+            body["fields"] = fields
+        return list(control.call("POST", "/events" + _query({"world": world}), body)["events"])
+
+    def say(self, as_user: int, flow: str, content: str, **fields: Any) -> dict[str, Any]:
+        """A chat message from ``as_user`` in ``flow`` (id or ``org/flow``): the stored message."""
+        events = self.inject("message", as_user, flow, content=content, **fields)
+        return dict(next(e["event"] for e in events if e["event"]["event"] == "message"))
+
+    def last_event_id(self) -> int:
+        """The newest event's id: take it before acting, then wait ``after`` it."""
+        control, world = self._kit()
+        return int(control.call("GET", "/events" + _query({"limit": 0, "world": world}))["last_id"])
+
+    def _wait(self, what: str, path: str, params: dict[str, Any], timeout: float) -> Any:
+        control, world = self._kit()
+        full = path + _query({**params, "timeout": timeout, "world": world})
+        status, answer, text = control.exchange("GET", full, timeout=timeout + HTTP_TIMEOUT)
+        if status == 408:
+            raise WaitTimedOut(what, answer.get("seen") if answer else text)
+        if status >= 400:
+            raise RuntimeError(f"flowdock-mock: GET /_mock{full} answered {status}: {text}")
+        return answer
+
+    def wait_for_stream(self, user: int, flow: str, timeout: float = 5.0) -> dict[str, Any]:
+        """Until ``user`` has an open stream carrying ``flow``: that stream."""
+        return dict(self._wait("wait for a stream", "/waits/stream", {"user": user, "flow": flow}, timeout))
+
+    def wait_for_event(self, after: int = 0, timeout: float = 5.0, **filters: Any) -> dict[str, Any]:
+        """Until an event after ``after`` matches every filter (``flow``, ``user``, ``event``,
+        ``content``, ``regex``, ``tag``, ``thread_id``): ``{"id": log id, "event": body}``."""
+        return dict(self._wait("wait for an event", "/waits/event", {"after": after, **filters}, timeout))
+
+    def wait_for_message(self, after: int = 0, timeout: float = 5.0, **filters: Any) -> dict[str, Any]:
+        """``wait_for_event`` for a ``message`` or ``comment``: the message's body."""
+        filters.setdefault("event", "message,comment")
+        return dict(self.wait_for_event(after, timeout, **filters)["event"])
+
+    @property
+    def webhooks(self) -> Webhooks:
+        return Webhooks(*self._kit())
+
+    @property
+    def clock(self) -> Clock:
+        return Clock(*self._kit())
+
+
 @dataclass
-class FlowdockMock(_AsMainUser):
+class FlowdockMock(_AsMainUser, Kit):
     """A running mock: where it is, who can log in, and how to put it back to its starting state."""
 
     base_url: str
@@ -101,6 +297,9 @@ class FlowdockMock(_AsMainUser):
     def requests(self) -> list[dict[str, Any]]:
         """The request journal (what ``GET /_mock/requests`` returns), oldest first."""
         return list(self.app.runtime.journal.list())
+
+    def _kit(self) -> tuple[ControlAPI, str | None]:
+        return ControlAPI(self.base_url, self.app.runtime.admin_token), None
 
 
 def _settings(options: dict[str, Any]) -> Any:
@@ -156,37 +355,8 @@ def flowdock_mock(flowdock_mock_server: FlowdockMock) -> FlowdockMock:
 
 
 # --- worlds: one per test or per worker, on one server ------------------------------------------
-class ControlAPI:
-    """The control API of a running mock, over HTTP (the standard library only)."""
-
-    def __init__(self, base_url: str, admin_token: str | None = None) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.admin_token = admin_token
-
-    def call(self, method: str, path: str, body: Any = None) -> Any:
-        headers = {"Accept": "application/json"}
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        if self.admin_token:
-            headers["Authorization"] = f"Bearer {self.admin_token}"
-        request = urllib.request.Request(
-            f"{self.base_url}/_mock{path}", data=data, method=method, headers=headers
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:
-                raw = response.read()
-        except urllib.error.HTTPError as error:
-            text = error.read().decode("utf-8", "replace")
-            raise RuntimeError(
-                f"flowdock-mock: {method} /_mock{path} answered {error.code}: {text}"
-            ) from None
-        return json.loads(raw) if raw else None
-
-
 @dataclass
-class FlowdockWorld(_AsMainUser):
+class FlowdockWorld(_AsMainUser, Kit):
     """A world of one's own on a mock server: its id, where the server is, and its credentials.
 
     ``credentials`` is what ``POST /_mock/worlds`` answered (users with email, password and API
@@ -218,6 +388,9 @@ class FlowdockWorld(_AsMainUser):
 
     def delete(self) -> None:
         self.control.call("DELETE", f"/worlds/{self.id}")
+
+    def _kit(self) -> tuple[ControlAPI, str | None]:
+        return self.control, self.id
 
 
 def create_world(control: ControlAPI, options: dict[str, Any] | None = None) -> FlowdockWorld:
