@@ -10,6 +10,7 @@ from mock_server import errors
 from mock_server.runtime import kit
 from mock_server.runtime.worlds import DEFAULT_ID, Worlds
 from mock_server.store.timefmt import parse_iso_ms
+from mock_server.stream.hub import StreamHub
 
 __all__ = [
     "create_webhook",
@@ -76,7 +77,8 @@ async def wait_for_stream(
     worlds: Worlds, user: int, flow: str, timeout: float = 5.0, world: str | None = None
 ) -> Any:
     try:
-        return await kit.wait_for_stream(_store(worlds, world), user, flow, timeout), 200
+        store = _store(worlds, world)
+        return await kit.wait_for_stream(StreamHub.of(store), store, user, flow, timeout), 200
     except kit.WaitTimedOut as gave_up:
         return _timed_out("the user opened no stream on the flow in time", gave_up.seen)
 

@@ -271,42 +271,18 @@ async def wait_for_event(store: Store, match: EventFilter, after: int, timeout: 
     return listed(found)
 
 
-def open_streams(store: Store) -> list[dict[str, Any]]:
-    """The world's open stream connections as ``/_mock/streams`` lists them (none without a hub)."""
-    hub = getattr(store, "streams", None)
-    return list(hub.list()) if hub is not None else []
-
-
-def _stream_signal(store: Store) -> Callable[[Callable[[Any], None]], Callable[[], None]]:
-    """Subscribe to what may open a stream: the world's stream hub when it has one, else the log."""
-    hub = getattr(store, "streams", None)
-    opened = getattr(hub, "subscribe_opened", None)
-    if opened is None:
-        return store.events.subscribe
-
-    def both(notify: Callable[[Any], None]) -> Callable[[], None]:
-        first, second = store.events.subscribe(notify), opened(notify)
-
-        def stop() -> None:
-            first()
-            second()
-
-        return stop
-
-    return both
-
-
-async def wait_for_stream(store: Store, user: int, flow: str, timeout: float) -> dict[str, Any]:
-    """The first open stream of ``user`` that carries ``flow`` (id or ``org/flow``)."""
+async def wait_for_stream(streams: Any, store: Store, user: int, flow: str, timeout: float) -> dict[str, Any]:
+    """The first open stream of ``user`` that carries ``flow`` (id or ``org/flow``); ``streams`` is
+    the world's stream hub (``list()`` of its connections, ``watch(callback)`` on each opened)."""
     flow_id = EventFilter.build(store, flow=flow).flow
 
     def check() -> dict[str, Any] | None:
-        for conn in open_streams(store):
+        for conn in streams.list():
             if int(conn["user"]) == user and flow_id in conn["flows"]:
-                return conn
+                return dict(conn)
         return None
 
-    found = await until(_stream_signal(store), check, timeout)
+    found = await until(streams.watch, check, timeout)
     if found is None:
-        raise WaitTimedOut({"streams": open_streams(store)})
+        raise WaitTimedOut({"streams": streams.list()})
     return dict(found)

@@ -157,6 +157,8 @@ class StreamHub:
         self._loop_thread: int | None = None
         self.shutting_down = False
         self._unsubscribe: Callable[[], None] | None = None
+        self._watchers: list[Callable[[Any], None]] = []
+        """Called with each connection opened (the kit's wait for a stream, runtime/kit.py)."""
 
     # --- connections ------------------------------------------------------------------------------
     def open(
@@ -183,7 +185,20 @@ class StreamHub:
         for flow in flows:
             self._by_flow.setdefault(flow, set()).add(conn)
         self._by_user.setdefault(user, set()).add(conn)
+        for watcher in list(self._watchers):
+            watcher(conn)
         return conn
+
+    def watch(self, watcher: Callable[[Any], None]) -> Callable[[], None]:
+        """Call ``watcher(connection)`` for every connection opened from now on; returns the
+        call that stops it."""
+        self._watchers.append(watcher)
+
+        def stop() -> None:
+            if watcher in self._watchers:
+                self._watchers.remove(watcher)
+
+        return stop
 
     def release(self, conn: Connection) -> None:
         """Forget a connection that ended."""
