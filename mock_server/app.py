@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mock_server.binding.application import MockApp
+from mock_server.binding.validation import without_closed_bodies
 from mock_server.contract import OperationIndex, load_control_spec, load_default_world, load_spec
 from mock_server.middleware.normalize import SpecIndex
 from mock_server.middleware.pipeline import PIPELINE, Settings
@@ -65,7 +66,10 @@ def create_app(
     """
     if strict is None:
         strict = strict_from_env()
-    operations = OperationIndex(load_spec())  # the one walk over the spec's paths
+    spec = load_spec()
+    if not strict:  # legacy clients send fields the contract does not name; the handlers ignore them
+        spec = without_closed_bodies(spec)
+    operations = OperationIndex(spec)  # the one walk over the spec's paths
     if store is None:
         store = Store(world if world is not None else load_default_world(), config)
     if stream_keepalive is not None:

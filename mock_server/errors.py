@@ -49,6 +49,11 @@ RULE_BODY_TO_QUERY = "body-on-get"
 RULE_TAGS_STRING = "tags-string"
 RULE_BOOLEAN = "boolean-coercion"
 RULE_NULL_OPTIONAL = "null-optional"
+RULE_INFLUX_PUSH = "influx-push"
+RULE_FLOW_API_TOKEN = "flow-api-token"
+"""A flow's API token where a source's flow_token belongs: refused in strict mode with 401."""
+RULE_PERSONAL_TOKEN_SOURCE = "personal-token-source"
+"""A source created with a personal API token (no OAuth application): refused in strict mode with 403."""
 RULE_ACCESS_TOKEN = "access-token"
 """Documented Flowdock (docs/flowdock.md §2.2): applied and recorded in both modes, never refused."""
 RULE_CORS_PREFLIGHT = "cors-preflight"
@@ -67,7 +72,17 @@ LEGACY_RULE_TEXTS = {
     RULE_TAGS_STRING: "must be an array of strings, not a comma-separated string",
     RULE_BOOLEAN: "must be {}, not {}",
     RULE_NULL_OPTIONAL: "must be left out rather than sent as null",
+    RULE_INFLUX_PUSH: "/messages/influx is the 2011 name of the Push API; the contract's is /messages/team_inbox",
+    RULE_FLOW_API_TOKEN: "a flow's API token is not a flow_token; integrations post with their source's flow_token",
+    RULE_PERSONAL_TOKEN_SOURCE: "creating a source needs an OAuth token with the integration scope, "
+    "not a personal API token",
 }
+
+
+def rule_text(rule: str, *detail: str) -> str:
+    """What a legacy rule says, with its name: ``"<text> (rule: <name>)"``."""
+    return f"{LEGACY_RULE_TEXTS[rule].format(*detail)} (rule: {rule})"
+
 
 # --- messaging: edits, deletes, uploads, comments -------------------------------------------------
 NOT_YOUR_MESSAGE = "You can only edit the content of your own messages"
@@ -82,7 +97,6 @@ NOT_SUPPORTED_HERE = "is not supported here"
 STREAM_NEEDS_FILTER = "must name at least one flow unless user=1 asks for private messages"
 
 # --- integrations, access control and OAuth -------------------------------------------------------
-INTEGRATION_SCOPE_REQUIRED = "Creating a source needs an OAuth token with the integration scope"
 FLOW_ADMIN_ONLY = "Only flow admins and organization admins can do this"
 NOT_PENDING = "is not pending"
 INVALID_EMAIL = "Invalid email"

@@ -23,7 +23,7 @@ from mock_server.binding.security import security_map
 from mock_server.binding.specification import specification
 from mock_server.binding.stages import POSITIONS
 from mock_server.binding.swagger_ui import swagger_ui_options
-from mock_server.binding.validation import NamedParameterValidator
+from mock_server.binding.validation import NamedParameterValidator, actionable_body_errors
 from mock_server.contract import OperationIndex
 from mock_server.runtime.worlds import current_store
 from mock_server.stream import StreamHub
@@ -139,8 +139,8 @@ class MockApp(FastAsyncApp):
                 current=current_store,
                 per_request={"stream": lambda: StreamHub.of(current_store())},
             ),
-            security_map=security_map(current_store),
-            validator_map=closing_uploads(validator_map(NamedParameterValidator)),
+            security_map=security_map(current_store, strict=strict),
+            validator_map=actionable_body_errors(closing_uploads(validator_map(NamedParameterValidator))),
             validate_responses=validate_responses,
             strict_validation=strict,
             pythonic_params=True,

@@ -186,6 +186,10 @@ class _FastThenExact:
         if not self._fast_ok(instance):
             self.exact.validate(instance)
 
+    def is_valid_fast(self, instance: Any) -> bool:
+        """The compiled validator's verdict alone (it also checks formats jsonschema skips)."""
+        return self._fast_ok(instance)
+
     def is_valid(self, instance: Any) -> bool:
         return self._fast_ok(instance) or bool(self.exact.is_valid(instance))
 

@@ -7,6 +7,7 @@ all leave here in the one shape. ``install_error_handlers`` registers them on a 
 
 from __future__ import annotations
 
+import ast
 import json
 import logging
 import re
@@ -18,6 +19,7 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 
 from mock_server import errors
+from mock_server.binding.validation import NON_BLANK
 from mock_server.contract import OperationIndex
 from mock_server.middleware.types import REQUEST_STATE
 
@@ -42,14 +44,29 @@ _PATH_SUFFIX = re.compile(r" - '([^']*)'$")
 _REQUIRED = re.compile(r"^'([^']+)' is a required property")
 _PARAMETER = re.compile(r"parameter '([^']+)'")
 _EXTRA = re.compile(r"Extra \w+ parameter\(s\) (.+) not in spec")
+_UNEXPECTED = re.compile(r"^Additional properties are not allowed \((.+) (?:was|were) unexpected\)")
+_BLANK_REASONS = (
+    re.compile(r"^'\s*' (is too short|should be non-empty)$"),
+    re.compile(rf"^.* does not match {re.escape(repr(NON_BLANK))}$", re.DOTALL),
+)
 
 
 def validation_errors(detail: str) -> dict[str, list[str]]:
     """Connexion's validation text -> Flowdock's ``{field: [reason]}`` (``base`` when no field)."""
     if m := _EXTRA.search(detail):
         return {name: ["is not a parameter of this operation"] for name in m.group(1).split(",")}
+    if m := _UNEXPECTED.search(detail):
+        suffix = _PATH_SUFFIX.search(detail)
+        prefix = f"{suffix.group(1)}." if suffix else ""
+        try:
+            names = ast.literal_eval(f"[{m.group(1)}]")
+        except (ValueError, SyntaxError):
+            names = ["base"]
+        return {f"{prefix}{name}": ["is not a parameter of this operation"] for name in names}
     if m := _PATH_SUFFIX.search(detail):
-        return {m.group(1) or "base": [detail[: m.start()]]}
+        reason = detail[: m.start()]
+        blank = any(p.match(reason) for p in _BLANK_REASONS)
+        return {m.group(1) or "base": [errors.BLANK if blank else reason]}
     if m := _REQUIRED.search(detail):
         return {m.group(1): [errors.BLANK]}
     if m := _PARAMETER.search(detail):

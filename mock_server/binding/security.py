@@ -21,10 +21,11 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
-from connexion.security import ApiKeySecurityHandler, BasicSecurityHandler, OAuthSecurityHandler
+from connexion.security import NO_VALUE, ApiKeySecurityHandler, BasicSecurityHandler, OAuthSecurityHandler
 
+from mock_server import errors
 from mock_server.errors import Unauthorized
-from mock_server.middleware.types import REQUEST_STATE
+from mock_server.middleware.types import BODY_FLOW_TOKEN, REQUEST_STATE
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -42,7 +43,37 @@ def _remember(request: Any, info: dict[str, Any]) -> dict[str, Any]:
     return info
 
 
-def basic_checker(current: Callable[[], Store]) -> Callable[..., dict[str, Any] | None]:
+def record_legacy(request: Any, rule: str, field: str) -> None:
+    """A legacy allowance applied to this request: recorded as the normaliser records its rules."""
+    state = request.scope.get(REQUEST_STATE) if request is not None else None
+    if state is None:
+        return
+    applied = state.setdefault("normalizations", [])
+    if rule not in applied:
+        applied.append(rule)
+    state.setdefault("violations", []).append(f"{field}: {errors.rule_text(rule)}")
+
+
+class LegacyAllowance:
+    """Handed to handlers in ``token_info["legacy"]``: may this request use a legacy allowance?
+
+    Compatible mode allows what published clients do beyond the contract (a personal API token
+    creating a source) and records the rule; strict mode allows none of it.
+    """
+
+    __slots__ = ("allowed", "request")
+
+    def __init__(self, request: Any, *, allowed: bool) -> None:
+        self.request = request
+        self.allowed = allowed
+
+    def record(self, rule: str, field: str = "credentials") -> None:
+        record_legacy(self.request, rule, field)
+
+
+def basic_checker(
+    current: Callable[[], Store], *, strict: bool = False
+) -> Callable[..., dict[str, Any] | None]:
     """``(username, password) -> token_info`` for HTTP Basic: API token first, then email."""
 
     def check(username: str, password: str, request: Any = None) -> dict[str, Any] | None:
@@ -51,7 +82,8 @@ def basic_checker(current: Callable[[], Store]) -> Callable[..., dict[str, Any] 
             user = store.users.by_api_token(username) or store.users.by_email_password(username, password)
         if user is None:
             return None
-        return _remember(request, {"sub": user.id, "scope": [], "via": "basic"})
+        legacy = LegacyAllowance(request, allowed=not strict)
+        return _remember(request, {"sub": user.id, "scope": [], "via": "basic", "legacy": legacy})
 
     return check
 
@@ -88,16 +120,27 @@ def oauth_client_checker() -> Callable[..., dict[str, Any]]:
     return check
 
 
-def flow_token_checker(current: Callable[[], Store]) -> Callable[..., Any]:
-    """``flow_token -> token_info`` for integrations: 401 if unknown, 410 once its source is deleted."""
+def flow_token_checker(current: Callable[[], Store], *, strict: bool = False) -> Callable[..., Any]:
+    """``flow_token -> token_info`` for integrations: 401 if unknown, 410 once its source is deleted.
 
-    def check(token: str) -> dict[str, Any] | None:
+    A flow's API token (the one its settings show, which the Ruby gem's ``post_to_thread`` users
+    hold) stands for the flow's default source in compatible mode, created on first use (rule
+    ``flow-api-token``); strict mode answers 401 naming the rule.
+    """
+
+    def check(token: str, request: Any = None) -> dict[str, Any] | None:
         store = current()
-        try:
-            with store.lock:
+        with store.lock:
+            try:
                 source = store.sources.authenticate_flow_token(token)
-        except Unauthorized:
-            return None
+            except Unauthorized:
+                flow = store.flows.by_api_token(token)
+                if flow is None:
+                    return None
+                if strict:
+                    raise Unauthorized(errors.rule_text(errors.RULE_FLOW_API_TOKEN)) from None
+                source = store.sources.api_token_source(flow)
+                record_legacy(request, errors.RULE_FLOW_API_TOKEN, "flow_token")
         return {"sub": None, "scope": [], "via": "flow_token", "source": source.id}
 
     return check
@@ -106,13 +149,13 @@ def flow_token_checker(current: Callable[[], Store]) -> Callable[..., Any]:
 ANONYMOUS_BODY_METHODS = frozenset({"POST", "PUT"})
 
 
-def security_map(current: Callable[[], Store]) -> dict[str, type]:
+def security_map(current: Callable[[], Store], *, strict: bool = False) -> dict[str, type]:
     """Connexion security handler classes whose checkers ask ``current()`` for the store: the
     store of the request's world (runtime/worlds.py)."""
-    check_basic = basic_checker(current)
+    check_basic = basic_checker(current, strict=strict)
     check_bearer = bearer_checker(current)
     check_client = oauth_client_checker()
-    check_flow_token = flow_token_checker(current)
+    check_flow_token = flow_token_checker(current, strict=strict)
 
     class StoreBasic(BasicSecurityHandler):  # type: ignore[misc]
         def _resolve_func(self, security_scheme: dict[str, Any]) -> Callable[..., Any]:
@@ -121,10 +164,11 @@ def security_map(current: Callable[[], Store]) -> dict[str, type]:
     class StoreFlowToken(ApiKeySecurityHandler):  # type: ignore[misc]
         """``flow_token`` in the query; or, on a POST/PUT with no Authorization header, in the body.
 
-        The body is not read at this stage, so such a request passes as anonymous and the
-        operation's handler authenticates the body's flow_token (or answers 401 without one).
-        A request that does carry an Authorization header is judged by the other schemes only, so
-        wrong credentials stay 401 and a token without the scope stays 403.
+        Credentials come before the body: the normaliser, which reads bodies before Connexion
+        does, leaves the body's flow_token in the request state (``body_flow_token``), so it is
+        judged here like a query one, and a request with no credentials at all is a 401 before
+        its body is validated. A request that does carry an Authorization header is judged by the
+        other schemes only, so wrong credentials stay 401 and a token without the scope stays 403.
         """
 
         def _resolve_func(self, security_scheme: dict[str, Any]) -> Callable[..., Any]:
@@ -134,13 +178,16 @@ def security_map(current: Callable[[], Store]) -> dict[str, type]:
             self, func: Any, loc: str, name: str, required_scopes: Any
         ) -> Callable[..., Any]:
             verify_query = super()._get_verify_func(func, loc, name, required_scopes)
+            verify_token = self.check_api_key(func)
 
             def wrapper(request: Any) -> Any:
                 if name in request.query_params:
                     return verify_query(request)
                 if request.method in ANONYMOUS_BODY_METHODS and not request.headers.get("Authorization"):
-                    return {"sub": None, "scope": [], "via": "anonymous"}
-                return verify_query(request)  # NO_VALUE: no flow_token anywhere we can see
+                    token = (request.scope.get(REQUEST_STATE) or {}).get(BODY_FLOW_TOKEN)
+                    if token:
+                        return verify_token(request, token, required_scopes=required_scopes)
+                return NO_VALUE  # no flow_token anywhere: 401 unless another scheme matched
 
             return wrapper
 

@@ -24,10 +24,17 @@ __all__ = [
 
 
 def send_message(
-    store: Store, body: dict[str, Any], user: int | None = None, flow_token: str | None = None
+    store: Store,
+    token_info: dict[str, Any],
+    body: dict[str, Any],
+    user: int | None = None,
+    flow_token: str | None = None,
 ) -> Any:
-    token = flow_token or body.get("flow_token")
-    if token and user is None:  # a source posting with its flow_token (docs/flowdock.md §8.3): 202 and {}
+    source = token_info.get("source")
+    if source is not None:  # a source posting with its flow_token (docs/flowdock.md §8.3): 202 and {}
+        return store.messages.post_as_source(source, body), 202
+    token = body.get("flow_token") or flow_token
+    if token and (user is None or not body.get("flow")):  # a user's post naming no flow: the source's
         return store.messages.post_integration_message(str(token), body), 202
     return store.messages.send_message(body, viewer=user), 201
 

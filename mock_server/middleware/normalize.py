@@ -37,7 +37,7 @@ from mock_server import errors
 from mock_server.contract import OperationIndex, PathEntry
 from mock_server.middleware.input_guard import MAX_BODY_BYTES  # bodies above it are left for the guard (413)
 from mock_server.middleware.responses import send_json
-from mock_server.middleware.types import REQUEST_STATE, Scope
+from mock_server.middleware.types import BODY_FLOW_TOKEN, REQUEST_STATE, Scope
 
 Message = dict[str, Any]
 
@@ -46,6 +46,9 @@ FORM_TYPE = "application/x-www-form-urlencoded"
 MULTIPART_TYPE = "multipart/form-data"
 _NO_BODY_METHODS = frozenset({"GET", "DELETE", "HEAD"})
 _VERSION_PREFIXES = ("/v1", "/v2")
+_FLOW_TOKEN = "flow_token"
+_INFLUX_PUSH = "/messages/influx/"
+_TEAM_INBOX_PUSH = "/messages/team_inbox/"
 _SLASHES = re.compile(r"//+")
 _INTEGER = re.compile(r"-?\d+")
 _REFUSE_EXEMPT = frozenset({errors.RULE_ACCESS_TOKEN, errors.RULE_CORS_PREFLIGHT})
@@ -159,6 +162,9 @@ class SpecIndex:
             inner = self._field(schema["allOf"][0], depth + 1)
             inner.nullable = inner.nullable or nullable
             return inner
+        branches = [b for key in ("allOf", "oneOf", "anyOf") for b in schema.get(key, [])]
+        if branches and "properties" not in schema:
+            return self._merged(schema, branches, nullable, depth)
         kind = schema.get("type")
         if kind == "array":
             items = self._deref(schema.get("items", {}))
@@ -169,6 +175,23 @@ class SpecIndex:
         if kind in ("boolean", "integer", "number", "string"):
             return Field(kind, nullable)
         return Field("any", nullable)
+
+    def _merged(self, schema: dict[str, Any], branches: list[Any], nullable: bool, depth: int) -> Field:
+        """One object field for a body with one shape per event: every branch's properties.
+
+        A field is required when every ``oneOf``/``anyOf`` branch requires it, or an ``allOf`` part does.
+        """
+        parts = [self._field(b, depth + 1) for b in branches]
+        objects = [f for f in parts if f.kind == "object"]
+        if not objects:
+            return parts[0] if len(parts) == 1 else Field("any", nullable)
+        props: dict[str, Field] = {}
+        for part in objects:
+            for name, sub in part.properties.items():
+                props.setdefault(name, sub)
+        every = [f.required for f in objects]
+        required = frozenset.intersection(*every) if "allOf" not in schema else frozenset().union(*every)
+        return Field("object", nullable, props, required)
 
 
 # --- conversions ---------------------------------------------------------------------------------
@@ -181,7 +204,7 @@ class Finding:
     detail: tuple[str, ...] = ()
 
     def text(self) -> str:
-        return f"{errors.LEGACY_RULE_TEXTS[self.rule].format(*self.detail)} (rule: {self.rule})"
+        return errors.rule_text(self.rule, *self.detail)
 
 
 def _coerce_object(data: dict[str, Any], plan: Field, textual: bool, found: list[Finding]) -> dict[str, Any]:
@@ -376,13 +399,19 @@ class NormalizeMiddleware:
         self._rewrite_query(scope.get("query_string"), headers, rewrite)
         if rewrite.operation is not None and (headers.has_body or rewrite.moved):
             await self._rewrite_body(scope.get("query_string"), headers, rewrite)
+        if headers.authorization is None:  # credentials before the body (binding/security.py)
+            self._note_body_flow_token(state, scope.get("query_string"), rewrite)
         refused = self._breaches(state, rewrite.found)
         if self.strict and refused:
             if (
                 rewrite.operation is not None
             ):  # refused before Connexion routes it: the journal still names it
                 state["operation_id"] = rewrite.operation.operation_id
-            await _refuse(send, refused, oauth=rewrite.path.startswith(("/oauth/authorize", "/oauth/token")))
+            allow = None
+            if rewrite.route is not None and any(f.rule == errors.RULE_PATCH_AS_PUT for f in refused):
+                allow = ", ".join(sorted(rewrite.route.operations))  # the contract's answer: 405 + Allow
+            oauth = rewrite.path.startswith(("/oauth/authorize", "/oauth/token"))
+            await _refuse(send, refused, oauth=oauth, allow=allow)
             return
         self._applied(state, rewrite.found)
         if not rewrite.found and rewrite.body is None:
@@ -446,6 +475,17 @@ class NormalizeMiddleware:
             rewrite.query_changed = True
 
     @staticmethod
+    def _note_body_flow_token(state: dict[str, Any], query_string: bytes | None, rewrite: _Rewrite) -> None:
+        """An anonymous request's ``flow_token`` in the body, for the security layer to judge it
+        before Connexion validates the body (a request with no credentials at all is then a 401)."""
+        op = rewrite.operation
+        if op is None or op.body is None or _FLOW_TOKEN not in op.body.properties:
+            return
+        if b"flow_token=" in (query_string or b""):
+            return
+        state[BODY_FLOW_TOKEN] = _body_flow_token(rewrite.body)
+
+    @staticmethod
     def _breaches(state: dict[str, Any], found: list[Finding]) -> list[Finding]:
         """Note the contract breaches (for the journal); return them: strict mode refuses them."""
         refused = [f for f in found if f.rule not in _REFUSE_EXEMPT]
@@ -491,7 +531,8 @@ class NormalizeMiddleware:
     def _normalise_path(
         self, path: str, route: Route | None, found: list[Finding]
     ) -> tuple[str, Route | None]:
-        """Doubled slashes, /v1 or /v2, a trailing slash, .json: applied only if the result routes."""
+        """Doubled slashes, /v1 or /v2, /messages/influx, a trailing slash, .json: applied only if the
+        result routes."""
         rules: list[Finding] = []
         candidate = path
         if "//" in candidate:
@@ -501,6 +542,9 @@ class NormalizeMiddleware:
         if prefix in _VERSION_PREFIXES and (len(candidate) == 3 or candidate[3] == "/"):
             candidate = candidate[3:] or "/"
             rules.append(Finding(errors.RULE_VERSION_PREFIX, "path", (prefix,)))
+        if candidate.startswith(_INFLUX_PUSH):  # python-flowdock 0.1 (2011): the team inbox's old name
+            candidate = _TEAM_INBOX_PUSH + candidate[len(_INFLUX_PUSH) :]
+            rules.append(Finding(errors.RULE_INFLUX_PUSH, "path"))
         if len(candidate) > 1 and candidate.endswith("/"):
             candidate = candidate.rstrip("/") or "/"
             rules.append(Finding(errors.RULE_TRAILING_SLASH, "path"))
@@ -525,7 +569,11 @@ class NormalizeMiddleware:
         authorization: bytes | None,
         found: list[Finding],
     ) -> tuple[Pairs, bool, bytes | None, dict[str, Any]]:
-        """access_token -> Authorization; ``users=true`` -> ``users=1``; a write's body params out."""
+        """access_token -> Authorization; ``users=true`` -> ``users=1``; a write's body params out.
+
+        A parameter the contract takes in the query or the body (``flow_token``) is also copied
+        into the body, so the body's schema (``flow`` unless ``flow_token``) sees it either way.
+        """
         changed = False
         new_authorization = None
         kept: Pairs = []
@@ -544,6 +592,9 @@ class NormalizeMiddleware:
                 moved.append((name, value))
                 found.append(Finding(errors.RULE_QUERY_TO_BODY, name))
                 continue
+            in_body_too = op is not None and op.body is not None and name in op.body.properties
+            if kind is not None and takes_body and in_body_too:  # flow_token: either place
+                moved.append((name, value))  # the body's own value wins; the query keeps it too
             if kind is not None and kind != "other":
                 spelled = _query_value(value, kind, name, found)
                 changed = changed or spelled != value
@@ -575,6 +626,8 @@ class NormalizeMiddleware:
                 return None  # nothing in it can need converting
             data = _parse_json(raw)
         elif media == FORM_TYPE:
+            if FORM_TYPE in op.consumes and not moved:
+                return None  # the contract's own form (the Push API): validated as that form
             data, textual = _parse_form(raw), True
             source_rule = None if FORM_TYPE in op.consumes else errors.RULE_FORM_BODY
         elif media == MULTIPART_TYPE:
@@ -620,6 +673,13 @@ class NormalizeMiddleware:
 
 
 # --- body helpers --------------------------------------------------------------------------------
+def _body_flow_token(body: bytes | None) -> str | None:
+    """The ``flow_token`` of a JSON body (the canonical form by now), if it is a non-empty string."""
+    data = _parse_json(body) if body else None
+    token = data.get(_FLOW_TOKEN) if data is not None else None
+    return token if isinstance(token, str) and token else None
+
+
 def _parse_json(raw: bytes) -> dict[str, Any] | None:
     try:
         data = json.loads(raw)
@@ -695,11 +755,15 @@ def _replay(body: bytes, receive: Any, *, more: bool = False) -> Any:
     return replay
 
 
-async def _refuse(send: Any, findings: list[Finding], *, oauth: bool = False) -> None:
+async def _refuse(
+    send: Any, findings: list[Finding], *, oauth: bool = False, allow: str | None = None
+) -> None:
     """Strict mode: 400 in Flowdock's shape, each broken rule under the field it concerns.
 
     On the OAuth endpoints the body is RFC 6749's ``invalid_request`` (what the spec declares
-    there and OAuth clients parse), its description listing the same texts.
+    there and OAuth clients parse), its description listing the same texts. A PATCH where the
+    contract has only PUT is a method the path does not take: 405 with ``allow`` as the ``Allow``
+    header, the body still naming the rule.
     """
     by_field: dict[str, list[str]] = {}
     for finding in findings:
@@ -707,8 +771,11 @@ async def _refuse(send: Any, findings: list[Finding], *, oauth: bool = False) ->
         texts = by_field.setdefault(finding.field, [])
         if text not in texts:
             texts.append(text)
-    payload: dict[str, Any] = {"message": errors.VALIDATION_ERROR, "errors": by_field}
-    if oauth:
+    status = 400 if allow is None else 405
+    message = errors.VALIDATION_ERROR if allow is None else errors.METHOD_NOT_ALLOWED
+    payload: dict[str, Any] = {"message": message, "errors": by_field}
+    if oauth and allow is None:
         described = "; ".join(f"{name}: {text}" for name, texts in by_field.items() for text in texts)
         payload = {"error": "invalid_request", "error_description": described}
-    await send_json(send, 400, payload)
+    extra = [(b"allow", allow.encode())] if allow is not None else []
+    await send_json(send, status, payload, extra)

@@ -9,6 +9,9 @@ Scope = dict[str, Any]
 
 REQUEST_STATE = "flowdock"
 """Key of the per-request state dict that request_state.py puts in the ASGI scope."""
+BODY_FLOW_TOKEN = "body_flow_token"
+"""Request-state key: the ``flow_token`` the normaliser found in the body of a request with no
+Authorization header, for the security layer to judge before the body is validated."""
 
 CONTROL_PREFIX = "/_mock"
 """Where the mock's own API lives (spec/control.yaml)."""

@@ -44,7 +44,7 @@ class Upload:
             data = part.file.read(limit + 1)
         finally:
             part.file.close()
-        name = str(getattr(part, "filename", None) or "").strip()
+        name = base_name(str(getattr(part, "filename", None) or ""))
         if not name:
             raise ValidationFailed.field("content", BLANK)
         if len(data) > limit:
@@ -55,7 +55,7 @@ class Upload:
     @classmethod
     def from_base64(cls, content: dict[str, Any], limit: int) -> Upload:
         """``{"data": <base64>, "content_type": ..., "file_name": ...}`` (a JSON upload)."""
-        name = str(content.get("file_name") or "").strip()
+        name = base_name(str(content.get("file_name") or ""))
         if not name:
             raise ValidationFailed.field("content.file_name", BLANK)
         raw = content.get("data")
@@ -70,6 +70,18 @@ class Upload:
         if len(data) > limit:
             raise PayloadTooLarge(errors={"content": [FILE_TOO_LARGE]})
         return cls(name, _content_type(name, content.get("content_type")), data)
+
+
+def file_path(files_id: int, file_hash: str, file_name: str) -> str:
+    """``/files/<n>/<hash>/<name>`` with the name percent-encoded, as Flowdock's links were: a
+    name with spaces or ``#`` is still one valid URL path segment for strict HTTP clients."""
+    return f"/files/{files_id}/{file_hash}/{quote(file_name, safe='')}"
+
+
+def base_name(name: str) -> str:
+    """The file name an upload is stored under: no directories (``../../x.txt`` is ``x.txt``)."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return "" if base in (".", "..") else base
 
 
 def _content_type(name: str, declared: str | None) -> str:
@@ -147,7 +159,7 @@ class FileStore:
             files_id, file_hash, upload.file_name, upload.content_type, upload.data, flow, private
         )
         return {
-            "path": f"/files/{files_id}/{file_hash}/{upload.file_name}",
+            "path": file_path(files_id, file_hash, upload.file_name),
             "file_name": upload.file_name,
             "file_size": len(upload.data),
             "content_type": upload.content_type,
@@ -172,7 +184,10 @@ class FileStore:
         """The short-lived URL of a file the viewer can see (its flow or their conversation)."""
         with self.store.lock:
             found = self.by_key.get((files_id, file_hash))
-            if found is None or found.file_name != filename or not self._can_see(found, viewer=viewer):
+            # the name as the path gave it once decoded, or still encoded (a client that quoted the
+            # path it was given): both name the file
+            names = (found.file_name, quote(found.file_name, safe="")) if found is not None else ()
+            if found is None or filename not in names or not self._can_see(found, viewer=viewer):
                 raise NotFound()
             token = self.store.new_credential(DOWNLOAD, length=32)
             now = self.store.now_ms()

@@ -52,6 +52,7 @@ from mock_server.store.timefmt import iso_ms
 if TYPE_CHECKING:
     from mock_server.store import Store
     from mock_server.store.flows import Flow
+    from mock_server.store.sources import Source
 
 
 @dataclass(slots=True)
@@ -316,7 +317,15 @@ class MessageStore:
     def post_integration_message(self, flow_token: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST /messages with a source's ``flow_token``: stored as user "0"; answered ``{}``."""
         with self.store.lock:
-            source = self.store.sources.authenticate_flow_token(flow_token)
+            return self._post_as(self.store.sources.authenticate_flow_token(flow_token), body)
+
+    def post_as_source(self, source_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        """As :meth:`post_integration_message`, for a source the security layer authenticated."""
+        with self.store.lock:
+            return self._post_as(self.store.sources.live(source_id), body)
+
+    def _post_as(self, source: Source, body: dict[str, Any]) -> dict[str, Any]:
+        with self.store.lock:
             flow = self.store.flows.by_id.get(source.flow)
             if flow is None:
                 raise NotFound()

@@ -1,7 +1,8 @@
 """Sources (docs/flowdock.md §3.7, §8.3): a flow's integrations, each with a secret ``flow_token``.
 
 Flow members list, read, update and delete a flow's sources; creating one needs an OAuth token
-with the ``integration`` scope, whose application becomes the source's. The ``flow_token`` is shown
+with the ``integration`` scope, whose application becomes the source's (or, in compatible mode, a
+personal API token: a source without an application). The ``flow_token`` is shown
 once, in the create response. Deleting keeps the record (``deleted``) so its token answers 410.
 """
 
@@ -12,11 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from mock_server.errors import (
     FLOW_TOKEN_REQUIRED,
-    INTEGRATION_SCOPE_REQUIRED,
+    RULE_PERSONAL_TOKEN_SOURCE,
     Forbidden,
     Gone,
     NotFound,
     Unauthorized,
+    rule_text,
 )
 from mock_server.store.keys import FLOW_TOKEN
 from mock_server.store.records import record
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
     from mock_server.store import Store
     from mock_server.store.flows import Flow
 
+API_TOKEN_SOURCE = "API token"
+"""Name of a flow's default source: the one a flow's API token posts as (compatible mode)."""
 UPDATABLE = ("error_message", "configuration_url", "name", "external_url")
 """Flowdock's two (error_message, configuration_url) and the seed's two (name, external_url)."""
 
@@ -78,6 +82,40 @@ class SourceStore:
                 return source
         raise Unauthorized()
 
+    def api_token_source(self, flow: Flow) -> Source:
+        """The flow's default source, created on first use: what its API token posts as.
+
+        Integrations configured with the API token a flow's settings show (instead of a source's
+        flow_token) post through it in compatible mode; it has no application and no creator.
+        """
+        for source in self._live_in(flow):
+            if (
+                source.name == API_TOKEN_SOURCE
+                and source.application_id is None
+                and source.creator_id is None
+            ):
+                return source
+        now = self.store.now_ms()
+        source = Source(
+            id=max(self.by_id, default=0) + 1,
+            flow=flow.id,
+            name=API_TOKEN_SOURCE,
+            flow_token=self.store.new_credential(FLOW_TOKEN, nbytes=16),
+            created_at=now,
+            updated_at=now,
+        )
+        self.by_id[source.id] = source
+        return source
+
+    def live(self, source_id: int) -> Source:
+        """A source the security layer authenticated: 410 if it was deleted since."""
+        source = self.by_id.get(source_id)
+        if source is None:
+            raise Unauthorized()
+        if source.deleted:
+            raise Gone()
+        return source
+
     # --- representation -------------------------------------------------------------------------
     def to_dict(self, source: Source) -> dict[str, Any]:
         """The source object of docs/flowdock.md §3.7; never the flow_token."""
@@ -118,9 +156,14 @@ class SourceStore:
         return self.to_dict(source)
 
     # --- operations -----------------------------------------------------------------------------
-    def list_sources(self, flow_token: str | None = None, *, viewer: int | None) -> list[dict[str, Any]]:
-        """With a flow_token, only its source; otherwise the sources of every flow the viewer joined."""
+    def list_sources(
+        self, flow_token: str | None = None, source_id: int | None = None, *, viewer: int | None
+    ) -> list[dict[str, Any]]:
+        """With a flow_token (or the source it authenticated as), only that source; otherwise the
+        sources of every flow the viewer joined."""
         with self.store.lock:
+            if source_id is not None:
+                return [self.to_dict(self.live(source_id))]
             if flow_token is not None:
                 return [self.to_dict(self.authenticate_flow_token(flow_token))]
             if viewer is None:
@@ -136,12 +179,20 @@ class SourceStore:
             ]
 
     def create_source(
-        self, organization: str, flow: str, application_id: int | None, fields: dict[str, Any], *, viewer: int
+        self,
+        organization: str,
+        flow: str,
+        application_id: int | None,
+        fields: dict[str, Any],
+        *,
+        viewer: int,
+        personal_token: bool = False,
     ) -> dict[str, Any]:
-        """``application_id`` is the OAuth token's application, None for other credentials (403)."""
+        """``application_id`` is the OAuth token's application, None for other credentials: 403,
+        unless ``personal_token`` allows a source without an application (compatible mode)."""
         with self.store.lock:
-            if application_id is None:
-                raise Forbidden(INTEGRATION_SCOPE_REQUIRED)
+            if application_id is None and not personal_token:
+                raise Forbidden(rule_text(RULE_PERSONAL_TOKEN_SOURCE))
             found = self.store.flows.get_joined(organization, flow, viewer=viewer)
             now = self.store.now_ms()
             source = Source(
@@ -173,9 +224,14 @@ class SourceStore:
         with self.store.lock:
             self._get_in(organization, flow, source_id, viewer=viewer).deleted = True
 
-    def update_source_by_token(self, query_token: str | None, changes: dict[str, Any]) -> dict[str, Any]:
-        """``PUT /sources``: the integration updates its own source, token in the query or the body."""
+    def update_source_by_token(
+        self, query_token: str | None, changes: dict[str, Any], source_id: int | None = None
+    ) -> dict[str, Any]:
+        """``PUT /sources``: the integration updates its own source, token in the query or the body
+        (or the source the security layer authenticated it as)."""
         with self.store.lock:
+            if source_id is not None:
+                return self._apply(self.live(source_id), changes)
             token = query_token or changes.get("flow_token")
             if not token:
                 raise Unauthorized(FLOW_TOKEN_REQUIRED)

@@ -16,6 +16,7 @@ import json
 import sys
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 DEFAULT_SEED = 20230815
 """Flowdock's shutdown day."""
@@ -482,7 +483,7 @@ class _FlowBuilder:
         file_hash = self.b.urlsafe(22)
         name = "release notes.txt"
         meta = {
-            "path": f"/files/{self.flow['files_id']}/{file_hash}/{name}",
+            "path": f"/files/{self.flow['files_id']}/{file_hash}/{quote(name, safe='')}",
             "file_name": name,
             "file_size": len(data),
             "content_type": "text/plain",

@@ -38,7 +38,7 @@ def test_send_flow_message__multipart_upload_makes_a_file_message(alice, store) 
         and c["content_disposition"] == "inline; filename*=UTF-8''shot%201.png"
     )
     files_id = store.flows.by_id[m["flow"]].files_id
-    assert c["path"].startswith(f"/files/{files_id}/") and c["path"].endswith("/shot 1.png")
+    assert c["path"].startswith(f"/files/{files_id}/") and c["path"].endswith("/shot%201.png")
     assert m["attachments"] == [c] and m["tags"] == ["shots", "ui", ":file"]
     assert m["thread"]["title"] == "Uploaded File shot 1.png" and m["thread"]["initial_message"] == m["id"]
 

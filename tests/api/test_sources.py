@@ -59,11 +59,6 @@ def test_create_source__the_flow_token_never_shows_again(client, alice, bearer) 
     assert all("flow_token" not in s for s in alice.get("/sources").json())
 
 
-def test_create_source__basic_auth_is_403(alice) -> None:
-    response = alice.post("/flows/acme/main/sources", json={"name": "CI"})
-    assert_error(response, 403, errors.INTEGRATION_SCOPE_REQUIRED)
-
-
 def test_create_source__token_without_integration_scope_is_403(client, bearer) -> None:
     assert_error(create(client, bearer(ALICE["id"], "flow", "manage")), 403, errors.INSUFFICIENT_SCOPE)
 
@@ -158,12 +153,13 @@ def test_update_source_by_token__token_in_the_body_or_query(client, store) -> No
 
 
 def test_update_source_by_token__without_a_token_is_401(client) -> None:
-    assert_error(client.put("/sources", json={"error_message": "x"}), 401, errors.FLOW_TOKEN_REQUIRED)
+    # judged before the body (no credentials at all), as on every operation
+    assert_error(client.put("/sources", json={"error_message": "x"}), 401, errors.AUTHENTICATION_REQUIRED)
 
 
 def test_update_source_by_token__unknown_token_is_401(client) -> None:
     response = client.put("/sources", json={"flow_token": "0" * 32, "error_message": "x"})
-    assert_error(response, 401, errors.AUTHENTICATION_REQUIRED)
+    assert_error(response, 401, errors.INVALID_CREDENTIALS)
 
 
 def test_delete_source__204_then_gone_everywhere(alice, client, store) -> None:

@@ -22,7 +22,6 @@ from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
 
 from mock_server.app import create_app
-from mock_server.contract import load_spec
 from mock_server.world import MAIN_USER, OAUTH_APP
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,36 +61,6 @@ PRIVATE_PEER = 2
 """Bob: the user alice's private conversation paths (``/private/{id}...``) name."""
 WORLD_VALUE_SHARE = 8
 """Out of 10 generated path-parameter sets, how many get the world's values."""
-
-
-MESSAGE_SENDERS = ("sendFlowMessage", "sendPrivateMessage")
-"""Operations whose generated bodies ``declared_message_fields`` trims in the stateful run."""
-
-
-def _declared_message_fields() -> frozenset[str]:
-    schemas = load_spec()["components"]["schemas"]
-    return frozenset(
-        name for schema in ("MessageInput", "FileUpload") for name in schemas[schema]["properties"]
-    )
-
-
-DECLARED_MESSAGE_FIELDS = _declared_message_fields()
-
-
-def declared_message_fields(context: Any, body: Any) -> Any:
-    """``map_body`` hook for the message senders: drop the fields no message schema names.
-
-    Strict mode refuses a multipart field the schema does not name (schemathesis.toml), and the
-    generator adds such fields to most file uploads, so almost no generated message was stored and
-    the message chain (show, edit, delete) had nothing to follow. The fields the schemas declare,
-    valid or mutated, are kept as generated.
-    """
-    operation = context.operation
-    if operation is None or operation.definition.raw.get("operationId") not in MESSAGE_SENDERS:
-        return body
-    if not isinstance(body, dict):
-        return body
-    return {name: value for name, value in body.items() if name in DECLARED_MESSAGE_FIELDS}
 
 
 def _usable(value: Any, kind: type) -> bool:

@@ -28,7 +28,6 @@ from schemathesis.specs.openapi.stateful import _step_case_strategy, is_root_all
 
 from tests.contract.conftest import (
     STATEFUL_SCENARIOS,
-    declared_message_fields,
     fresh_contract,
     issue_token,
     world_path_parameters,
@@ -38,7 +37,6 @@ pytestmark = pytest.mark.contract
 
 app, schema, _ = fresh_contract()
 schema.hooks.register_hook_with_name(world_path_parameters, "flatmap_path_parameters")
-schema.hooks.register_hook_with_name(declared_message_fields, "map_body")
 project = schema.config
 
 CHAINS: dict[str, tuple[str, dict[str, str]]] = {
