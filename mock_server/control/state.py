@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from mock_server.runtime import Runtime
@@ -17,5 +18,7 @@ def get_state(runtime: Runtime) -> Any:
     return runtime.get_state(), 200
 
 
-def replace_state(runtime: Runtime, body: dict[str, Any]) -> Any:
-    return runtime.replace_state(body), 200
+async def replace_state(runtime: Runtime, body: dict[str, Any]) -> Any:
+    # Checking, building and exporting a large world takes a while: in a worker thread, so the
+    # event loop keeps serving other requests meanwhile.
+    return await asyncio.to_thread(runtime.replace_state, body), 200

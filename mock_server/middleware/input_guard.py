@@ -65,6 +65,8 @@ INT64 = (-(2**63), 2**63 - 1)
 
 _SUSPECT = re.compile(rb"\\u[dD][89abcdefABCDEF]|\d{19}|NaN|Infinity|[eE][+]?\d{3}")
 """What a JSON body must contain for the slower field-by-field check to be worth running."""
+_LONG_INTEGER = re.compile(rb"[:,\[]\s*-?\d{19}")
+"""A number token of 19 digits or more: the one thing orjson parses (as a float) that is refused."""
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _DOT_SEGMENTS = frozenset({".", ".."})
@@ -216,7 +218,7 @@ def parse_json(text: str, raw: bytes | None = None) -> Any:
         except orjson.JSONDecodeError:
             pass
         else:
-            if not _SUSPECT.search(raw):
+            if not _LONG_INTEGER.search(raw):
                 return value
     try:
         value = json.loads(text, parse_constant=lambda _: _UNREPRESENTABLE, parse_float=_parse_float)
