@@ -35,6 +35,10 @@ DATA_DEPENDENT: dict[str, re.Pattern[str]] = {
     "a user outside the flow's organization": re.compile(r"is not a member of the organization"),
     "a thread id that no thread of the flow has": re.compile(r'"thread_id": \["is invalid"\]'),
     "a comment on a comment": re.compile(r"can't be a comment"),
+    # Not data, but rules OpenAPI 3.0 cannot state: a requirement across two query parameters, and
+    # a bound on numbers inside the objects the contract leaves open (attachments, author, actions).
+    "a stream with neither `filter` nor `user=1`": re.compile(r"must name at least one flow unless user=1"),
+    "a number beyond 64 bits inside an open object": re.compile(r"is outside the 64-bit integer range"),
     "an invitation that is no longer pending": re.compile(r"is not pending"),
     "an OAuth client_id or redirect_uri the server has not registered": re.compile(
         r'"error": "(invalid_client|invalid_request)".*(client_id|redirect_uri)'
