@@ -152,7 +152,7 @@
               const line = buf.slice(0, nl);
               buf = buf.slice(nl + (buf.startsWith("\r\n", nl) ? 2 : 1));
               if (line === "") {
-                if (ev.data.length) onEvent(ev.event, ev.data.join("\n"), ev.id);
+                if (ev.data.length && !stopped) onEvent(ev.event, ev.data.join("\n"), ev.id);
                 ev = { event: "message", data: [] };
               } else if (!line.startsWith(":")) {
                 const i = line.indexOf(":");
@@ -893,6 +893,8 @@
     $("#world-pick").hidden = list.worlds.length < 2 && keep === "default";
   }
   async function switchWorld(id) {
+    // Stop following the old world first: anything it journals from now on is not shown.
+    if (S.feed) { S.feed.stop(); S.feed = null; }
     S.prefix = id === "default" ? "" : `/worlds/${encodeURIComponent(id)}`;
     S.entries = [];
     S.selected = null;
