@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ import pytest
 
 from mock_server.app import create_app
 from mock_server.cli import make_server
+from mock_server.serving import HttpLimits
 
 STARTUP_TIMEOUT = 30.0
 SHUTDOWN_TIMEOUT = 5.0
@@ -38,21 +38,20 @@ class LiveServer:
 
 
 @contextmanager
-def serve(app: Any) -> Iterator[LiveServer]:
+def serve(app: Any, limits: HttpLimits | None = None) -> Iterator[LiveServer]:
     """Serve ``app`` on a free 127.0.0.1 port in a thread until the block ends."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = make_server(app, "warning", lambda: None)  # the CLI's server: it ends open streams on exit
+    ready = threading.Event()
+    # The CLI's server: it ends open streams on exit, and says when it accepts connections.
+    server = make_server(app, "warning", ready.set, limits)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="live-server", daemon=True)
     thread.start()
     try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the live server did not start")
-            time.sleep(0.02)
+        if not ready.wait(STARTUP_TIMEOUT):
+            raise RuntimeError("the live server did not start")
         yield LiveServer(f"http://127.0.0.1:{port}", app)
     finally:
         server.should_exit = True

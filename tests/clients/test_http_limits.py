@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 
 from mock_server import errors
 from mock_server.app import create_app
-from mock_server.serving import HttpLimits, uvicorn_options
+from mock_server.serving import HttpLimits
+from tests.clients.conftest import serve
 
 LIMITS = HttpLimits(max_header_bytes=4096, max_headers=20, header_timeout=1, keep_alive_timeout=1)
 WAIT = 10.0
@@ -29,29 +28,9 @@ WAIT = 10.0
 
 @pytest.fixture(scope="module")
 def address() -> Iterator[tuple[str, int]]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(
-        create_app(),
-        log_level="warning",
-        lifespan="on",
-        timeout_graceful_shutdown=1,
-        **uvicorn_options(LIMITS),
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.02)
-    try:
-        yield sock.getsockname()
-    finally:
-        server.should_exit = True
-        thread.join(5)
-        sock.close()
+    with serve(create_app(), LIMITS) as live:
+        host, port = live.base_url.removeprefix("http://").split(":")
+        yield host, int(port)
 
 
 def connect(address: tuple[str, int]) -> socket.socket:
