@@ -48,6 +48,7 @@ def create_app(
     clock: Callable[[], float] | None = None,
     stream_keepalive: float | None = None,
     stream_queue: int | None = None,
+    shard: str | None = None,
 ) -> MockApp:
     """Create and configure one mock server: a fresh store unless ``store`` is given.
 
@@ -62,7 +63,8 @@ def create_app(
     measures idle time, injectable so tests drive expiry (runtime/worlds.py).
     ``stream_keepalive`` (seconds between keep-alives on a quiet stream) and ``stream_queue``
     (events a stream may have waiting before it is cut) set the store's config, which every
-    world created later shares (mock_server/stream/hub.py).
+    world created later shares (mock_server/stream/hub.py). ``shard`` names this server as one
+    shard of several: the created worlds' ids and credentials start with it (runtime/worlds.py).
     """
     if strict is None:
         strict = strict_from_env()
@@ -84,7 +86,7 @@ def create_app(
         admin_token=admin_token,
         webhook_any_host=webhook_any_host,
     )
-    worlds = Worlds(runtime, limits=limits, clock=clock or time.monotonic)
+    worlds = Worlds(runtime, limits=limits, clock=clock or time.monotonic, shard=shard)
     app = MockApp(store, runtime, operations, worlds)
     app.add_flowdock_api(strict=strict, validate_responses=validate_responses)
     app.add_control_api(load_control_spec(), validate_responses=validate_responses)

@@ -13,6 +13,12 @@ by a fresh random one, claimed in the index before the world exists, so two worl
 credential, even when created from the same seed or at the same moment. The copy shares every
 unchanged part of the template (messages, threads, files) until the store loads its own.
 
+A server that is one shard of several (``shard``, ``--shard NAME``) prefixes the id of every
+world it creates, and every credential such a world holds or mints, with the shard's name and a
+dot (store/keys.py), so a router in front of the shards places any request by the prefix alone
+(docs/scaling-worlds.md). Passwords stay as they are; users' emails get the prefix too, so an
+email and its password route like a token. The default world keeps its credentials.
+
 Worlds idle longer than ``Limits.idle_timeout_s`` are removed (checked when a request would reach
 one and when worlds are created or listed); at most ``Limits.max_worlds`` exist besides the
 default one (429 beyond). Removing a world drops every reference the server holds to it.
@@ -34,7 +40,7 @@ from mock_server.runtime.core import Runtime
 from mock_server.runtime.journal import Journal
 from mock_server.store import Store
 from mock_server.store import keys as kinds  # the kinds of credential (middleware/worlds.py too)
-from mock_server.store.keys import Key, Keys
+from mock_server.store.keys import Key, Keys, shard_prefix, shard_problem
 from mock_server.store.timefmt import iso_ms
 from mock_server.world.documents import world_problems
 from mock_server.world.generator import Sizes
@@ -112,9 +118,10 @@ class CredentialIndex:
 class WorldKeys(Keys):
     """A world's side of the index: claims go to the shared index, and it remembers its own."""
 
-    def __init__(self, index: CredentialIndex, world: World) -> None:
+    def __init__(self, index: CredentialIndex, world: World, prefix: str = "") -> None:
         self.index = index
         self.world = world
+        self.prefix = prefix
         self.held: set[Key] = set()
 
     def claim(self, kind: str, value: str) -> bool:
@@ -167,9 +174,10 @@ def _urlsafe(length: int) -> str:
 
 def _fresh(keys: WorldKeys, kind: str, make: Callable[[], str], login_of: str | None = None) -> str:
     """A new random value no world holds, now claimed by this one (for LOGIN, the password of
-    the email ``login_of``)."""
+    the email ``login_of``); after the keys' shard prefix, except for a password."""
+    prefix = keys.prefix if login_of is None else ""
     while True:
-        value = make()
+        value = prefix + make()
         if keys.claim(kind, value if login_of is None else kinds.login_key(login_of, value)):
             return value
 
@@ -179,16 +187,22 @@ def with_fresh_credentials(doc: dict[str, Any], keys: WorldKeys) -> dict[str, An
 
     Only the objects on a credential's path are new; every other part is shared with ``doc``.
     Readable names stay readable: an OAuth client id keeps its name and gains a random suffix.
+    On a shard, every value but the passwords starts with the shard's prefix, and so does every
+    user's email (the prefix before its local part), so email + password routes like a token.
     """
     out = dict(doc)
-    out["users"] = [
-        {
-            **user,
-            "api_token": _fresh(keys, kinds.API_TOKEN, _hex),
-            "password": _fresh(keys, kinds.LOGIN, lambda: _urlsafe(16), login_of=user["email"]),
-        }
-        for user in doc.get("users", [])
-    ]
+    users = []
+    for user in doc.get("users", []):
+        email = keys.prefix + user["email"]
+        users.append(
+            {
+                **user,
+                "email": email,
+                "api_token": _fresh(keys, kinds.API_TOKEN, _hex),
+                "password": _fresh(keys, kinds.LOGIN, lambda: _urlsafe(16), login_of=email),
+            }
+        )
+    out["users"] = users
     apps = []
     for app in doc.get("oauth_applications", []):
         name = app["client_id"]
@@ -285,7 +299,10 @@ class Worlds:
         limits: Limits | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
+        shard: str | None = None,
     ) -> None:
+        if shard is not None and shard_problem(shard) is not None:
+            raise ValueError(f"shard name {shard!r}: {shard_problem(shard)}")
         self.index = CredentialIndex()
         self.limits = limits or Limits()
         self.clock = clock
@@ -302,6 +319,9 @@ class Worlds:
         self.journal = Journal(default.journal.size, default.operations, default.journal.credentials)
         """Every world's requests together, the default one's included: the server's view, which
         ``flowdock-mock run`` reports on (each world's own journal is ``world.runtime.journal``)."""
+        self.shard = shard
+        """This server's shard name (``--shard``): the prefix of its created worlds' ids and
+        credentials; None on a server that is not one shard of several."""
         self.by_id: dict[str, World] = {DEFAULT_ID: world}
         self.only_default = True
         """True while no other world exists: requests skip the credential lookup entirely."""
@@ -361,7 +381,7 @@ class Worlds:
         self.sweep()
         self._check_cap()
         world = World(self._new_id(), origin, self.wall(), self.clock())
-        world.keys = WorldKeys(self.index, world)
+        world.keys = WorldKeys(self.index, world, shard_prefix(self.shard))
         try:
             doc = with_fresh_credentials(template, world.keys)
             config = self.default.store.config
@@ -384,7 +404,7 @@ class Worlds:
 
     def _new_id(self) -> str:
         while True:
-            world_id = "w" + secrets.token_hex(8)
+            world_id = shard_prefix(self.shard) + "w" + secrets.token_hex(8)
             if world_id not in self.by_id:
                 return world_id
 

@@ -201,11 +201,12 @@ class Store:
             yield credential.DOWNLOAD, download
 
     def new_credential(self, kind: str, nbytes: int = 0, length: int = 0) -> str:
-        """A fresh credential, ``nbytes`` random bytes in hex or ``length`` url-safe characters,
-        that no other world holds (``keys.claim``), now this store's."""
+        """A fresh credential, ``nbytes`` random bytes in hex or ``length`` url-safe characters
+        after the keys' ``prefix``, that no other world holds (``keys.claim``), now this store's."""
         rng = self._credential_random or self.random
+        prefix = self.keys.prefix  # a shard's name (store/keys.py), so a router can place it
         while True:
-            value = self.token_hex(nbytes, rng) if nbytes else self.token_urlsafe(length, rng)
+            value = prefix + (self.token_hex(nbytes, rng) if nbytes else self.token_urlsafe(length, rng))
             if self.keys.claim(kind, value):
                 return value
 

@@ -9,10 +9,16 @@ keeps the no-op ``Keys`` below, so it behaves exactly as before.
 
 ``claim`` answering False means "another world holds this value": the store then draws again, so
 two worlds never share a credential, whatever their seeds.
+
+A server run as one shard of several (``--shard NAME``, docs/scaling-worlds.md) gives the worlds
+it creates a ``Keys`` whose ``prefix`` is the shard's name and a dot: every credential those
+worlds mint starts with it, so a router in front of the shards places a request by the prefix
+alone (``shard_problem`` says which names are allowed).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 API_TOKEN = "token"
@@ -40,6 +46,37 @@ Key = tuple[str, str]
 """``(kind, value)``."""
 
 
+SHARD_SEPARATOR = "."
+"""Between a shard's name and the rest of a credential: no shard name contains it."""
+SHARD_MAX = 24
+"""The longest shard name: a prefixed flow token (32 hex) stays within the contract's 64."""
+_SHARD_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
+
+
+def shard_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a shard, None when it can: lower-case letters, digits and inner
+    hyphens (a DNS label, as a StatefulSet's pod names are), at most ``SHARD_MAX`` characters.
+    Such a name is safe unquoted in a URL path or query, an HTTP Basic username, an email's
+    local part and an HAProxy configuration, and no shard's prefix is the start of another's."""
+    if not name or len(name) > SHARD_MAX or not _SHARD_NAME.fullmatch(name):
+        return (
+            f"expected 1 to {SHARD_MAX} lower-case letters, digits and inner hyphens "
+            "(a DNS label such as s1 or flowdock-mock-0)"
+        )
+    return None
+
+
+def shard_prefix(shard: str | None) -> str:
+    """What every credential minted on ``shard`` starts with ('' for no shard)."""
+    return f"{shard}{SHARD_SEPARATOR}" if shard else ""
+
+
+def shard_of(value: str) -> str | None:
+    """The shard a credential or world id names by its prefix (None: none)."""
+    name, dot, _ = value.partition(SHARD_SEPARATOR)
+    return name if dot and shard_problem(name) is None else None
+
+
 def login_key(email: str, password: str) -> str:
     """The LOGIN value of an email and password: the email is case-insensitive, the password not."""
     return f"{email.lower()}\n{password}"
@@ -47,6 +84,9 @@ def login_key(email: str, password: str) -> str:
 
 class Keys:
     """What a store reports its credentials to. This one accepts everything and keeps nothing."""
+
+    prefix = ""
+    """What every credential the store mints starts with: a shard's ``shard_prefix``, or ''."""
 
     def claim(self, kind: str, value: str) -> bool:
         """Record ``value`` as this store's; False when another world already holds it."""
