@@ -23,6 +23,7 @@ PAYLOAD_TOO_LARGE = "Request entity too large"
 SOURCE_GONE = "Gone: this source has been deleted"
 NOT_IMPLEMENTED = "Not implemented by flowdock-mock yet"
 INTERNAL_ERROR = "Internal server error"
+SERVICE_UNAVAILABLE = "Service unavailable"
 
 # --- per-field error texts (Rails wording, as Flowdock's validation errors used) ----------------
 BLANK = "can't be blank"
@@ -95,6 +96,7 @@ NOT_SUPPORTED_HERE = "is not supported here"
 
 # --- streaming (docs/flowdock.md §8.1) -------------------------------------------------------------
 STREAM_NEEDS_FILTER = "must name at least one flow unless user=1 asks for private messages"
+STREAM_REFUSED = "stream connections are refused for now (a stream fault of flowdock-mock); retry later"
 
 # --- integrations, access control and OAuth -------------------------------------------------------
 FLOW_ADMIN_ONLY = "Only flow admins and organization admins can do this"

@@ -47,6 +47,7 @@ class Runtime:
         self.feed = JournalFeed(self.journal)
         self.book = book if book is not None else ResponseBook(index)
         self.faults = FaultTable(store.seed)
+        store.stream_faults = self.faults.streams  # read by the world's stream hub (stream/hub.py)
         self.latency_ms = latency_ms
         self.admin_token = admin_token
         self.webhooks = Webhooks(store, self.journal, any_host=webhook_any_host)
@@ -100,5 +101,5 @@ class Runtime:
             rules[op_id] = fault
         if problems:
             raise errors.ValidationFailed(errors.VALIDATION_ERROR, problems)
-        self.faults.replace(rules, body.get("seed"))
+        self.faults.replace(rules, body.get("seed"), body.get("streams"))
         return self.faults.export()

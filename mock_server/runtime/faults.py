@@ -9,6 +9,13 @@ its real error, and the store is never called.
 
 The fault table is per-app runtime state (``Runtime.faults``); its random source is seeded, so
 the same table and the same sequence of requests give the same failures.
+
+Its ``streams`` part (``StreamFaults``) makes the world's Streaming API misbehave instead: cut
+the open streams (now, or after N more events each), stall every stream (no byte, keep-alives
+included) for S seconds, send the last event again to a client that reconnects, refuse new
+stream connections with a 503 for S seconds. This module keeps the settings and the deadlines;
+the world's stream hub (mock_server/stream/hub.py) subscribes to them and acts on its
+connections.
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ import http
 import random
 import re
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -238,9 +247,80 @@ def _string(schema: dict[str, Any]) -> str:
     raise CannotSynthesize(f"no string matching {pattern!r}")
 
 
+# --- stream faults ------------------------------------------------------------------------------
+STREAM_FAULT_KEYS = ("cut_after_events", "stall_s", "refuse_s", "duplicate_on_reconnect")
+
+
+class StreamFaults:
+    """The stream faults of one world: what was set, and until when the timed ones hold.
+
+    - ``cut_after_events``: every stream open when it is set ends after sending that many more
+      events (0: at once); streams opened later are not cut. Its client reconnects.
+    - ``stall_s``: for that many seconds from now, no stream sends a byte (events wait in their
+      queues, keep-alives are skipped); then what waited is sent.
+    - ``refuse_s``: for that many seconds from now, a stream connection is refused with 503 in
+      Flowdock's error shape and a ``Retry-After``.
+    - ``duplicate_on_reconnect``: while set, a user's new stream first receives again the last
+      event that user's previous stream was sent.
+
+    Setting them calls the listeners (the world's stream hub) with the settings, from the thread
+    that set them.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.settings: dict[str, Any] = {}
+        self.stall_until = 0.0
+        self.refuse_until = 0.0
+        self.cut_pending = 0
+        """Streams a ``cut_after_events`` has still to end (the hub counts them down)."""
+        self.listeners: list[Callable[[dict[str, Any]], None]] = []
+
+    def subscribe(self, listener: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
+        self.listeners.append(listener)
+        return lambda: self.listeners.remove(listener) if listener in self.listeners else None
+
+    def apply(self, settings: dict[str, Any]) -> None:
+        """Set the stream faults (``{}``: none); a cut and the timed faults start now."""
+        now = time.monotonic()
+        given = {k: settings[k] for k in STREAM_FAULT_KEYS if settings.get(k) is not None}
+        if not given.get("duplicate_on_reconnect", True):
+            del given["duplicate_on_reconnect"]
+        with self.lock:
+            self.settings = given
+            self.stall_until = now + float(given["stall_s"]) if "stall_s" in given else 0.0
+            self.refuse_until = now + float(given["refuse_s"]) if "refuse_s" in given else 0.0
+            self.cut_pending = 0
+        for listener in list(self.listeners):
+            listener(given)
+
+    def clear(self) -> None:
+        self.apply({})
+
+    @property
+    def duplicate(self) -> bool:
+        return bool(self.settings.get("duplicate_on_reconnect"))
+
+    def stall_remaining(self) -> float:
+        return max(0.0, self.stall_until - time.monotonic())
+
+    def refuse_remaining(self) -> float:
+        return max(0.0, self.refuse_until - time.monotonic())
+
+    def export(self) -> dict[str, Any]:
+        """The settings as given, and what is still in effect."""
+        with self.lock:
+            out: dict[str, Any] = dict(self.settings)
+        out["stall_remaining_s"] = round(self.stall_remaining(), 3)
+        out["refuse_remaining_s"] = round(self.refuse_remaining(), 3)
+        out["cut_pending"] = self.cut_pending
+        return out
+
+
 # --- the fault table ----------------------------------------------------------------------------
 class FaultTable:
-    """operationId -> Fault, with its own seeded random source (re-seeded whenever it is replaced)."""
+    """operationId -> Fault, with its own seeded random source (re-seeded whenever it is replaced),
+    and the world's stream faults (``streams``)."""
 
     def __init__(self, seed: int) -> None:
         self.default_seed = seed
@@ -248,19 +328,28 @@ class FaultTable:
         self.seed = seed
         self.rules: dict[str, Fault] = {}
         self.random = random.Random(seed)
+        self.streams = StreamFaults()
 
-    def replace(self, rules: dict[str, Fault], seed: int | None = None) -> None:
+    def replace(
+        self, rules: dict[str, Fault], seed: int | None = None, streams: dict[str, Any] | None = None
+    ) -> None:
+        """Replace the operation faults; the stream faults too when ``streams`` is given (a PUT
+        without it leaves them as they are, so re-saving the table does not cut streams again)."""
         with self.lock:
             self.seed = self.default_seed if seed is None else seed
             self.rules = dict(rules)
             self.random = random.Random(self.seed)
+        if streams is not None:
+            self.streams.apply(streams)
 
     def clear(self) -> None:
-        self.replace({})
+        self.replace({}, streams={})
 
     def export(self) -> dict[str, Any]:
         with self.lock:
-            return {"seed": self.seed, "faults": {op: f.to_dict() for op, f in sorted(self.rules.items())}}
+            table = {"seed": self.seed, "faults": {op: f.to_dict() for op, f in sorted(self.rules.items())}}
+        table["streams"] = self.streams.export()
+        return table
 
     def draw(self, operation_id: str) -> Fault | None:
         """The fault to apply to this request, if any (one seeded draw per faulted request)."""

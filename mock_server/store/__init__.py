@@ -92,6 +92,8 @@ class Store:
         self.events = EventLog(self, self.config.event_log_size)
         self.streams: Any = None
         """This world's open streams: the hub mock_server/stream/hub.py attaches on first use."""
+        self.stream_faults: Any = None
+        """This world's stream faults (runtime/faults.py ``StreamFaults``), set by its runtime."""
         self.load(world)
 
     @property

@@ -6,6 +6,10 @@ and may read it *now* (``EventLog.can_read``, per event). Each connection has a 
 a consumer that stops reading fills it and is closed (its client reconnects with
 ``Last-Event-ID``), so it never holds up the writer or the other streams, nor grows memory.
 
+The world's stream faults (``store.stream_faults``, runtime/faults.py) are read here and in
+response.py: a cut closes connections (now, or after N more events each), a stall holds every
+pump, a refusal answers new connections with 503, a duplicate resends a user's last event.
+
 Events are emitted in whatever thread wrote them (the server's event loop for API requests, a
 test's thread for ``store.events.emit``); the hub moves them onto its event loop before touching
 a connection.
@@ -16,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -38,6 +43,7 @@ DEFAULT_QUEUE = 1000
 
 JSON = "json"
 SSE = "sse"
+CUT = "cut by a stream fault"
 
 
 @dataclass(eq=False)
@@ -60,6 +66,9 @@ class Connection:
     reason: str | None = None
     waiter: asyncio.Future[None] | None = None
     task: asyncio.Task[Any] | None = None
+    cut_budget: int | None = None
+    """Events it may still send before a stream fault cuts it (None: no cut pending)."""
+    ending: asyncio.Future[None] | None = None
 
     def wants(self, event: Event) -> bool:
         """What the client subscribed to (access is checked separately, per event)."""
@@ -90,6 +99,22 @@ class Connection:
             self.closed = True
             self.reason = reason
         self.wake()
+        ending = self.ending
+        if ending is not None and not ending.done():
+            ending.set_result(None)
+
+    async def hold(self, seconds: float) -> None:
+        """Send nothing for ``seconds`` (a stall), unless the connection is closed meanwhile."""
+        if self.closed or seconds <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        ending = self.ending = loop.create_future()
+        timer = loop.call_later(seconds, _resolve, ending)
+        try:
+            await ending
+        finally:
+            timer.cancel()
+            self.ending = None
 
     async def wait(self, timeout: float) -> None:
         """Until an event is queued, the connection is closed, or ``timeout`` seconds pass."""
@@ -119,6 +144,11 @@ class Connection:
             "keepalives_sent": self.keepalives_sent,
             "queued": len(self.queue),
         }
+
+
+def retry_after(seconds: float) -> str:
+    """A ``Retry-After`` value: whole seconds, at least 1."""
+    return str(max(1, math.ceil(seconds)))
 
 
 def _resolve(waiter: asyncio.Future[None]) -> None:
@@ -159,6 +189,12 @@ class StreamHub:
         self._unsubscribe: Callable[[], None] | None = None
         self._watchers: list[Callable[[Any], None]] = []
         """Called with each connection opened (the kit's wait for a stream, runtime/kit.py)."""
+        self.faults: Any = store.stream_faults
+        """The world's stream faults (runtime/faults.py ``StreamFaults``), None for a bare store."""
+        self.last_sent: dict[int, Event] = {}
+        """Per user, the last event one of its streams was sent (for ``duplicate_on_reconnect``)."""
+        if self.faults is not None:
+            self.faults.subscribe(self._on_faults)
 
     # --- connections ------------------------------------------------------------------------------
     def open(
@@ -202,6 +238,8 @@ class StreamHub:
 
     def release(self, conn: Connection) -> None:
         """Forget a connection that ended."""
+        if conn.cut_budget is not None and self.faults is not None:  # it ended before its cut
+            self.faults.cut_pending = max(0, self.faults.cut_pending - 1)
         conn.close(conn.reason or "ended")
         self.connections.pop(conn.id, None)
         for flow in conn.flows:
@@ -224,6 +262,59 @@ class StreamHub:
             return
         for conn in list(self.connections.values()):
             conn.close(reason)
+
+    # --- stream faults ----------------------------------------------------------------------------
+    def _on_faults(self, settings: dict[str, Any]) -> None:
+        """New stream faults were set (in any thread): a cut applies to the streams open now."""
+        if settings.get("cut_after_events") is None:
+            return
+        loop = self._loop
+        if loop is not None and threading.get_ident() != self._loop_thread and not loop.is_closed():
+            loop.call_soon_threadsafe(self._cut, int(settings["cut_after_events"]))
+        else:
+            self._cut(int(settings["cut_after_events"]))
+
+    def _cut(self, after: int) -> None:
+        open_now = [c for c in self.connections.values() if not c.closed]
+        for conn in open_now:
+            if after <= 0:
+                conn.close(CUT)
+            else:
+                conn.cut_budget = after
+        if after > 0:
+            self.faults.cut_pending = len(open_now)
+
+    def sent(self, conn: Connection, batch: list[Event]) -> list[Event]:
+        """What of ``batch`` to send now: all of it, or what a pending cut leaves; the rest is
+        dropped (the client catches up after reconnecting) and the connection closed."""
+        if conn.cut_budget is not None:
+            batch = batch[: conn.cut_budget]
+            conn.cut_budget -= len(batch)
+            if conn.cut_budget <= 0:
+                conn.queue.clear()
+                conn.cut_budget = None
+                conn.close(CUT)
+                if self.faults is not None:
+                    self.faults.cut_pending = max(0, self.faults.cut_pending - 1)
+        if batch:
+            self.last_sent[conn.user] = batch[-1]
+        return batch
+
+    def stall_remaining(self) -> float:
+        return float(self.faults.stall_remaining()) if self.faults is not None else 0.0
+
+    def refuse_remaining(self) -> float:
+        return float(self.faults.refuse_remaining()) if self.faults is not None else 0.0
+
+    def duplicate_for(self, conn: Connection) -> Event | None:
+        """With ``duplicate_on_reconnect`` set: the last event the user's earlier streams were
+        sent, when this connection wants it and may read it."""
+        if self.faults is None or not self.faults.duplicate:
+            return None
+        event = self.last_sent.get(conn.user)
+        if event is None or not conn.wants(event) or not self.store.events.can_read(event, conn.user):
+            return None
+        return event
 
     def shutdown(self) -> None:
         """The server is stopping: end every stream and refuse new ones (they end at once)."""

@@ -7,6 +7,10 @@
   ``data: <event>`` lines and a blank line; ``:`` comment keep-alives; ``Last-Event-ID`` replays
   the events after that sequence that the event log still holds.
 
+Stream faults (hub.py): while refusing, a connect gets 503 in Flowdock's error shape with a
+``Retry-After``; while stalled, the pump sends nothing; a pending cut ends the stream after its
+quota of events; a duplicate is sent first to a user reconnecting.
+
 The connection is registered with the hub before the response headers go out, so a client that
 posts as soon as it sees them cannot miss its own event. The response ends when the client goes
 away, when the server shuts down, or when the client stops reading (its queue fills up).
@@ -24,7 +28,7 @@ import orjson
 from starlette.responses import Response
 
 from mock_server import errors
-from mock_server.stream.hub import JSON, SSE, Connection, StreamHub
+from mock_server.stream.hub import JSON, SSE, Connection, StreamHub, retry_after
 
 if TYPE_CHECKING:
     from mock_server.store.events import Event
@@ -75,6 +79,16 @@ class StreamResponse(Response):
         if not self.flows and not private:
             await _error(send, 400, errors.VALIDATION_ERROR, {"filter": [errors.STREAM_NEEDS_FILTER]})
             return
+        refused = self.hub.refuse_remaining()
+        if refused > 0:
+            await _error(
+                send,
+                503,
+                errors.SERVICE_UNAVAILABLE,
+                {"base": [errors.STREAM_REFUSED]},
+                [(b"retry-after", retry_after(refused).encode())],
+            )
+            return
         fmt = wire_format(query, headers)
         active = (query.get("active") or [None])[-1]
         conn = self.hub.open(
@@ -94,6 +108,12 @@ class StreamResponse(Response):
                 }
             )
             body_send = scope.get(SERVER_SEND) or send
+            duplicate = self.hub.duplicate_for(conn)
+            if duplicate is not None:
+                await body_send(
+                    {"type": "http.response.body", "body": encode(duplicate, fmt), "more_body": True}
+                )
+                conn.events_sent += 1
             if fmt == SSE:
                 await self._replay(conn, headers, body_send)
             if active:
@@ -119,6 +139,7 @@ class StreamResponse(Response):
             chunk = b"".join(encode(e, SSE) for e in part)
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
             conn.events_sent += len(part)
+            self.hub.last_sent[conn.user] = part[-1]
 
     def _present(self, conn: Connection) -> None:
         """``active=true|idle``: the user shows as present; the flows' streams get ``activity.user``."""
@@ -142,9 +163,16 @@ class StreamResponse(Response):
         next_presence = time.monotonic() + interval
         while True:
             await conn.wait(interval)
+            stalled = self.hub.stall_remaining()
+            if stalled > 0:  # a stall fault: not a byte, keep-alives included, until it ends
+                await conn.hold(stalled)
+                continue
             if conn.queue:
                 batch = list(conn.queue)
                 conn.queue.clear()
+                batch = self.hub.sent(conn, batch)
+                if not batch:
+                    continue
                 chunk = b"".join(encode(e, conn.format) for e in batch)
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 conn.events_sent += len(batch)
@@ -169,13 +197,14 @@ async def _watch_disconnect(receive: Any, conn: Connection) -> None:
                 return
 
 
-async def _error(send: Any, status: int, message: str, details: dict[str, list[str]]) -> None:
+async def _error(
+    send: Any,
+    status: int,
+    message: str,
+    details: dict[str, list[str]],
+    extra: list[tuple[bytes, bytes]] | None = None,
+) -> None:
     body = orjson.dumps({"message": message, "errors": details})
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-        }
-    )
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers + (extra or [])})
     await send({"type": "http.response.body", "body": body})

@@ -507,6 +507,7 @@ def test_replace_faults__forces_the_status_of_an_operation(alice: Any, client: A
     assert response.json() == {
         "seed": 20230815,
         "faults": {"listFlows": {"status": 502, "latency_ms": 0, "probability": 1.0}},
+        "streams": {"stall_remaining_s": 0, "refuse_remaining_s": 0, "cut_pending": 0},
     }
     assert_error(alice.get("/flows"), 502, "Bad Gateway")
     assert alice.get("/user").status_code == 200
@@ -560,6 +561,7 @@ def test_get_faults__returns_the_table(client: Any, runtime: Runtime) -> None:
     assert client.get("/_mock/faults").json() == {
         "seed": 3,
         "faults": {"getUser": {"status": 404, "latency_ms": 0, "probability": 0.25}},
+        "streams": {"stall_remaining_s": 0, "refuse_remaining_s": 0, "cut_pending": 0},
     }
 
 
