@@ -42,6 +42,8 @@ class Message:
     title: str | None = None
     body: str | None = None
     author: dict[str, Any] | None = None
+    reactions: dict[str, list[str]] | None = None
+    """``emojiReactions``: emoji -> ids (strings) of the users who reacted; None: none."""
 
 
 @dataclass(slots=True)

@@ -44,11 +44,15 @@ def message_from_record(raw: dict[str, Any]) -> Message:
 
     Only the fields that can hold lists or objects are copied: a large import spends its time here.
     """
-    message = Message(**{k: v for k, v in raw.items() if k != "flow"})
+    fields = raw.copy()
+    fields.pop("flow", None)
+    message = Message(**fields)
     message.tags = list(message.tags)
-    message.attachments = clone(message.attachments)
+    message.attachments = clone(message.attachments) if message.attachments else []
     if isinstance(message.content, (dict, list)):
         message.content = clone(message.content)
     if message.author is not None:
         message.author = clone(message.author)
+    if message.reactions is not None:
+        message.reactions = clone(message.reactions)
     return message

@@ -64,7 +64,7 @@ def message_dict(
             "attachments": clone(message.attachments),
             "edited": message.edited,
             "edited_at": iso_ms(message.edited) if message.edited is not None else None,
-            "emojiReactions": {},
+            "emojiReactions": clone(message.reactions) if message.reactions else {},
         }
     )
     if message.thread_id is not None and flow_id is not None:

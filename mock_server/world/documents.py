@@ -254,15 +254,19 @@ def world_problems(doc: Any, config: StoreConfig | None = None) -> Problems:
     return {}
 
 
+def document_problems(doc: Any) -> Problems:
+    """Checks 1 to 4 of a document, without building it (``check_world`` builds it too)."""
+    if not isinstance(doc, dict):
+        return {"base": ["the document must be an object"]}
+    problems = _representation_problems(doc) or _schema_problems(doc)
+    return problems or _Checker(doc).run()
+
+
 def check_world(doc: Any, config: StoreConfig | None = None) -> Store:
     """The store ``doc`` describes, built aside; ``ValidationFailed`` listing every problem if broken."""
     from mock_server.store import Store
 
-    if not isinstance(doc, dict):
-        raise errors.ValidationFailed(errors.INVALID_WORLD, {"base": ["the document must be an object"]})
-    problems = _representation_problems(doc) or _schema_problems(doc)
-    if not problems:
-        problems = _Checker(doc).run()
+    problems = document_problems(doc)
     if problems:
         raise errors.ValidationFailed(errors.INVALID_WORLD, problems)
     from mock_server.store.clock import Clock

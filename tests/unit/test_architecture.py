@@ -18,13 +18,14 @@ MAY_IMPORT = {
     "handlers": {"store", "errors"},
     "runtime": {"runtime", "store", "errors", "contract", "world", "resources"},
     "world": {"world", "store", "errors", "resources"},
+    "history": {"history", "store", "errors"},
     "contract": {"resources"},
     "middleware": {"middleware", "runtime", "errors", "contract", "binding.routing", "inspector"},
     "control": {"runtime", "store", "errors", "resources", "inspector", "binding.request_context", "stream"},
     "inspector": set(),
     "stream": {"stream", "store", "errors"},
 }
-NO_WEB_FRAMEWORK = {"errors", "store", "handlers", "runtime", "world", "contract"}
+NO_WEB_FRAMEWORK = {"errors", "store", "handlers", "runtime", "world", "contract", "history"}
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -1,0 +1,133 @@
+"""Your own history: Flowdock flow exports loaded into a world, and a world's flow written as one.
+
+- ``archive.py``: opening an export (zip or folder) safely, finding messages.json and the files;
+- ``messages.py``: its records checked and turned into the world document's messages, threads
+  rebuilt from the messages, the users they name, the files they reference;
+- ``merge.py``: the exports added to a world document (organizations, users, flows);
+- ``export.py``: the reverse, a flow of a store written in the same format;
+- ``synthetic.py``: made-up exports in the exact format, with every quirk (tests, benchmark).
+
+``load_history`` is the one entry point the CLI and the control API use: every archive is read
+and checked, and the world document is only returned when all of them are fine, so a world holds
+all of its exports or none (docs/history.md).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from mock_server.history.archive import Archive, ArchiveError, Limits, slug_of
+from mock_server.history.merge import (
+    DEFAULT_ORGANIZATION,
+    Loaded,
+    Placement,
+    check_slug,
+    read_users_file,
+    with_history,
+)
+from mock_server.history.messages import HistoryFlow, read_flow
+
+__all__ = [
+    "DEFAULT_ORGANIZATION",
+    "ArchiveError",
+    "HistorySource",
+    "Limits",
+    "Loaded",
+    "load_history",
+    "parse_source",
+    "read_archive",
+    "read_users",
+]
+
+ENV = "FLOWDOCK_MOCK_HISTORY"
+_PLACEMENT = re.compile(r"^(?:(?P<org>[^/=\s]+)/)?(?P<flow>[^/=\s]+)=(?P<path>.+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class HistorySource:
+    """One ``--history`` value: an archive (path or bytes) and where it goes (None: from its name)."""
+
+    archive: str | bytes
+    organization: str | None = None
+    flow: str | None = None
+    name: str | None = None
+    """What error messages call an archive given as bytes."""
+
+    def placement(self) -> Placement:
+        label = self.label
+        flow = self.flow or slug_of(self.name or str(self.archive))
+        return Placement(
+            check_slug(self.organization or DEFAULT_ORGANIZATION, "organization", label),
+            check_slug(flow, "flow", label),
+        )
+
+    @property
+    def label(self) -> str:
+        return self.name or (os.path.basename(self.archive) if isinstance(self.archive, str) else "archive")
+
+
+def parse_source(text: str) -> HistorySource:
+    """``ORG/FLOW=PATH``, ``FLOW=PATH`` or ``PATH`` (the flow then comes from the archive's name)."""
+    m = _PLACEMENT.match(text)
+    if m is not None and not os.path.exists(text):
+        return HistorySource(m.group("path"), m.group("org"), m.group("flow"))
+    return HistorySource(text)
+
+
+def decode_json(data: bytes, archive: str, where: str) -> Any:
+    """JSON text as Python data; a clear ``ArchiveError`` when it is not UTF-8 or not JSON."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            raise ArchiveError(archive, f"is not UTF-8 text (byte {bad.start})", where) from None
+        raise ArchiveError(archive, f"is not valid JSON: {exc}", where) from None
+
+
+def read_archive(source: HistorySource, limits: Limits | None = None) -> HistoryFlow:
+    """One export, opened, read and checked (``ArchiveError`` naming what is wrong)."""
+    with Archive(source.archive, limits, name=source.label) as archive:
+        entry = archive.messages_entry()
+        parsed = decode_json(archive.read(entry), archive.name, "/".join(entry))
+        return read_flow(archive, parsed)
+
+
+def read_users(source: str | bytes, name: str | None = None) -> dict[int, dict[str, Any]]:
+    """A users file (``GET /organizations/:org/users``'s answer, saved) by user id."""
+    label = name or (os.path.basename(source) if isinstance(source, str) else "users")
+    if isinstance(source, str):
+        try:
+            with open(source, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            raise ArchiveError(label, exc.strerror or str(exc)) from None
+    else:
+        data = source
+    return read_users_file(decode_json(data, label, "users file"), label)
+
+
+def load_history(
+    doc: dict[str, Any],
+    sources: list[HistorySource],
+    users: dict[int, dict[str, Any]] | None = None,
+    limits: Limits | None = None,
+) -> tuple[dict[str, Any], list[Loaded]]:
+    """``doc`` with every archive of ``sources`` as a flow, and what each became; nothing is
+    returned unless every archive was read whole (``ArchiveError`` for the first that was not)."""
+    flows = [(source.placement(), read_archive(source, limits)) for source in sources]
+    placements = [p for p, _ in flows]
+    for i, placement in enumerate(placements):
+        if placement in placements[:i]:
+            raise ArchiveError(
+                flows[i][1].archive, f"is the second archive for {placement.organization}/{placement.flow}"
+            )
+    return with_history(doc, flows, users)
