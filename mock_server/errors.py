@@ -120,6 +120,9 @@ OAUTH_BAD_PASSWORD = "Invalid username or password"
 # --- the control API (/_mock) ---------------------------------------------------------------------
 ADMIN_TOKEN_REQUIRED = "Admin token required"
 ADMIN_TOKEN_HINT = "send Authorization: Bearer <the server's admin token>"
+CROSS_SITE_CONTROL = "The control API takes no cross-site requests"
+"""A /_mock write from another web origin (``Origin``, ``Sec-Fetch-Site``), or a preflight for one."""
+CROSS_SITE_HINT = "the control API answers its own origin and clients that are not browsers only"
 INVALID_WORLD = "Invalid world document"
 NOT_AN_OPERATION = "is not an operationId of the Flowdock contract"
 

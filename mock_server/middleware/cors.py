@@ -1,8 +1,17 @@
-"""CORS as Flowdock answered it (docs/flowdock.md §1.3), for browser clients of the mock.
+"""CORS as Flowdock answered it (docs/flowdock.md §1.3), for browser clients of the mock; none for
+the control API.
 
-Every path answers a preflight ``OPTIONS`` itself (no route of the contract has OPTIONS). A request
-carrying ``Origin`` gets it echoed in ``Access-Control-Allow-Origin``, with Flowdock's exact lists of
-allowed methods and headers. CORS is documented Flowdock behaviour, so strict mode allows it too.
+Every Flowdock path answers a preflight ``OPTIONS`` itself (no route of the contract has OPTIONS).
+A request carrying ``Origin`` gets it echoed in ``Access-Control-Allow-Origin``, with Flowdock's
+exact lists of allowed methods and headers. CORS is documented Flowdock behaviour, so strict mode
+allows it too.
+
+The control API (``/_mock``) is not Flowdock's and its only page, the inspector, is same-origin: it
+sends no CORS headers, so no page on another origin can read what it answers; a preflight for it
+gets 403; and a write (anything but GET and HEAD) that a browser says comes from another site, a
+foreign ``Origin`` or ``Sec-Fetch-Site: cross-site``/``same-site`` (another port of the same host
+is same-site), is refused with 403 before anything else sees it, with or without an admin token.
+Clients that are not browsers send neither header and are not affected.
 """
 
 from __future__ import annotations
@@ -10,13 +19,15 @@ from __future__ import annotations
 from typing import Any
 
 from mock_server import errors
-from mock_server.middleware.responses import send_json
-from mock_server.middleware.types import REQUEST_STATE
+from mock_server.middleware.responses import send_error, send_json
+from mock_server.middleware.types import REQUEST_STATE, Scope, is_control_path
 
 ALLOW_METHODS = b"POST, PUT, PATCH, DELETE, GET, OPTIONS"
 ALLOW_HEADERS = (
     b"Origin, Accept, Content-type, Authorization, X-CSRF-Token, X-Requested-With, X-Prototype-Version"
 )
+_SAFE_METHODS = frozenset({"GET", "HEAD"})
+_FOREIGN_FETCH_SITES = frozenset({b"cross-site", b"same-site"})
 
 
 def cors_headers(origin: bytes) -> list[tuple[bytes, bytes]]:
@@ -29,13 +40,39 @@ def cors_headers(origin: bytes) -> list[tuple[bytes, bytes]]:
     ]
 
 
+def own_origin(scope: Scope) -> bytes | None:
+    """``scheme://host[:port]`` of the request as its ``Host`` header names it (what a same-origin
+    page sends as ``Origin``); None without a Host header."""
+    for key, value in scope["headers"]:
+        if key == b"host":
+            scheme = b"https" if scope.get("scheme") in ("https", "wss") else b"http"
+            return scheme + b"://" + bytes(value).lower()
+    return None
+
+
+def is_cross_site(scope: Scope, origin: bytes | None) -> bool:
+    """Whether a browser says this request comes from a page of another origin."""
+    for key, value in scope["headers"]:
+        if key == b"sec-fetch-site" and value.strip().lower() in _FOREIGN_FETCH_SITES:
+            return True
+    if origin is None:
+        return False
+    own = own_origin(scope)
+    return own is None or origin.strip().lower() != own
+
+
+def _refusal() -> errors.Forbidden:
+    return errors.Forbidden(errors.CROSS_SITE_CONTROL, {"origin": [errors.CROSS_SITE_HINT]})
+
+
 class CorsMiddleware:
-    """Answers ``OPTIONS`` on any path; adds the CORS headers to responses for an ``Origin``."""
+    """Answers ``OPTIONS`` on any Flowdock path; adds the CORS headers to responses for an
+    ``Origin``; refuses cross-site control writes and preflights."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -44,6 +81,13 @@ class CorsMiddleware:
             if key == b"origin":
                 origin = value
                 break
+        if is_control_path(scope["path"]):
+            method = scope["method"]
+            if method == "OPTIONS" or (method not in _SAFE_METHODS and is_cross_site(scope, origin)):
+                await send_error(send, _refusal())
+                return
+            await self.app(scope, receive, send)
+            return
         if scope["method"] == "OPTIONS":
             state = scope.get(REQUEST_STATE)
             if state is not None:

@@ -10,7 +10,9 @@ JSON reader or the normaliser, or would resolve to a resource the client never n
   contains a slash or is a dot segment, and the router would otherwise see the decoded slash as a
   separator (``/flows/acme%2Fmain/users`` is not ``/flows/acme/main/users``);
 - a body over the limit: 413, decided from ``Content-Length`` before reading when the client
-  sends one, otherwise while reading; a ``Content-Length`` that is not a number: 400;
+  sends one, otherwise while reading, with ``Connection: close`` (the rest of the body is never
+  read, so the connection cannot carry another request); a ``Content-Length`` that is not a
+  number: 400;
 - a body labelled JSON that is not text in its charset (400), names a charset Python does not
   know (415), does not parse, nests too deep or holds an integer of more than 4300 digits (400);
 - anything no client could read back (400, naming the field): invalid UTF-8 in the path, a query
@@ -26,7 +28,10 @@ state export) fail to encode.
 
 The body limit is 16 MiB: the largest upload the store takes is 10 MiB (``StoreConfig``), about
 13.4 MiB once base64-encoded in a JSON body; nothing valid is bigger. The body is read once and
-replayed, so nothing downstream changes.
+replayed, so nothing downstream changes, except that a body sent without ``Content-Length``
+(``Transfer-Encoding: chunked``: a generator, a Node stream, a Go client with an unknown length)
+is passed on with the ``Content-Length`` it turned out to have, which is how Connexion's body
+validator tells a body from none.
 
 This middleware runs outside Connexion's exception layer (before the normaliser, which parses
 bodies too), so it sends its own responses (``responses.send_error``); they are the same
@@ -71,6 +76,7 @@ _LONG_INTEGER = re.compile(rb"[:,\[]\s*-?\d{19}")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _DOT_SEGMENTS = frozenset({".", ".."})
 _OAUTH_PATHS = ("/oauth/authorize", "/oauth/token")
+_CLOSE = ((b"connection", b"close"),)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -346,6 +352,13 @@ def multipart_problems(body: bytes, content_type: str) -> dict[str, list[str]]:
     return problems
 
 
+def with_length(scope: Scope, length: int) -> Scope:
+    """A copy of ``scope`` whose headers state the body's length in place of ``Transfer-Encoding``."""
+    headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"transfer-encoding"]
+    headers.append((b"content-length", str(length).encode()))
+    return {**scope, "headers": headers}
+
+
 def too_large(limit: int) -> errors.PayloadTooLarge:
     return errors.PayloadTooLarge(errors={"body": [errors.BODY_TOO_LARGE.format(limit=limit)]})
 
@@ -376,8 +389,11 @@ class InputGuardMiddleware:
                 # RFC 6749 §5.2: what OAuth clients parse, and what the spec declares there.
                 texts = "; ".join(f"{name}: {text}" for name, found in exc.errors.items() for text in found)
                 exc = errors.OAuthFailed("invalid_request", texts or exc.message)
-            await send_error(send, exc)
+            # An unread body cannot be skipped to reach the next request: the server closes.
+            await send_error(send, exc, _CLOSE if exc.status == 413 else ())
             return
+        if _header(scope, b"content-length") is None:
+            scope = with_length(scope, len(body))
         replayed = False
 
         async def replay() -> Message:

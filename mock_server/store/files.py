@@ -197,8 +197,8 @@ class FileStore:
             self.downloads[token] = ((files_id, file_hash), now + DOWNLOAD_TTL_MS)
             return f"{self.store.config.base_url}/_mock/files/{token}"
 
-    def get_file_content(self, token: str) -> tuple[bytes, str]:
-        """The bytes and content type behind a download URL that has not expired."""
+    def get_file_content(self, token: str) -> tuple[bytes, str, str]:
+        """The bytes, content type and file name behind a download URL that has not expired."""
         with self.store.lock:
             entry = self.downloads.get(token)
             if entry is None or entry[1] <= self.store.now_ms():
@@ -206,7 +206,7 @@ class FileStore:
             found = self.by_key.get(entry[0])
             if found is None:
                 raise NotFound()
-            return found.data, found.content_type
+            return found.data, found.content_type, found.file_name
 
     def _can_see(self, stored: StoredFile, *, viewer: int) -> bool:
         if stored.private is not None:
