@@ -124,6 +124,8 @@ CROSS_SITE_CONTROL = "The control API takes no cross-site requests"
 """A /_mock write from another web origin (``Origin``, ``Sec-Fetch-Site``), or a preflight for one."""
 CROSS_SITE_HINT = "the control API answers its own origin and clients that are not browsers only"
 INVALID_WORLD = "Invalid world document"
+INVALID_HISTORY = "Invalid history archive"
+"""A Flowdock flow export that cannot be loaded (mock_server/history/): each error names the archive."""
 NOT_AN_OPERATION = "is not an operationId of the Flowdock contract"
 
 # --- request bodies and absurd input (mock_server/middleware/input_guard.py) ----------------------

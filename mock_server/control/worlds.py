@@ -3,8 +3,12 @@ faults (runtime/worlds.py keeps them; the routes without a world id address the 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+from starlette.responses import Response
+
+from mock_server.runtime import history
 from mock_server.runtime.worlds import Worlds
 
 __all__ = [
@@ -13,12 +17,14 @@ __all__ = [
     "clear_world_requests",
     "create_world",
     "delete_world",
+    "export_world_history",
     "get_world",
     "get_world_coverage",
     "get_world_faults",
     "get_world_state",
     "list_world_requests",
     "list_worlds",
+    "load_world_history",
     "replace_world_faults",
     "replace_world_state",
     "reset_world",
@@ -84,3 +90,17 @@ def replace_world_faults(worlds: Worlds, world: str, body: dict[str, Any]) -> An
 def clear_world_faults(worlds: Worlds, world: str) -> Any:
     worlds.get(world).runtime.faults.clear()
     return None, 204
+
+
+async def export_world_history(worlds: Worlds, world: str, organization: str, flow: str) -> Any:
+    """The flow as a Flowdock export; built off the event loop (a large flow takes a while)."""
+    store = worlds.get(world).store
+    data = await asyncio.to_thread(history.export_zip, store, organization, flow)
+    disposition = f'attachment; filename="{flow}.zip"'
+    return Response(data, headers={"Content-Type": "application/zip", "Content-Disposition": disposition})
+
+
+async def load_world_history(worlds: Worlds, world: str, organization: str, flow: str, body: bytes) -> Any:
+    """The zip in the body loaded as ``organization/flow``: read and checked off the event loop."""
+    runtime = worlds.get(world).runtime
+    return await asyncio.to_thread(history.load_into, runtime, body, organization, flow), 201

@@ -18,6 +18,7 @@ import hashlib
 import re
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,6 +70,9 @@ class Loaded:
         }
 
 
+Mint = Callable[[str, Any], str]
+
+
 def check_slug(text: str, what: str, archive: str) -> str:
     if not SLUG.match(text):
         raise ArchiveError(
@@ -82,7 +86,7 @@ def derived(kind: str, key: Any, length: int = 32) -> str:
     return hashlib.sha256(f"flowdock-mock history {kind} {key}".encode()).hexdigest()[:length]
 
 
-def _user(user_id: int, named: dict[str, Any] | None) -> dict[str, Any]:
+def _user(user_id: int, named: dict[str, Any] | None, mint: Mint) -> dict[str, Any]:
     named = named or {}
     return {
         "id": user_id,
@@ -92,7 +96,7 @@ def _user(user_id: int, named: dict[str, Any] | None) -> dict[str, Any]:
         "avatar": named.get("avatar") if isinstance(named.get("avatar"), str) else None,
         "website": named.get("website") if isinstance(named.get("website"), str) else None,
         "password": PASSWORD,
-        "api_token": derived("user", user_id),
+        "api_token": mint("user", user_id),
         "status": None,
         "last_activity": 0,
         "last_ping": 0,
@@ -124,8 +128,12 @@ def with_history(
     doc: dict[str, Any],
     flows: list[tuple[Placement, HistoryFlow]],
     users_file: dict[int, dict[str, Any]] | None = None,
+    mint: Mint = derived,
 ) -> tuple[dict[str, Any], list[Loaded]]:
-    """``doc`` plus every export as a flow; what each became. ``ArchiveError`` on a clash."""
+    """``doc`` plus every export as a flow; what each became. ``ArchiveError`` on a clash.
+
+    ``mint(kind, key)`` makes the API tokens of new users (``user``, their id) and flows
+    (``flow``, its id): derived from the key by default, the same on every load."""
     users_file = users_file or {}
     out = dict(doc)
     for key in ("users", "organizations", "flows", "messages", "threads", "files"):
@@ -163,7 +171,7 @@ def with_history(
         flow_ids.add(flow_id)
         for user_id in sorted(history.users | set(users_file)):
             if user_id not in users:
-                user = _user(user_id, users_file.get(user_id))
+                user = _user(user_id, users_file.get(user_id), mint)
                 if user["email"].lower() in emails:
                     raise ArchiveError(name, f"user {user_id}'s email {user['email']} is another user's")
                 emails.add(user["email"].lower())
@@ -188,7 +196,7 @@ def with_history(
                 "name": placement.flow,
                 "parameterized_name": placement.flow,
                 "access_mode": "organization",
-                "api_token": derived("flow", flow_id),
+                "api_token": mint("flow", flow_id),
                 "files_id": files_id,
                 "join_hash": derived("join", flow_id, 16),
                 "description": f"Loaded from {name}",

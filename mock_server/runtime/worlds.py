@@ -448,6 +448,11 @@ class Worlds:
             origin = {"source": "seed", "seed": int(body["seed"]), "sizes": asdict(sizes)}
         else:
             template, origin = self.default.store.initial, {"source": "default"}
+        if "history" in body or "history_users" in body:
+            from mock_server.runtime.history import with_posted_history  # reads zips: only when asked
+
+            template, loaded = with_posted_history(template, body)
+            origin = {**origin, "history": loaded}
         return self.describe(self.create(template, origin), credentials=True)
 
     def describe(self, world: World, *, credentials: bool = False) -> dict[str, Any]:

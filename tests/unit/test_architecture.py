@@ -16,9 +16,9 @@ MAY_IMPORT = {
     "errors": set(),
     "store": {"store", "errors"},
     "handlers": {"store", "errors"},
-    "runtime": {"runtime", "store", "errors", "contract", "world", "resources"},
+    "runtime": {"runtime", "store", "errors", "contract", "world", "resources", "history"},
     "world": {"world", "store", "errors", "resources"},
-    "history": {"history", "store", "errors"},
+    "history": {"history", "store", "errors"},  # never the runtime: it is a library of the runtime
     "contract": {"resources"},
     "middleware": {"middleware", "runtime", "errors", "contract", "binding.routing", "inspector"},
     "control": {"runtime", "store", "errors", "resources", "inspector", "binding.request_context", "stream"},
