@@ -19,6 +19,7 @@ errors.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from connexion.security import NO_VALUE, ApiKeySecurityHandler, BasicSecurityHandler, OAuthSecurityHandler
@@ -26,10 +27,9 @@ from connexion.security import NO_VALUE, ApiKeySecurityHandler, BasicSecurityHan
 from mock_server import errors
 from mock_server.errors import Unauthorized
 from mock_server.middleware.types import BODY_FLOW_TOKEN, REQUEST_STATE
+from mock_server.store import keys as kinds
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from mock_server.store import Store
 
 CHECKER_KEY = "x-checker"
@@ -71,15 +71,37 @@ class LegacyAllowance:
         record_legacy(self.request, rule, field)
 
 
+def _user_of_token(store: Store, username: str, password: str) -> Any:
+    return store.users.by_api_token(username)
+
+
+def _user_of_login(store: Store, username: str, password: str) -> Any:
+    return store.users.by_email_password(username, password)
+
+
+BASIC_USERS: dict[str, Callable[[Store, str, str], Any]] = {
+    kinds.API_TOKEN: _user_of_token,
+    kinds.LOGIN: _user_of_login,
+}
+"""The user behind each kind ``kinds.CARRIERS[BASIC]`` lists (an OAuth client id is the
+``oauthClient`` scheme's, judged by the OAuth store)."""
+
+
 def basic_checker(
     current: Callable[[], Store], *, strict: bool = False
 ) -> Callable[..., dict[str, Any] | None]:
-    """``(username, password) -> token_info`` for HTTP Basic: API token first, then email."""
+    """``(username, password) -> token_info`` for HTTP Basic: in the order of ``kinds.CARRIERS``
+    (API token, then email and password), as the world router looks them up."""
+    lookups = [BASIC_USERS[kind] for kind in kinds.CARRIERS[kinds.BASIC] if kind in BASIC_USERS]
 
     def check(username: str, password: str, request: Any = None) -> dict[str, Any] | None:
         store = current()
+        user = None
         with store.lock:
-            user = store.users.by_api_token(username) or store.users.by_email_password(username, password)
+            for lookup in lookups:
+                user = lookup(store, username, password)
+                if user is not None:
+                    break
         if user is None:
             return None
         legacy = LegacyAllowance(request, allowed=not strict)
@@ -120,27 +142,53 @@ def oauth_client_checker() -> Callable[..., dict[str, Any]]:
     return check
 
 
+def _source_of_flow_token(store: Store, token: str, request: Any, strict: bool) -> Any:
+    """A source's flow token: its live source (410 once deleted)."""
+    try:
+        return store.sources.authenticate_flow_token(token)
+    except Unauthorized:
+        return None
+
+
+def _source_of_flow_api_token(store: Store, token: str, request: Any, strict: bool) -> Any:
+    """A flow's API token: the flow's default source in compatible mode (rule ``flow-api-token``)."""
+    flow = store.flows.by_api_token(token)
+    if flow is None:
+        return None
+    if strict:
+        raise Unauthorized(errors.rule_text(errors.RULE_FLOW_API_TOKEN))
+    source = store.sources.api_token_source(flow)
+    record_legacy(request, errors.RULE_FLOW_API_TOKEN, "flow_token")
+    return source
+
+
+FLOW_TOKEN_SOURCES: dict[str, Callable[[Store, str, Any, bool], Any]] = {
+    kinds.FLOW_TOKEN: _source_of_flow_token,
+    kinds.PUSH: _source_of_flow_api_token,
+}
+"""The source behind each kind ``kinds.CARRIERS[FLOW_TOKEN_PARAM]`` lists."""
+
+
 def flow_token_checker(current: Callable[[], Store], *, strict: bool = False) -> Callable[..., Any]:
     """``flow_token -> token_info`` for integrations: 401 if unknown, 410 once its source is deleted.
 
     A flow's API token (the one its settings show, which the Ruby gem's ``post_to_thread`` users
     hold) stands for the flow's default source in compatible mode, created on first use (rule
-    ``flow-api-token``); strict mode answers 401 naming the rule.
+    ``flow-api-token``); strict mode answers 401 naming the rule. The kinds are tried in the order
+    of ``kinds.CARRIERS``, the order the world router follows.
     """
+    lookups = [FLOW_TOKEN_SOURCES[kind] for kind in kinds.CARRIERS[kinds.FLOW_TOKEN_PARAM]]
 
     def check(token: str, request: Any = None) -> dict[str, Any] | None:
         store = current()
+        source = None
         with store.lock:
-            try:
-                source = store.sources.authenticate_flow_token(token)
-            except Unauthorized:
-                flow = store.flows.by_api_token(token)
-                if flow is None:
-                    return None
-                if strict:
-                    raise Unauthorized(errors.rule_text(errors.RULE_FLOW_API_TOKEN)) from None
-                source = store.sources.api_token_source(flow)
-                record_legacy(request, errors.RULE_FLOW_API_TOKEN, "flow_token")
+            for lookup in lookups:
+                source = lookup(store, token, request, strict)
+                if source is not None:
+                    break
+        if source is None:
+            return None
         return {"sub": None, "scope": [], "via": "flow_token", "source": source.id}
 
     return check

@@ -5,11 +5,17 @@ Read once per request, after the normaliser (so ``?access_token=`` is already an
 
 - ``Authorization: Basic``: a personal API token as the username, else email + password, else an
   OAuth client id (``/oauth/token``); ``Authorization: Bearer``: an access token;
-- ``?flow_token=``; ``?client_id=`` (``/oauth/authorize``); the flow API token in a Push API path
-  (the first of a comma-separated list); a download token in ``/_mock/files/<token>``;
+- ``?flow_token=`` (a source's flow token, else a flow's API token); ``?client_id=``
+  (``/oauth/authorize``); the flow API token in a Push API path (the first of a comma-separated
+  list); a download token in ``/_mock/files/<token>``;
 - only when none of those is there, on the three writes whose credential may travel in the body
-  (``POST /messages`` and ``PUT /sources`` with a source's ``flow_token``, ``POST /oauth/token``
-  with ``client_id``, ``code`` or ``refresh_token``): the body, read once and replayed.
+  (``POST /messages`` and ``PUT /sources`` with ``flow_token``, ``POST /oauth/token`` with
+  ``client_id``, ``code``, ``refresh_token`` or ``username`` and ``password``): the body (JSON,
+  form, or multipart, whose file parts are skipped), read once and replayed.
+
+Each place names the kinds of credential it may carry through ``kinds.CARRIERS`` (store/keys.py),
+the table the security checkers follow too, so a credential finds its world the same way in
+every world.
 
 The world goes into ``scope["flowdock"]["world"]`` (the journal and the fault layer read it) and
 into ``CURRENT`` (the handlers and the security checkers read it, runtime/worlds.py). A credential
@@ -25,23 +31,29 @@ import json
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException
+from starlette.requests import Request
+
 from mock_server.middleware.normalize import _read_body, _replay
 from mock_server.middleware.types import REQUEST_STATE, Scope
-from mock_server.runtime.worlds import CURRENT, World, Worlds, find_basic, kinds
+from mock_server.runtime.worlds import CURRENT, World, Worlds, kinds
 
 PUSH_PREFIXES = ("/messages/chat/", "/messages/team_inbox/")
 DOWNLOAD_PREFIX = "/_mock/files/"
 CONTROL_PREFIX = "/_mock/"
 BODY_CREDENTIALS = {
-    ("POST", "/messages"): ((kinds.FLOW_TOKEN, "flow_token"),),
-    ("PUT", "/sources"): ((kinds.FLOW_TOKEN, "flow_token"),),
+    ("POST", "/messages"): ((kinds.FLOW_TOKEN_PARAM, "flow_token"),),
+    ("PUT", "/sources"): ((kinds.FLOW_TOKEN_PARAM, "flow_token"),),
     ("POST", "/oauth/token"): (
-        (kinds.CLIENT, "client_id"),
-        (kinds.CODE, "code"),
-        (kinds.REFRESH, "refresh_token"),
+        (kinds.CLIENT_ID, "client_id"),
+        (kinds.CODE_PARAM, "code"),
+        (kinds.REFRESH_PARAM, "refresh_token"),
+        (kinds.PASSWORD_GRANT, "username"),
     ),
 }
-"""The writes whose credential may be in the body: (kind, field) to try, in order."""
+"""The writes whose credential may be in the body: (carrier, field) to try, in order (a password
+grant's ``username`` goes with the body's ``password``)."""
 
 
 class WorldMiddleware:
@@ -74,12 +86,12 @@ class WorldMiddleware:
             CURRENT.reset(token)
 
     def _from_url_or_headers(self, scope: Scope) -> World | None:
-        find = self.worlds.find
+        find = self.worlds.find_carried
         path: str = scope["path"]
         if path.startswith(CONTROL_PREFIX):
             # The control API names its world in the path; only a download URL carries a credential.
             return (
-                find(kinds.DOWNLOAD, path[len(DOWNLOAD_PREFIX) :])
+                find(kinds.DOWNLOAD_PATH, path[len(DOWNLOAD_PREFIX) :])
                 if path.startswith(DOWNLOAD_PREFIX)
                 else None
             )
@@ -92,23 +104,23 @@ class WorldMiddleware:
         for prefix in PUSH_PREFIXES:
             if path.startswith(prefix):
                 first = unquote(path[len(prefix) :]).split(",")[0].strip()
-                return find(kinds.PUSH, first)
+                return find(kinds.PUSH_PATH, first)
         query: bytes = scope.get("query_string") or b""
         if b"flow_token=" in query or b"client_id=" in query:
             for name, value in parse_qsl(query.decode("latin-1")):
                 if name == "flow_token":
-                    return find(kinds.FLOW_TOKEN, value)
+                    return find(kinds.FLOW_TOKEN_PARAM, value)
                 if name == "client_id":
-                    return find(kinds.CLIENT, value)
+                    return find(kinds.CLIENT_ID, value)
         return None
 
     def _from_authorization(self, header: bytes) -> World | None:
         scheme, _, credentials = header.decode("latin-1").strip().partition(" ")
         scheme = scheme.lower()
         credentials = credentials.strip()
-        find = self.worlds.find
+        find = self.worlds.find_carried
         if scheme == "bearer":
-            return find(kinds.ACCESS, credentials)
+            return find(kinds.BEARER, credentials)
         if scheme != "basic":
             return None
         try:
@@ -116,23 +128,36 @@ class WorldMiddleware:
         except (binascii.Error, UnicodeDecodeError):
             return None
         username, _, password = decoded.partition(":")
-        return find_basic(self.worlds, username, password)
+        return find(kinds.BASIC, username, password)
 
     async def _from_body(self, scope: Scope, receive: Any) -> tuple[World | None, Any]:
         raw, _ = await _read_body(receive)
         receive = _replay(raw, receive)
-        fields = _fields(raw)
-        for kind, name in BODY_CREDENTIALS[(scope["method"], scope["path"])]:
+        fields = await _fields(raw, _content_type(scope))
+        password = fields.get("password")
+        for carrier, name in BODY_CREDENTIALS[(scope["method"], scope["path"])]:
             value = fields.get(name)
             if isinstance(value, str) and value:
-                world = self.worlds.find(kind, value)
+                world = self.worlds.find_carried(
+                    carrier, value, password if isinstance(password, str) else ""
+                )
                 if world is not None:
                     return world, receive
         return None, receive
 
 
-def _fields(raw: bytes) -> dict[str, Any]:
-    """The top-level fields of a JSON object or form body (empty when it is neither)."""
+def _content_type(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            return str(value.decode("latin-1"))
+    return ""
+
+
+async def _fields(raw: bytes, content_type: str) -> dict[str, Any]:
+    """The top-level fields of a JSON object, form or multipart body (empty when it is none of
+    them); a multipart body's file parts are left out."""
+    if content_type.lower().startswith("multipart/form-data"):
+        return await _multipart_fields(raw, content_type)
     text = raw.decode("utf-8", "replace").strip()
     if text.startswith("{"):
         try:
@@ -141,3 +166,12 @@ def _fields(raw: bytes) -> dict[str, Any]:
             return {}
         return doc if isinstance(doc, dict) else {}
     return dict(parse_qsl(text))
+
+
+async def _multipart_fields(raw: bytes, content_type: str) -> dict[str, Any]:
+    scope = {"type": "http", "method": "POST", "headers": [(b"content-type", content_type.encode("latin-1"))]}
+    try:
+        async with Request(scope, _replay(raw, None)).form() as form:
+            return {k: v for k, v in form.multi_items() if not isinstance(v, UploadFile)}
+    except MultiPartException:
+        return {}  # malformed: validation reports it

@@ -3,7 +3,8 @@
 One server holds a default world (the one it started with, today's data and credentials) and any
 number of worlds created through the control API. Every credential of every world (store/keys.py
 lists the kinds) is in one index, credential -> world; a request is routed to the world its
-credential names (middleware/worlds.py) and the handlers, the security checkers, the journal and
+credential names (middleware/worlds.py, through ``find_carried`` and the table of where each kind
+travels, ``kinds.CARRIERS``, which the security checkers follow too) and the handlers, the security checkers, the journal and
 the fault layer all read that world through ``CURRENT``. A request whose credential is in no
 world goes to the default world, which answers it exactly as a one-world server did.
 
@@ -45,22 +46,12 @@ from mock_server.store.timefmt import iso_ms
 from mock_server.world.documents import world_problems
 from mock_server.world.generator import Sizes
 
-__all__ = ["CURRENT", "DEFAULT_ID", "Limits", "World", "Worlds", "current_store", "find_basic", "kinds"]
+__all__ = ["CURRENT", "DEFAULT_ID", "Limits", "World", "Worlds", "current_store", "kinds"]
 
 DEFAULT_ID = "default"
 
 CURRENT: ContextVar[World] = ContextVar("flowdock_mock_world")
 """The world of the request being served (set by middleware/worlds.py for every request)."""
-
-
-def find_basic(worlds: Worlds, username: str, password: str) -> World | None:
-    """The world of HTTP Basic credentials: an API token (any password), else an email and its
-    password, else an OAuth client id (``/oauth/token``)."""
-    return (
-        worlds.find(kinds.API_TOKEN, username)
-        or worlds.find(kinds.LOGIN, kinds.login_key(username, password))
-        or worlds.find(kinds.CLIENT, username)
-    )
 
 
 def current_store() -> Store:
@@ -341,6 +332,15 @@ class Worlds:
             return None
         world.last_used = now
         return world
+
+    def find_carried(self, carrier: str, value: str, password: str = "") -> World | None:
+        """The world of a credential carried by ``carrier`` (``kinds.CARRIERS``: every kind it
+        may be, in the same order the security checkers try them); None: no world holds it."""
+        for kind, key in kinds.candidates(carrier, value, password):
+            world = self.find(kind, key)
+            if world is not None:
+                return world
+        return None
 
     def get(self, world_id: str) -> World:
         """The world with this id (404 when there is none, or it expired)."""

@@ -45,6 +45,50 @@ KINDS = (API_TOKEN, LOGIN, CLIENT, ACCESS, REFRESH, CODE, FLOW_TOKEN, PUSH, DOWN
 Key = tuple[str, str]
 """``(kind, value)``."""
 
+# --- where a client carries each credential: the one table the world router and the checkers read ---
+BASIC = "basic"
+"""``Authorization: Basic user:password``: a personal API token (any password), an email and its
+password, or an OAuth client id authenticating to ``/oauth/token``."""
+BEARER = "bearer"
+"""``Authorization: Bearer`` (``?access_token=`` becomes this header before routing)."""
+FLOW_TOKEN_PARAM = "flow_token"
+"""``flow_token`` in the query, or a field of the body (JSON, form, or a multipart part): a
+source's flow token, or (compatible mode, rule ``flow-api-token``) a flow's API token."""
+PUSH_PATH = "push_path"
+"""The Push API's path: ``/messages/chat/<token>``, ``/messages/team_inbox/<token>``."""
+CLIENT_ID = "client_id"
+"""``client_id`` in ``/oauth/authorize``'s query or ``/oauth/token``'s body."""
+CODE_PARAM = "code"
+"""``code`` in ``/oauth/token``'s body (``grant_type=authorization_code``)."""
+REFRESH_PARAM = "refresh_token"
+"""``refresh_token`` in ``/oauth/token``'s body."""
+PASSWORD_GRANT = "password_grant"
+"""``username`` and ``password`` in ``/oauth/token``'s body (``grant_type=password``)."""
+DOWNLOAD_PATH = "download_path"
+"""``/_mock/files/<token>``, where ``/files/...`` redirects."""
+
+CARRIERS: dict[str, tuple[str, ...]] = {
+    BASIC: (API_TOKEN, LOGIN, CLIENT),
+    BEARER: (ACCESS,),
+    FLOW_TOKEN_PARAM: (FLOW_TOKEN, PUSH),
+    PUSH_PATH: (PUSH,),
+    CLIENT_ID: (CLIENT,),
+    CODE_PARAM: (CODE,),
+    REFRESH_PARAM: (REFRESH,),
+    PASSWORD_GRANT: (LOGIN,),
+    DOWNLOAD_PATH: (DOWNLOAD,),
+}
+"""Where a credential travels -> the kinds it may be, in the order they are tried. The world
+router (``middleware/worlds.py``) finds a request's world with it and the security checkers
+(``binding/security.py``) find its holder in that world with it, so a credential that works in
+one world works the same in every other. Lookups are by the exact value (a shard's prefix is part
+of it), never by a part of it."""
+
+
+def candidates(carrier: str, value: str, password: str = "") -> list[Key]:
+    """The keys ``value`` (with ``password``, for an email) may be when carried by ``carrier``, in order."""
+    return [(kind, login_key(value, password) if kind == LOGIN else value) for kind in CARRIERS[carrier]]
+
 
 SHARD_SEPARATOR = "."
 """Between a shard's name and the rest of a credential: no shard name contains it."""

@@ -331,6 +331,46 @@ def test_flow_token_push_token_and_download_token_route_to_their_world(
     assert anonymous.get(f"/_mock/files/{token}").status_code == 404
 
 
+def _multipart(fields: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+    boundary = "worlds-boundary"
+    parts = "".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+        for k, v in fields.items()
+    )
+    return f"{parts}--{boundary}--\r\n".encode(), {
+        "Content-Type": f"multipart/form-data; boundary={boundary}"
+    }
+
+
+@pytest.mark.parametrize("token_of", ["source", "flow"])
+@pytest.mark.parametrize("place", ["json", "form", "multipart", "query"])
+def test_flow_token__every_kind_in_every_place_reaches_its_world(
+    worlds_app: Any, new_world: Callable[..., dict[str, Any]], place: str, token_of: str
+) -> None:
+    """A source's flow token or (compatible mode) a flow's API token, as ``flow_token`` in a JSON
+    body, a form body, a multipart part or the query: each posts into the world that holds it."""
+    sheet = new_world()["credentials"]
+    main = next(f for f in sheet["flows"] if (f["organization"], f["flow"]) == ("acme", "main"))
+    source = next(s for s in sheet["sources"] if s["flow"] == main["id"])
+    token = source["flow_token"] if token_of == "source" else main["api_token"]
+    content = f"{place} {token_of} token"
+    fields = {"event": "message", "content": content}
+    anonymous = worlds_app.test_client()
+    if place == "json":
+        response = anonymous.post("/messages", json={**fields, "flow_token": token})
+    elif place == "form":
+        response = anonymous.post("/messages", data={**fields, "flow_token": token})
+    elif place == "multipart":
+        body, headers = _multipart({**fields, "flow_token": token})
+        response = anonymous.post("/messages", content=body, headers=headers)
+    else:
+        response = anonymous.post("/messages", params={"flow_token": token}, json=fields)
+    assert response.status_code == 202, response.text
+    alice = next(u for u in sheet["users"] if u["id"] == MAIN_USER["id"])
+    assert content in contents(client_for(worlds_app, alice))
+    assert content not in contents(client_for(worlds_app, MAIN_USER))
+
+
 def test_unknown_credentials_still_get_401_from_the_default_world(
     worlds_app: Any, new_world: Callable[..., dict[str, Any]]
 ) -> None:

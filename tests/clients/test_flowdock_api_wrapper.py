@@ -87,6 +87,36 @@ def test_delete__empties_own_chat_message(main_flow: Any) -> None:
     assert main_flow.show(sent["id"])["content"] == ""
 
 
+# --- integrations (flow_token) -------------------------------------------------------------------
+def activity(flow_token: str, title: str) -> None:
+    """What an integration posts through the wrapper: an activity in an external thread (202)."""
+    flowdock.connect(flow_token=flow_token).present(
+        "build-42",
+        author=flowdock.constructors.author("CI"),
+        title=title,
+        thread=flowdock.constructors.thread("Build 42"),
+    )
+
+
+def inbox_titles(main_flow: Any) -> list[str]:
+    return [m.get("title") for m in main_flow.list(event="activity", limit=10)]
+
+
+def test_integration_present__a_sources_flow_token_posts_an_activity(api: LiveServer, main_flow: Any) -> None:
+    main = api.store.flows.find("acme", "main")
+    source = next(s for s in api.store.sources.by_id.values() if s.flow == main.id and not s.deleted)
+    activity(source.flow_token, "deployed by the source")
+    assert "deployed by the source" in inbox_titles(main_flow)
+
+
+def test_integration_present__the_flows_api_token_as_flow_token_posts_too(
+    api: LiveServer, main_flow: Any
+) -> None:
+    """The token a flow's settings show, where a source's belongs (compatible mode, flow-api-token)."""
+    activity(api.store.flows.find("acme", "main").api_token, "deployed with the flow's token")
+    assert "deployed with the flow's token" in inbox_titles(main_flow)
+
+
 # --- threads -------------------------------------------------------------------------------------
 def test_thread_send__replies_in_the_messages_thread(main_flow: Any) -> None:
     root = main_flow.send("root of a thread")

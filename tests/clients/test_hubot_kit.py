@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 import requests
 
-from mock_server.app import create_app
-from tests.clients.conftest import LiveServer, serve
-from tests.clients.test_stream_clients import COFFEE, KEEPALIVE, NODE_DIR, Process, node_env
+from tests.clients.conftest import LiveServer
+from tests.clients.nodeclients import launch_hubot
 from tests.conftest import BOB, CAROL_ID
 
 pytestmark = pytest.mark.client
@@ -22,14 +21,15 @@ WAIT = 30.0
 """Seconds each wait may take at most (hubot starts in about a second; CI's cores are shared)."""
 
 
-@pytest.fixture(scope="module")
-def live() -> Iterator[LiveServer]:
-    with serve(create_app(validate_responses=True, stream_keepalive=KEEPALIVE)) as server:
-        yield server
-        server.app.streams.close_all("tests ended")
+@pytest.fixture
+def live(stream_live: LiveServer) -> Iterator[LiveServer]:
+    """The stream server (tests/clients/conftest.py) in each world kind."""
+    yield stream_live
 
 
 def control(live: LiveServer, method: str, path: str, **kwargs: Any) -> Any:
+    """A kit route of the control API, in the test's world (``?world=``)."""
+    kwargs["params"] = {**kwargs.get("params", {}), **live.world_query}
     r = requests.request(method, f"{live.base_url}/_mock{path}", timeout=WAIT + 10, **kwargs)
     assert r.status_code < 300, f"{method} {path}: {r.status_code} {r.text}"
     return r.json()
@@ -43,17 +43,8 @@ def wait_for_message(live: LiveServer, after: int, **filters: Any) -> dict[str, 
 
 
 def test_hubot_script__answers_a_mention_in_the_thread_and_counts_an_emoji_vote(live: LiveServer) -> None:
-    import shutil
-
-    assert shutil.which("node"), "node (Node.js 20) is needed for hubot"
-    assert (NODE_DIR / "node_modules" / "hubot-flowdock").is_dir(), "run `make node-clients`"
-    bot = live.app.store.users.by_id[CAROL_ID]
-    hubot = Process(
-        [COFFEE, "node_modules/hubot/bin/hubot", "--adapter", "flowdock", "--name", bot.nick],
-        node_env(live, HUBOT_FLOWDOCK_API_TOKEN=bot.api_token, HUBOT_LOG_LEVEL="info"),
-        NODE_DIR,
-    )
-    try:
+    bot = live.store.users.by_id[CAROL_ID]
+    with launch_hubot(live, CAROL_ID):
         control(live, "GET", "/waits/stream", params={"user": CAROL_ID, "flow": "acme/main", "timeout": WAIT})
         after = control(live, "GET", "/events", params={"limit": 0})["last_id"]
         (asked,) = [
@@ -85,5 +76,3 @@ def test_hubot_script__answers_a_mention_in_the_thread_and_counts_an_emoji_vote(
         )
         vote = wait_for_message(live, after, user=CAROL_ID, regex=rf"^vote :\+1: on {asked['id']}: 1$")
         assert vote["flow"] == asked["flow"]
-    finally:
-        hubot.stop()

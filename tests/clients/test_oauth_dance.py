@@ -39,11 +39,21 @@ def authorize(live: LiveServer, session: OAuth2Session, **extra: str) -> str:
     return str(response.headers["Location"])
 
 
+def client(live: LiveServer) -> dict[str, str]:
+    """The seeded OAuth application's credentials in the test's world (each world has its own)."""
+    return live.oauth_app(OAUTH_APP["id"])
+
+
+def session_for(live: LiveServer, **extra: Any) -> OAuth2Session:
+    app = client(live)
+    return OAuth2Session(app["client_id"], redirect_uri=app["redirect_uri"], **extra)
+
+
 def fetch(live: LiveServer, session: OAuth2Session, callback: str, **extra: Any) -> dict[str, Any]:
     token: dict[str, Any] = session.fetch_token(
         f"{live.base_url}/oauth/token",
         authorization_response=callback,
-        client_secret=OAUTH_APP["client_secret"],
+        client_secret=client(live)["client_secret"],
         timeout=10,
         **extra,
     )
@@ -51,11 +61,9 @@ def fetch(live: LiveServer, session: OAuth2Session, callback: str, **extra: Any)
 
 
 def test_oauth_dance__code_token_api_call(live: LiveServer) -> None:
-    session = OAuth2Session(
-        OAUTH_APP["client_id"], redirect_uri=OAUTH_APP["redirect_uri"], scope=["flow", "profile"]
-    )
+    session = session_for(live, scope=["flow", "profile"])
     callback = authorize(live, session)
-    assert callback.startswith(OAUTH_APP["redirect_uri"] + "?")
+    assert callback.startswith(client(live)["redirect_uri"] + "?")
     token = fetch(live, session, callback)
     assert token["token_type"] == "bearer"
     assert token["scope"] == ["flow,profile"]  # oauthlib splits on spaces; Flowdock joined with commas
@@ -68,7 +76,7 @@ def test_oauth_dance__code_token_api_call(live: LiveServer) -> None:
 def test_oauth_dance__the_state_round_trips_and_a_forged_one_is_refused(live: LiveServer) -> None:
     from oauthlib.oauth2.rfc6749.errors import MismatchingStateError
 
-    session = OAuth2Session(OAUTH_APP["client_id"], redirect_uri=OAUTH_APP["redirect_uri"], state="s3cr3t")
+    session = session_for(live, state="s3cr3t")
     callback = authorize(live, session)
     assert "state=s3cr3t" in callback
     forged = callback.replace("state=s3cr3t", "state=other")
@@ -78,7 +86,7 @@ def test_oauth_dance__the_state_round_trips_and_a_forged_one_is_refused(live: Li
 
 def test_oauth_dance__credentials_in_the_body_and_a_form_encoded_answer(live: LiveServer) -> None:
     # Flowdock's documented variant: client_id/client_secret as body parameters, no Accept header.
-    session = OAuth2Session(OAUTH_APP["client_id"], redirect_uri=OAUTH_APP["redirect_uri"])
+    session = session_for(live)
     content_types: list[str] = []
 
     def seen(response: requests.Response) -> requests.Response:
@@ -94,13 +102,11 @@ def test_oauth_dance__credentials_in_the_body_and_a_form_encoded_answer(live: Li
 
 
 def test_oauth_dance__refresh_with_offline_access(live: LiveServer) -> None:
-    session = OAuth2Session(
-        OAUTH_APP["client_id"], redirect_uri=OAUTH_APP["redirect_uri"], scope=["flow", "offline_access"]
-    )
+    session = session_for(live, scope=["flow", "offline_access"])
     first = fetch(live, session, authorize(live, session))
     refreshed = session.refresh_token(
         f"{live.base_url}/oauth/token",
-        auth=(OAUTH_APP["client_id"], OAUTH_APP["client_secret"]),
+        auth=(client(live)["client_id"], client(live)["client_secret"]),
         timeout=10,
     )
     assert refreshed["access_token"] != first["access_token"]
@@ -111,7 +117,7 @@ def test_oauth_dance__refresh_with_offline_access(live: LiveServer) -> None:
 def test_oauth_dance__a_bad_secret_raises_the_libraries_invalid_client_error(live: LiveServer) -> None:
     from oauthlib.oauth2.rfc6749.errors import InvalidClientError
 
-    session = OAuth2Session(OAUTH_APP["client_id"], redirect_uri=OAUTH_APP["redirect_uri"])
+    session = session_for(live)
     callback = authorize(live, session)
     with pytest.raises(InvalidClientError):
         session.fetch_token(f"{live.base_url}/oauth/token", authorization_response=callback,
@@ -120,24 +126,27 @@ def test_oauth_dance__a_bad_secret_raises_the_libraries_invalid_client_error(liv
 
 def test_oauth_dance__the_clock_moves_past_expiry_and_the_client_refreshes(live: LiveServer) -> None:
     """The bot's "token expired, refresh it" path, without waiting two hours: /_mock/clock."""
-    session = OAuth2Session(
-        OAUTH_APP["client_id"], redirect_uri=OAUTH_APP["redirect_uri"], scope=["flow", "offline_access"]
-    )
+    session = session_for(live, scope=["flow", "offline_access"])
     first = fetch(live, session, authorize(live, session))
     assert session.get(f"{live.base_url}/flows", timeout=10).status_code == 200
     try:
         moved = requests.post(
-            f"{live.base_url}/_mock/clock", json={"advance_ms": (first["expires_in"] + 1) * 1000}, timeout=10
+            f"{live.base_url}/_mock/clock",
+            params=live.world_query,
+            json={"advance_ms": (first["expires_in"] + 1) * 1000},
+            timeout=10,
         )
         assert moved.status_code == 200, moved.text
         expired = session.get(f"{live.base_url}/flows", timeout=10)
         assert expired.status_code == 401
         refreshed = session.refresh_token(
             f"{live.base_url}/oauth/token",
-            auth=(OAUTH_APP["client_id"], OAUTH_APP["client_secret"]),
+            auth=(client(live)["client_id"], client(live)["client_secret"]),
             timeout=10,
         )
         assert refreshed["access_token"] != first["access_token"]
         assert session.get(f"{live.base_url}/flows", timeout=10).status_code == 200
     finally:
-        requests.post(f"{live.base_url}/_mock/clock", json={"reset": True}, timeout=10)
+        requests.post(
+            f"{live.base_url}/_mock/clock", params=live.world_query, json={"reset": True}, timeout=10
+        )

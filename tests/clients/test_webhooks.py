@@ -73,7 +73,7 @@ def receiver() -> Iterator[Receiver]:
 
 
 def register(live: LiveServer, **body: Any) -> dict[str, Any]:
-    r = requests.post(f"{live.base_url}/_mock/webhooks", json=body, timeout=10)
+    r = requests.post(f"{live.base_url}/_mock/webhooks", params=live.world_query, json=body, timeout=10)
     assert r.status_code == 201, r.text
     return dict(r.json())
 
@@ -116,12 +116,14 @@ def test_webhooks__every_delivery_is_signed_and_a_failure_is_retried(live: LiveS
         assert json.loads(body)["content"] == "second"
 
         r = requests.get(
-            f"{live.base_url}/_mock/webhooks/deliveries", params={"at_least": 3}, timeout=WAIT + 5
+            f"{live.base_url}/_mock/webhooks/deliveries",
+            params={"at_least": 3, **live.world_query},
+            timeout=WAIT + 5,
         )
         assert r.status_code == 200, r.text
         attempts = [(d["attempt"], d["status"], d["will_retry"]) for d in r.json()["deliveries"]]
         assert attempts == [(1, 500, True), (2, 200, False), (1, 200, False)]
-        journal = requests.get(f"{live.base_url}/_mock/requests", timeout=10).json()["requests"]
+        journal = requests.get(live.world_url("/requests"), timeout=10).json()["requests"]
         assert [e["webhook"]["attempt"] for e in journal if "webhook" in e] == [1, 2, 1]
 
 
@@ -148,6 +150,7 @@ def test_webhooks__an_injected_event_is_delivered_like_a_real_one(live: LiveServ
         content = {"message": 1, "emoji": "+1", "type": "add"}
         r = requests.post(
             f"{live.base_url}/_mock/events",
+            params=live.world_query,
             json={"event": "emoji-reaction", "user": BOB["id"], "flow": "acme/main", "content": content},
             timeout=10,
         )
@@ -161,12 +164,18 @@ def test_webhooks__an_injected_event_is_delivered_like_a_real_one(live: LiveServ
     "url", ["http://192.0.2.1/hook", "http://example.com/hook", "ftp://127.0.0.1/x", "http:///nohost"]
 )
 def test_webhooks__only_loopback_urls_can_be_registered(live: LiveServer, url: str) -> None:
-    r = requests.post(f"{live.base_url}/_mock/webhooks", json={"url": url, "secret": "s"}, timeout=10)
+    r = requests.post(
+        f"{live.base_url}/_mock/webhooks",
+        params=live.world_query,
+        json={"url": url, "secret": "s"},
+        timeout=10,
+    )
     assert r.status_code == 400
     assert "url" in r.json()["errors"]
 
 
 def test_webhooks__a_reset_forgets_them(live: LiveServer) -> None:
     register(live, url="http://127.0.0.1:9/hook", secret="s")
-    assert requests.post(f"{live.base_url}/_mock/reset", timeout=10).status_code == 200
-    assert requests.get(f"{live.base_url}/_mock/webhooks", timeout=10).json() == {"webhooks": []}
+    assert requests.post(live.world_url("/reset"), timeout=10).status_code == 200
+    listed = requests.get(f"{live.base_url}/_mock/webhooks", params=live.world_query, timeout=10)
+    assert listed.json() == {"webhooks": []}

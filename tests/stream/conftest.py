@@ -1,6 +1,7 @@
 """Stream tests run against a real server over real sockets (a stream never ends: no test client).
 
-``stream_server`` is one server for the module with a short keep-alive; ``live`` resets its world.
+``stream_server`` (tests/clients/conftest.py, shared with the streaming clients' tests) is one
+server for the module with a short keep-alive; ``live`` resets its default world.
 ``open_stream`` connects as a user and returns a ``Stream`` that parses either wire format and
 checks every event against spec/asyncapi.yaml. ``wait_until`` polls a condition with a deadline.
 """
@@ -20,12 +21,11 @@ from urllib.parse import urlencode
 
 import pytest
 
-from mock_server.app import create_app
-from tests.clients.conftest import LiveServer, serve
+from tests.clients.conftest import LiveServer, stream_server, streaming
 from tests.stream.asyncapi import assert_valid_event
 
-KEEPALIVE = 0.2
-"""Seconds between keep-alives of the test server: short, so tests see them without waiting."""
+__all__ = ["stream_server"]  # the shared fixture, for this directory's tests
+
 TIMEOUT = 10.0
 
 
@@ -241,17 +241,10 @@ class Opener:
         return list(body["streams"])
 
 
-@pytest.fixture(scope="module")
-def stream_server() -> Iterator[LiveServer]:
-    with serve(create_app(validate_responses=True, stream_keepalive=KEEPALIVE)) as server:
-        yield server
-
-
 @pytest.fixture
 def live(stream_server: LiveServer) -> Iterator[LiveServer]:
-    stream_server.app.store.reset()
-    yield stream_server
-    stream_server.app.streams.close_all("test ended")
+    with streaming(stream_server, "default") as server:
+        yield server
 
 
 @pytest.fixture
