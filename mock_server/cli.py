@@ -85,6 +85,12 @@ class Settings:
     max_headers: int = DEFAULT_MAX_HEADERS
     header_timeout: int = int(DEFAULT_HEADER_TIMEOUT)
     keep_alive_timeout: int = int(DEFAULT_KEEP_ALIVE_TIMEOUT)
+    history: tuple[str, ...] = ()
+    """Flowdock flow exports to load, each ``ORG/FLOW=PATH``, ``FLOW=PATH`` or ``PATH`` (docs/history.md)."""
+    history_users: str | None = None
+    """The users of the exports, as ``GET /organizations/:org/users`` answered (a JSON file)."""
+    history_loaded: list[Any] = field(default_factory=list)
+    """What each export became, once ``load_world`` loaded them (for the banner)."""
 
     @property
     def limits(self) -> HttpLimits:
@@ -99,7 +105,8 @@ class Settings:
 class Option:
     """One option of ``serve`` (and ``run``): its flag, variables, help, and how its value is read.
 
-    ``kind`` is ``int`` (between ``low`` and ``high``), ``seconds`` (a number above 0, at most
+    ``kind`` is ``list`` (a repeatable flag; the variable holds values separated by newlines or
+    ``:``), ``int`` (between ``low`` and ``high``), ``seconds`` (a number above 0, at most
     ``high``), ``choice`` (one of ``choices``), ``text``
     (an empty value means the default), ``url`` (text without a trailing slash) or ``switch``
     (``--x``/``--no-x``; the variable takes 1/true/yes/on or 0/false/no/off), ``instant`` (an
@@ -130,12 +137,21 @@ class Option:
             parser.add_argument(
                 f"--{self.flag}", action=argparse.BooleanOptionalAction, default=None, help=text
             )
+        elif self.kind == "list":
+            parser.add_argument(
+                f"--{self.flag}", metavar=self.metavar, action="append", default=None, help=text
+            )
         else:
             parser.add_argument(f"--{self.flag}", metavar=self.metavar, default=None, help=text)
 
     def read(self, args: argparse.Namespace) -> Any:
         """The flag, else the first variable set, else the default; a bad value is a UsageError."""
         given = getattr(args, self.dest, None)
+        if self.kind == "list":
+            from mock_server.history_cli import split_env
+
+            found_list = _env(self.env)
+            return tuple(given) if given else tuple(split_env(found_list[1])) if found_list else ()
         if given is not None:
             return bool(given) if self.kind == "switch" else self.parse(f"--{self.flag}", given)
         found = _env(self.env)
@@ -371,6 +387,22 @@ OPTIONS: list[Option] = [
         metavar="TIME",
     ),
     Option(
+        "history",
+        ("FLOWDOCK_MOCK_HISTORY",),
+        "load a Flowdock flow export (zip or folder) as the flow ORG/FLOW; repeatable; without ORG/ the "
+        "organization is 'history', without FLOW= the flow is the archive's name <flow>-<YYYY-MM-DD> "
+        "(docs/history.md)",
+        kind="list",
+        metavar="ORG/FLOW=PATH",
+    ),
+    Option(
+        "history-users",
+        ("FLOWDOCK_MOCK_HISTORY_USERS",),
+        "name the exports' users from this JSON file, as GET /organizations/:org/users answered "
+        "(default: 'User <id>')",
+        metavar="FILE",
+    ),
+    Option(
         "webhook-any-host",
         ("FLOWDOCK_MOCK_WEBHOOK_ANY_HOST",),
         "let /_mock/webhooks register URLs on any host; by default only loopback ones "
@@ -426,9 +458,11 @@ def build_parser() -> argparse.ArgumentParser:
         "  flowdock-mock serve --fixtures my-world.yaml --strict --log-format json\n"
         "  flowdock-mock health --url http://127.0.0.1:9000\n"
         "  flowdock-mock run --strict --report-dir reports --fail-on-violation -- pytest tests/\n"
-        "  flowdock-mock report journal.json --junit junit.xml\n",
+        "  flowdock-mock report journal.json --junit junit.xml\n"
+        "  flowdock-mock serve --history acme/eng=engineering-2023-08-01.zip\n"
+        "  flowdock-mock history export acme/main main.zip\n",
     )
-    sub = parser.add_subparsers(dest="command", metavar="{serve,health,run,report}")
+    sub = parser.add_subparsers(dest="command", metavar="{serve,health,run,report,history}")
     serve_cmd = sub.add_parser(
         "serve",
         help="serve the mock over HTTP (the default command)",
@@ -480,6 +514,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="judge legacy request forms as failures, as a strict-mode run does [env FLOWDOCK_MOCK_STRICT]",
     )
     add_report_arguments(report)
+    history = sub.add_parser(
+        "history",
+        help="Flowdock flow exports: `history export ORG/FLOW OUT.zip` writes a flow of a world as one",
+        description="Flowdock flow exports (docs/history.md).",
+    )
+    history_sub = history.add_subparsers(dest="history_command", metavar="{export}", required=True)
+    export = history_sub.add_parser(
+        "export",
+        help="write a flow of the world the serve options describe as a Flowdock flow export",
+        description="Write the flow ORG/FLOW of the world the serve options describe (the default world, "
+        "--seed, --fixtures, --history) as a Flowdock flow export: messages.json and the flow's files, zipped.",
+    )
+    export.add_argument(
+        "flow", metavar="ORG/FLOW", help="the flow, by its organization's and its own parameterized name"
+    )
+    export.add_argument("out", metavar="OUT.zip", help="the archive to write")
+    _serve_arguments(export)
     return parser
 
 
@@ -494,6 +545,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         raise UsageError(
             "--fixtures loads a world as it is: it cannot be combined with --seed or dataset sizes"
         )
+    if settings.history_users and not settings.history:
+        raise UsageError("--history-users names the users of --history archives: give one")
     return settings
 
 
@@ -528,7 +581,20 @@ def _not_json(constant: str) -> Any:
 
 
 def load_world(settings: Settings) -> dict[str, Any] | None:
-    """The world to serve; None means the committed default world (the generator's default output)."""
+    """The world to serve, with the ``--history`` exports; None means the committed default world
+    (the generator's default output)."""
+    doc = _base_world(settings)
+    if settings.history:
+        from mock_server.contract import load_default_world
+        from mock_server.history_cli import with_archives
+
+        doc, settings.history_loaded = with_archives(
+            doc if doc is not None else load_default_world(), list(settings.history), settings.history_users
+        )
+    return doc
+
+
+def _base_world(settings: Settings) -> dict[str, Any] | None:
     if settings.fixtures:
         from mock_server.world.documents import world_problems
 
@@ -624,23 +690,27 @@ def build_app(settings: Settings, base_url: str, *, validate_responses: bool = T
         for text in IMPORT_WARNINGS:
             warnings.filterwarnings("ignore", message=text)
         from mock_server.app import create_app
+        from mock_server.history import gc_paused
         from mock_server.runtime.worlds import Limits
         from mock_server.store import StoreConfig
 
-    return create_app(
-        world=load_world(settings),
-        config=StoreConfig(
-            base_url=base_url, clock_start_ms=settings.clock_start, event_log_size=settings.event_log_size
-        ),
-        validate_responses=validate_responses,
-        strict=settings.strict,
-        journal_size=settings.journal_size,
-        latency_ms=settings.latency_ms,
-        admin_token=settings.admin_token,
-        webhook_any_host=settings.webhook_any_host,
-        limits=Limits(max_worlds=settings.max_worlds, idle_timeout_s=settings.world_idle_timeout),
-        stream_keepalive=settings.stream_keepalive,
-    )
+    world = load_world(settings)
+    with gc_paused():  # a large world (a history export) becomes objects faster without it
+        app = create_app(
+            world=world,
+            config=StoreConfig(
+                base_url=base_url, clock_start_ms=settings.clock_start, event_log_size=settings.event_log_size
+            ),
+            validate_responses=validate_responses,
+            strict=settings.strict,
+            journal_size=settings.journal_size,
+            latency_ms=settings.latency_ms,
+            admin_token=settings.admin_token,
+            webhook_any_host=settings.webhook_any_host,
+            limits=Limits(max_worlds=settings.max_worlds, idle_timeout_s=settings.world_idle_timeout),
+            stream_keepalive=settings.stream_keepalive,
+        )
+    return app
 
 
 def make_server(app: Any, log_level: str, on_ready: Any, limits: HttpLimits | None = None) -> Any:
@@ -675,7 +745,7 @@ def make_server(app: Any, log_level: str, on_ready: Any, limits: HttpLimits | No
     return Server(config)
 
 
-def banner(base_url: str, settings: Settings | None = None) -> str:
+def banner(base_url: str, settings: Settings | None = None, history: list[str] | None = None) -> str:
     settings = settings or Settings()
     if settings.fixtures:
         world = f"fixtures file {settings.fixtures}"
@@ -696,6 +766,7 @@ def banner(base_url: str, settings: Settings | None = None) -> str:
         f"  control API: {base_url}/_mock/openapi.json"
         + (" (admin token required)" if settings.admin_token else "")
         + f", coverage report: {base_url}/_mock/report",
+        *(history or []),
     ]
     return "\n".join(lines) + "\n"
 
@@ -706,9 +777,19 @@ def serve(settings: Settings) -> int:
     try:
         base_url = base_url_for(settings, sock)
         app = build_app(settings, base_url)
+        if settings.history:
+            import gc
+
+            gc.freeze()  # the loaded history stays: later collections need not walk it again
+
+        history = None
+        if settings.history_loaded:
+            from mock_server.history_cli import banner_lines
+
+            history = banner_lines(settings.history_loaded, app.store)
 
         def ready() -> None:
-            sys.stdout.write(banner(base_url, settings))
+            sys.stdout.write(banner(base_url, settings, history))
             sys.stdout.flush()
 
         server = make_server(app, settings.log_level, ready, settings.limits)
@@ -743,7 +824,7 @@ def health(url: str | None, timeout: float) -> int:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """The command line, with ``serve`` assumed when no command is given."""
-    if not argv or argv[0] not in ("serve", "health", "run", "report", "-h", "--help"):
+    if not argv or argv[0] not in ("serve", "health", "run", "report", "history", "-h", "--help"):
         argv = ["serve", *argv]
     return build_parser().parse_args(argv)
 
@@ -753,6 +834,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "health":
             return health(args.url, args.timeout)
+        if args.command == "history":
+            from mock_server.history_cli import export
+
+            return export(settings_from_args(args), args.flow, args.out)
         if args.command in ("run", "report"):
             from mock_server import runner
 

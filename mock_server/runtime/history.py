@@ -15,7 +15,7 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 from mock_server import errors
-from mock_server.history import ArchiveError, HistorySource, read_archive
+from mock_server.history import ArchiveError, HistorySource, gc_paused, read_archive
 from mock_server.history.export import export_zip
 from mock_server.history.merge import read_users_file, with_history
 from mock_server.world.documents import check_world, world_problems
@@ -72,7 +72,8 @@ def load_into(runtime: Runtime, archive: bytes, organization: str, flow: str) ->
     source = HistorySource(archive, organization, flow, name=f"{organization}/{flow}.zip")
     try:
         placement = source.placement()
-        history = read_archive(source)  # the slow part: outside the lock
+        with gc_paused():
+            history = read_archive(source)  # the slow part: outside the lock
     except ArchiveError as exc:
         raise _refused("body", exc) from None
     store = runtime.store

@@ -1,0 +1,99 @@
+"""The command line's history parts: ``serve --history``/``--history-users`` and ``history export``.
+
+``with_archives`` adds the exports ``--history`` names to the world ``serve`` is about to build
+(every archive read and checked first: one broken archive stops the start with a line naming it
+and the record, and nothing is served); ``banner_lines`` lists each loaded flow and its users'
+credentials; ``export`` writes a flow of the world the serve options describe as an export.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mock_server.history import Loaded
+    from mock_server.store import Store
+
+BANNER_USERS = 10
+"""History users the banner lists per flow; all of them are in GET /_mock/worlds/default."""
+
+
+def split_env(text: str) -> list[str]:
+    """``FLOWDOCK_MOCK_HISTORY``: values separated by newlines or the path separator (``:``)."""
+    return [part.strip() for line in text.splitlines() for part in line.split(os.pathsep) if part.strip()]
+
+
+def with_archives(
+    doc: dict[str, Any], values: list[str], users_file: str | None
+) -> tuple[dict[str, Any], list[Loaded]]:
+    """``doc`` with every archive of ``values`` (``ORG/FLOW=PATH``, ``FLOW=PATH``, ``PATH``)."""
+    from mock_server.cli import UsageError
+    from mock_server.history import ArchiveError, gc_paused, load_history, parse_source, read_users
+    from mock_server.world.documents import document_problems
+
+    try:
+        users = read_users(users_file) if users_file else None
+        merged, loaded = load_history(doc, [parse_source(value) for value in values], users)
+    except ArchiveError as exc:
+        raise UsageError(f"{exc}; nothing was loaded") from None
+    with gc_paused():
+        problems = document_problems(merged)
+    if problems:
+        lines = [f"  {where}: {text}" for where, texts in list(problems.items())[:10] for text in texts]
+        raise UsageError(
+            "the world with the history archives is not a valid world document:\n" + "\n".join(lines)
+        )
+    return merged, loaded
+
+
+def banner_lines(loaded: list[Loaded], store: Store) -> list[str]:
+    """Each loaded flow, then its users' email, password and API token (the first few)."""
+    lines: list[str] = []
+    users = store.users.by_id
+    for entry in loaded:
+        missing = f", {len(entry.missing_files)} missing" if entry.missing_files else ""
+        lines.append(
+            f"  history {entry.organization}/{entry.flow} from {entry.archive}: {entry.messages:,} messages, "
+            f"{entry.threads:,} threads, {entry.files} files{missing}, {len(entry.users)} users"
+        )
+        for user_id in entry.users[:BANNER_USERS]:
+            user = users.get(user_id)
+            if user is not None:
+                lines.append(
+                    f"    {user.name}: {user.email} / password {user.password}, API token {user.api_token}"
+                )
+        if len(entry.users) > BANNER_USERS:
+            lines.append(f"    ... and {len(entry.users) - BANNER_USERS} more: GET /_mock/worlds/default")
+    return lines
+
+
+def export(settings: Any, flow: str, out: str) -> int:
+    """``flowdock-mock history export ORG/FLOW OUT.zip``: the flow of the world ``settings``
+    describe (the serve options: --fixtures, --seed, --history, ...) written as an export."""
+    from mock_server.cli import UsageError, load_world
+    from mock_server.contract import load_default_world
+    from mock_server.errors import NotFound
+    from mock_server.history import gc_paused
+    from mock_server.history.export import export_zip
+    from mock_server.store import Store
+
+    organization, _, name = flow.partition("/")
+    if not organization or not name:
+        raise UsageError(f"history export {flow!r}: name the flow as ORG/FLOW")
+    with gc_paused():
+        store = Store(load_world(settings) or load_default_world())
+    try:
+        data = export_zip(store, organization, name)
+    except NotFound:
+        raise UsageError(f"history export: the world has no flow {flow}") from None
+    try:
+        with open(out, "wb") as fh:
+            fh.write(data)
+    except OSError as exc:
+        raise UsageError(f"history export: cannot write {out}: {exc.strerror or exc}") from None
+    records = store.messages.logs.get(store.flows.find(organization, name).id)  # type: ignore[union-attr]
+    count = len(records.messages) if records is not None else 0
+    sys.stdout.write(f"wrote {out}: {flow}, {count:,} messages, {len(data):,} bytes\n")
+    return 0
