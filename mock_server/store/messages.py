@@ -474,6 +474,10 @@ class MessageStore:
             counter = counter_of(message.event)
             if thread is not None and counter is not None:
                 setattr(thread, counter, max(0, getattr(thread, counter) - 1))
+            if thread is not None and thread.initial_message == message.id:
+                # the thread now starts with its next message (none left: no initial message)
+                rest = log.thread_timelines.get(thread.id)
+                thread.initial_message = rest.ids[0] if rest is not None and rest.ids else None
             if message.event == "file" and isinstance(message.content, dict):
                 self.store.files.discard(str(message.content.get("path") or ""))
             return True

@@ -16,8 +16,10 @@ document (``messages.12.user``), before anything is replaced. A document passes 
    conversation, as the store lists them;
 4. every reference names something in the document: members, flows' organizations, the flows of
    messages, threads, sources, invitations and files, message authors and threads, thread
-   sources, file owners, OAuth owners, users and applications; a private conversation is between
-   two different known users, and its messages are theirs;
+   sources and initial messages (a message of the thread, in its flow), file owners, OAuth
+   owners, users and applications; every member of a flow is a member of the flow's
+   organization (as removing someone from an organization removes them from its flows); a
+   private conversation is between two different known users, and its messages are theirs;
 5. the store can build it (``Store.build``): what the checks above do not cover surfaces here.
 
 ``check_world`` returns the built store, which the caller swaps in (``Store.adopt``); the build
@@ -170,11 +172,15 @@ class _Checker:
         self.unique("oauth_tokens", "token", "refresh_token")
         self.unique("oauth_codes", "code")
 
+        org_members = {
+            o["id"]: {m["user"] for m in o.get("members") or ()} for o in doc.get("organizations") or ()
+        }
         for where, org in self.items("organizations"):
             self._members(where, org, users)
         for where, flow in self.items("flows"):
             self.refers(f"{where}.organization_id", flow["organization_id"], orgs, "organization")
             self._members(where, flow, users)
+            self._in_organization(where, flow, org_members.get(flow["organization_id"]), users)
         last: dict[Any, int] = {}
         for where, message in self.items("messages"):
             self.refers(f"{where}.flow", message["flow"], flows, "flow")
@@ -188,9 +194,11 @@ class _Checker:
                 self.note(
                     f"{where}.thread_id", f"{thread!r} is not the id of a thread of this message's flow"
                 )
+        thread_of = {(m["flow"], m["id"]): m.get("thread_id") for m in doc.get("messages") or ()}
         for where, thread in self.items("threads"):
             self.refers(f"{where}.flow", thread["flow"], flows, "flow")
             self.refers(f"{where}.source_id", thread.get("source_id"), sources, "source")
+            self._initial_message(where, thread, thread_of)
         for where, source in self.items("sources"):
             self.refers(f"{where}.flow", source["flow"], flows, "flow")
             self.refers(f"{where}.application_id", source.get("application_id"), apps, "OAuth application")
@@ -217,6 +225,35 @@ class _Checker:
             if member["user"] in seen:
                 self.note(f"{where}.members.{j}.user", f"{errors.TAKEN} (a member twice)")
             seen.add(member["user"])
+
+    def _in_organization(
+        self, where: str, flow: dict[str, Any], org_members: set[Any] | None, users: set[Any]
+    ) -> None:
+        """Every member of a flow belongs to its organization (unknown users and organizations
+        are reported as such)."""
+        if org_members is None:
+            return
+        for j, member in enumerate(flow.get("members") or ()):
+            if member["user"] in users and member["user"] not in org_members:
+                self.note(
+                    f"{where}.members.{j}.user",
+                    f"{member['user']!r} is not a member of the flow's organization",
+                )
+
+    def _initial_message(
+        self, where: str, thread: dict[str, Any], thread_of: dict[tuple[Any, Any], Any]
+    ) -> None:
+        """A thread's ``initial_message`` is a message of its flow that belongs to the thread."""
+        initial = thread.get("initial_message")
+        if initial is None:
+            return
+        key = (thread["flow"], initial)
+        if key not in thread_of:
+            self.note(
+                f"{where}.initial_message", f"{initial!r} is not the id of a message of this thread's flow"
+            )
+        elif thread_of[key] != thread["id"]:
+            self.note(f"{where}.initial_message", f"message {initial!r} is not in this thread")
 
     def _private(self, users: set[Any]) -> None:
         pairs: dict[frozenset[Any], str] = {}

@@ -615,3 +615,67 @@ def test_admin_token__does_not_touch_flowdock_routes(guarded_app: Any) -> None:
     c.auth = (ALICE["api_token"], "")
 
     assert c.get("/user").status_code == 200
+
+
+def test_replace_state__a_flow_member_outside_the_flows_organization_is_400(
+    client: Any, runtime: Runtime
+) -> None:
+    doc = client.get("/_mock/state").json()
+    org = next(o for o in doc["organizations"] if o["id"] == doc["flows"][0]["organization_id"])
+    outsider = next(u["id"] for u in doc["users"] if u["id"] not in {m["user"] for m in org["members"]})
+    doc["flows"][0]["members"].append({"user": outsider})
+
+    response = client.put("/_mock/state", json=doc)
+
+    place = f"flows.0.members.{len(doc['flows'][0]['members']) - 1}.user"
+    assert_error(
+        response,
+        400,
+        errors.INVALID_WORLD,
+        {place: [f"{outsider!r} is not a member of the flow's organization"]},
+    )
+
+
+def test_replace_state__a_threads_initial_message_must_be_a_message_of_the_thread(
+    client: Any, runtime: Runtime
+) -> None:
+    doc = client.get("/_mock/state").json()
+    thread = doc["threads"][0]
+    other = next(
+        m
+        for m in doc["messages"]
+        if m["flow"] == thread["flow"] and m.get("thread_id") not in (None, thread["id"])
+    )
+    doc["threads"][0] = {**thread, "initial_message": other["id"]}
+    doc["threads"][1] = {**doc["threads"][1], "initial_message": 99999}
+
+    response = client.put("/_mock/state", json=doc)
+
+    assert_error(
+        response,
+        400,
+        errors.INVALID_WORLD,
+        {
+            "threads.0.initial_message": [f"message {other['id']!r} is not in this thread"],
+            "threads.1.initial_message": ["99999 is not the id of a message of this thread's flow"],
+        },
+    )
+
+
+def test_delete_message__the_threads_initial_message_moves_on_and_the_state_still_loads(
+    alice: Any, client: Any, runtime: Runtime
+) -> None:
+    upload = {
+        "event": "file",
+        "content": {"data": "aGk=", "content_type": "text/plain", "file_name": "a.txt"},
+    }
+    first = alice.post("/flows/acme/main/messages", json=upload).json()
+    reply = alice.post(
+        "/flows/acme/main/messages",
+        json={"event": "message", "content": "re", "thread_id": first["thread_id"]},
+    ).json()
+    assert alice.delete(f"/flows/acme/main/messages/{first['id']}").status_code == 204
+
+    thread = alice.get(f"/flows/acme/main/threads/{first['thread_id']}").json()
+    assert thread["initial_message"] == reply["id"]
+    assert client.put("/_mock/state", json=client.get("/_mock/state").json()).status_code == 200
