@@ -32,6 +32,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -125,6 +126,16 @@ class WaitTimedOut(AssertionError):
     def __init__(self, what: str, seen: Any) -> None:
         super().__init__(f"flowdock-mock: {what} timed out; seen: {json.dumps(seen)[:2000]}")
         self.seen = seen
+
+
+class ConversationFailed(AssertionError):
+    """A conversation did not pass; ``verdict`` is what ``POST /_mock/converse`` answered."""
+
+    def __init__(self, verdict: dict[str, Any]) -> None:
+        from mock_server.converse.report import failures
+
+        super().__init__("flowdock-mock: the conversation failed:\n" + failures(verdict))
+        self.verdict = verdict
 
 
 def _query(params: dict[str, Any]) -> str:
@@ -263,6 +274,50 @@ class Kit:
         """``wait_for_event`` for a ``message`` or ``comment``: the message's body."""
         filters.setdefault("event", "message,comment")
         return dict(self.wait_for_event(after, timeout, **filters)["event"])
+
+    def converse(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        bot: int | str | None = None,
+        me: int | str | None = None,
+        flow: str | None = None,
+        timeout: float = 5.0,
+        connect_timeout: float = 30.0,
+        utterances: list[str | os.PathLike[str]] | None = None,
+        check: bool = True,
+    ) -> dict[str, Any]:
+        """Play the BotiumScript conversation ``path`` (a ``*.convo.txt``) against the bot
+        connected here (``POST /_mock/converse``, docs/conversations.md): the verdict. The
+        ``*.utterances.txt`` files next to it are sent along unless ``utterances`` names others.
+        ``bot`` and ``me`` are user ids, nicks or emails. A failed conversation raises
+        ``ConversationFailed`` with the failing step and the transcript (``check=False``: returned)."""
+        from mock_server.converse.script import expand, parse_convo, parse_utterances
+
+        convo = Path(path)
+        files = sorted(convo.parent.glob("*.utterances.txt")) if utterances is None else map(Path, utterances)
+        body: dict[str, Any] = {
+            "convo": convo.read_text(encoding="utf-8"),
+            "name": convo.name,
+            "utterances": [f.read_text(encoding="utf-8") for f in files],
+            "timeout": timeout,
+            "connect_timeout": connect_timeout,
+        }
+        body.update({k: v for k, v in {"bot": bot, "me": me, "flow": flow}.items() if v is not None})
+        runs = expand(parse_convo(body["convo"], convo.name), dict(map(parse_utterances, body["utterances"])))
+        waits = sum(1 for run in runs for step in run.steps if step.kind == "bot")
+        control, world = self._kit()
+        status, answer, text = control.exchange(
+            "POST",
+            "/converse" + _query({"world": world}),
+            body,
+            timeout=connect_timeout + waits * timeout + HTTP_TIMEOUT,
+        )
+        if status >= 400:
+            raise RuntimeError(f"flowdock-mock: POST /_mock/converse answered {status}: {text}")
+        if check and not answer["passed"]:
+            raise ConversationFailed(answer)
+        return dict(answer)
 
     @property
     def webhooks(self) -> Webhooks:

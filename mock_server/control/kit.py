@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from mock_server import errors
+from mock_server.converse import session
 from mock_server.runtime import kit
 from mock_server.runtime.worlds import DEFAULT_ID, Worlds
 from mock_server.store.timefmt import parse_iso_ms
@@ -20,6 +21,7 @@ __all__ = [
     "list_events",
     "list_webhook_deliveries",
     "list_webhooks",
+    "play_conversation",
     "set_clock",
     "wait_for_event",
     "wait_for_stream",
@@ -81,6 +83,12 @@ async def wait_for_stream(
         return await kit.wait_for_stream(StreamHub.of(store), store, user, flow, timeout), 200
     except kit.WaitTimedOut as gave_up:
         return _timed_out("the user opened no stream on the flow in time", gave_up.seen)
+
+
+async def play_conversation(worlds: Worlds, body: dict[str, Any], world: str | None = None) -> Any:
+    """Play a BotiumScript conversation against the bot connected to the world (converse/)."""
+    store = _store(worlds, world)
+    return await session.play(store, StreamHub.of(store), body), 200
 
 
 def get_clock(worlds: Worlds, world: str | None = None) -> Any:

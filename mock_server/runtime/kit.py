@@ -138,7 +138,8 @@ def inject(store: Store, request: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 # --- waits ------------------------------------------------------------------------------------------
-def _text(body: dict[str, Any]) -> str:
+def text_of(body: dict[str, Any]) -> str:
+    """An event's text: its content, a comment's text, an edit's new content (what waits match)."""
     content = body.get("content")
     if isinstance(content, str):
         return content
@@ -204,9 +205,9 @@ class EventFilter:
             return False
         if self.thread_id is not None and body.get("thread_id") != self.thread_id:
             return False
-        if self.content is not None and self.content not in _text(body):
+        if self.content is not None and self.content not in text_of(body):
             return False
-        return self.regex is None or self.regex.search(_text(body)) is not None
+        return self.regex is None or self.regex.search(text_of(body)) is not None
 
 
 class WaitTimedOut(Exception):

@@ -36,6 +36,8 @@ EXPECTED_REFUSALS: dict[str, frozenset[int]] = {
     # Schema-valid yet refused by the world: an event of a type or shape asyncapi.yaml refuses, a
     # user or flow the world lacks, a webhook URL that is not loopback, an instant not ISO 8601.
     **dict.fromkeys(("injectEvent", "createWebhook", "setClock"), frozenset({400, 403, 404})),
+    # Generated text is rarely a playable convo file, or names a bot, speaker or flow the world lacks.
+    "playConversation": frozenset({400, 404}),
 }
 """Refusals a schema-valid request may get, per operation, each with its reason: for these,
 Schemathesis's positive_data_acceptance is replaced by this narrower list (every other check runs)."""
@@ -70,6 +72,11 @@ WAITS = ("waitForEvent", "waitForStream", "listWebhookDeliveries")
 def _capped(case: Any) -> None:
     """A generated timeout (a number, or its text in the coverage phase) capped at WAIT_CAP_S, and
     the cap when none was generated (the default is 5 s)."""
+    if case.operation.definition.raw.get("operationId") == "playConversation":
+        if isinstance(case.body, dict):  # a conversation's waits: for the bot, then per step
+            for key in ("timeout", "connect_timeout"):
+                case.body[key] = WAIT_CAP_S
+        return
     if case.operation.definition.raw.get("operationId") not in WAITS:
         return
     if case.query is None:

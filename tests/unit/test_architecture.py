@@ -21,11 +21,21 @@ MAY_IMPORT = {
     "history": {"history", "store", "errors"},  # never the runtime: it is a library of the runtime
     "contract": {"resources"},
     "middleware": {"middleware", "runtime", "errors", "contract", "binding.routing", "inspector"},
-    "control": {"runtime", "store", "errors", "resources", "inspector", "binding.request_context", "stream"},
+    "control": {
+        "runtime",
+        "store",
+        "errors",
+        "resources",
+        "inspector",
+        "binding.request_context",
+        "stream",
+        "converse",
+    },
+    "converse": {"converse", "runtime", "store", "errors", "world"},
     "inspector": set(),
     "stream": {"stream", "store", "errors"},
 }
-NO_WEB_FRAMEWORK = {"errors", "store", "handlers", "runtime", "world", "contract", "history"}
+NO_WEB_FRAMEWORK = {"errors", "store", "handlers", "runtime", "world", "contract", "history", "converse"}
 
 
 def imported_modules(path: Path) -> set[str]:
