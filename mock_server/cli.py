@@ -415,17 +415,25 @@ OPTIONS: list[Option] = [
 
 def parse_instant(source: str, text: str) -> int:
     """Epoch milliseconds of ``text``: digits as milliseconds, else ISO 8601 with an offset."""
+    from mock_server.store.clock import OUT_OF_RANGE, in_range
+    from mock_server.store.timefmt import parse_iso_ms
+
     if text.isascii() and text.isdigit():  # "²" is a digit too
-        if len(text) > 15:  # past the year 33658
-            raise UsageError(f"{source}={text!r}: expected epoch milliseconds of a representable time")
-        return int(text)
+        value = int(text) if len(text) <= 16 else -1
+    else:
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            moment = None
+        if moment is None or moment.tzinfo is None:
+            raise UsageError(
+                f"{source}={text!r}: expected an ISO 8601 time with an offset or epoch milliseconds"
+            )
+        value = parse_iso_ms(text)
     try:
-        moment = datetime.fromisoformat(text)
+        return in_range(value)
     except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise UsageError(f"{source}={text!r}: expected an ISO 8601 time with an offset or epoch milliseconds")
-    return int(moment.timestamp() * 1000)
+        raise UsageError(f"{source}={text!r}: {OUT_OF_RANGE}") from None
 
 
 def _env(names: tuple[str, ...]) -> tuple[str, str] | None:

@@ -10,6 +10,7 @@ from mock_server import errors
 from mock_server.converse import session
 from mock_server.runtime import kit
 from mock_server.runtime.worlds import DEFAULT_ID, Worlds
+from mock_server.store.clock import MAX_MS, OUT_OF_RANGE, in_range
 from mock_server.store.timefmt import parse_iso_ms
 from mock_server.stream.hub import StreamHub
 
@@ -99,16 +100,23 @@ def set_clock(worlds: Worlds, body: dict[str, Any], world: str | None = None) ->
     """``{"freeze": bool, "set": ms or ISO 8601, "advance_ms": n, "reset": bool}``, in that order:
     reset, set, advance, then freeze (true) or resume (false)."""
     clock = _store(worlds, world).clock
-    if body.get("reset"):
-        clock.reset()
     at = body.get("set")
     if at is not None:
         try:
-            clock.set(at if isinstance(at, int) else parse_iso_ms(str(at)))
+            at = in_range(at if isinstance(at, int) else parse_iso_ms(str(at)))
         except (ValueError, OverflowError):
-            raise errors.ValidationFailed.field("set", errors.INVALID) from None
-    if body.get("advance_ms"):
-        clock.advance(int(body["advance_ms"]))
+            raise errors.ValidationFailed.field("set", OUT_OF_RANGE) from None
+    advance = int(body.get("advance_ms") or 0)
+    # Every change is checked before any is applied: a refused one leaves the clock as it was.
+    start = at if at is not None else clock.reset_ms() if body.get("reset") else clock.now_ms()
+    if start + advance > MAX_MS:
+        raise errors.ValidationFailed.field("advance_ms", OUT_OF_RANGE)
+    if body.get("reset"):
+        clock.reset()
+    if at is not None:
+        clock.set(at)
+    if advance:
+        clock.advance(advance)
     if body.get("freeze") is True:
         clock.freeze()
     elif body.get("freeze") is False:

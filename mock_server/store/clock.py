@@ -4,6 +4,11 @@ Every time the store reads (a message's ``sent``, a thread's timestamps, OAuth t
 expiry, file-link expiry, event times) comes from ``Store.now_ms``, which asks this clock. A clock
 runs at real speed from an offset (zero unless set or advanced, or a start instant was configured),
 or stands still at a frozen instant until it is set, advanced or resumed.
+
+The clock stays between the epoch and ``MAX_MS`` (9999-12-31T23:59:59.999Z), the last instant an
+ISO 8601 date, and so every ``date-time`` the mock answers, can hold: setting or advancing it
+beyond raises ``ValueError`` (the control API's 400), and a running clock that reaches the end
+stands there. A message is never stored with a time its own representation cannot show.
 """
 
 from __future__ import annotations
@@ -14,6 +19,19 @@ from collections.abc import Callable
 from typing import Any
 
 from mock_server.store.timefmt import iso_ms
+
+MIN_MS = 0
+"""1970-01-01T00:00:00.000Z: Flowdock's times are milliseconds since the epoch, never negative."""
+MAX_MS = 253_402_300_799_999
+"""9999-12-31T23:59:59.999Z: the last instant a four-digit year, and so a ``date-time``, holds."""
+OUT_OF_RANGE = "must be an instant from 1970-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z"
+
+
+def in_range(at_ms: int) -> int:
+    """``at_ms`` when the clock can stand there; ``ValueError`` otherwise."""
+    if not MIN_MS <= at_ms <= MAX_MS:
+        raise ValueError(OUT_OF_RANGE)
+    return at_ms
 
 
 def _real_ms() -> int:
@@ -26,7 +44,7 @@ class Clock:
     def __init__(self, start_ms: int | None = None, real: Callable[[], int] = _real_ms) -> None:
         self._real = real
         self._lock = threading.Lock()
-        self.start_ms = start_ms
+        self.start_ms = None if start_ms is None else in_range(start_ms)
         self._offset = 0
         self._frozen: int | None = None
         self.reset()
@@ -39,7 +57,11 @@ class Clock:
 
     def now_ms(self) -> int:
         frozen = self._frozen
-        return frozen if frozen is not None else self._real() + self._offset
+        return frozen if frozen is not None else min(self._real() + self._offset, MAX_MS)
+
+    def reset_ms(self) -> int:
+        """Where ``reset`` puts the clock: now in real time, or the configured start instant."""
+        return self._real() if self.start_ms is None else self.start_ms
 
     @property
     def frozen(self) -> bool:
@@ -48,7 +70,7 @@ class Clock:
     def freeze(self, at_ms: int | None = None) -> None:
         """Stop the clock at ``at_ms`` (now when None)."""
         with self._lock:
-            self._frozen = self.now_ms() if at_ms is None else at_ms
+            self._frozen = self.now_ms() if at_ms is None else in_range(at_ms)
 
     def resume(self) -> None:
         """Run again at real speed from the instant it stands at."""
@@ -59,6 +81,7 @@ class Clock:
 
     def set(self, at_ms: int) -> None:
         """Jump to ``at_ms``; a frozen clock stays frozen there, a running one runs on from it."""
+        in_range(at_ms)
         with self._lock:
             if self._frozen is not None:
                 self._frozen = at_ms
@@ -67,6 +90,7 @@ class Clock:
 
     def advance(self, ms: int) -> None:
         """Move forward by ``ms`` milliseconds (frozen or running)."""
+        in_range(self.now_ms() + ms)
         with self._lock:
             if self._frozen is not None:
                 self._frozen += ms

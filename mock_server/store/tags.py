@@ -19,7 +19,9 @@ URL = re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>\"]+")
 MENTION = re.compile(r"(?<![\w@.])@([\w][\w\-]*)")
 HASHTAG = re.compile(r"(?<![\w&/#])#([\w][\w\-]*)")
 WORD = re.compile(r"\w+")
-AT_TOKEN = re.compile(r"\S*@\S*")
+AT_TOKEN = re.compile(r"(?<!\S)\S*@\S*")
+"""A whitespace-delimited token holding an ``@`` (an address, a mention). Anchored at a token's
+start: unanchored, a run without spaces was rescanned from each of its positions (quadratic)."""
 
 
 def split_tags(tags: str | Iterable[str] | None) -> list[str]:

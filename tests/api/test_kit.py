@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import pytest
+
 from mock_server.store import Store
 from tests.conftest import ALICE, BOB
 from tests.stream.asyncapi import assert_valid_event
@@ -154,6 +156,35 @@ def test_wait_for_event__a_bad_regex_is_400(client: Any) -> None:
     assert r.status_code == 400 and "regex" in r.json()["errors"]
 
 
+def test_wait_for_event__a_pattern_with_catastrophic_backtracking_answers(app: Any, client: Any) -> None:
+    # `(a+)+$` over a run of `a`s and a `!` takes a backtracking engine time doubling per
+    # character (27 of them: 17 s; 40: days), all of it on the event loop every world shares.
+    # The waits use a linear-time engine (RE2), which answers at once: here, that nothing matched.
+    after = last_id(client)
+    client.post(
+        "/_mock/events", json={"event": "message", "user": BOB["id"], "flow": MAIN, "content": "a" * 40 + "!"}
+    )
+    answers: list[Any] = []
+    params = {"after": after, "regex": "(a+)+$", "timeout": 0}
+    waiter = threading.Thread(
+        target=lambda: answers.append(app.test_client().get("/_mock/waits/event", params=params)),
+        daemon=True,  # a backtracking engine would hold it for days: it must not hold the run
+    )
+    waiter.start()
+    waiter.join(60)  # not a speed figure: linear answers in microseconds, backtracking never
+    assert answers and answers[0].status_code == 408, "the pattern did not answer"
+    r = client.get("/_mock/waits/event", params={"after": after, "regex": "^(a+)+!$", "timeout": 0})
+    assert r.status_code == 200, r.text
+
+
+def test_wait_for_event__backreferences_and_lookaround_are_400(client: Any) -> None:
+    # What a linear-time engine cannot run is refused, not silently run by a backtracking one.
+    for pattern in (r"(a)\1", "(?=a)b", "(?<!a)b"):
+        r = client.get("/_mock/waits/event", params={"regex": pattern, "timeout": 0})
+        assert r.status_code == 400, (pattern, r.text)
+        assert "regex" in r.json()["errors"]
+
+
 def test_wait_for_stream__times_out_when_nobody_streams(client: Any) -> None:
     r = client.get("/_mock/waits/stream", params={"user": BOB["id"], "flow": MAIN, "timeout": 0.1})
     assert r.status_code == 408
@@ -203,3 +234,39 @@ def test_clock__reset_goes_back_to_real_time(client: Any, store: Store) -> None:
 def test_clock__a_bad_instant_is_400(client: Any) -> None:
     r = client.post("/_mock/clock", json={"set": "tomorrow"})
     assert r.status_code == 400
+
+
+def test_clock__the_documented_maximum_stands_there_and_every_post_answers(
+    client: Any, alice: Any, store: Store
+) -> None:
+    # 9999-12-31T23:59:59.999Z: the last instant ISO 8601 dates (and the spec's date-time) hold.
+    # A running clock set there used to run into the year 10000 at once: the next post was
+    # stored and answered 500, and the flow's listing stayed 500 until a reset.
+    r = client.post("/_mock/clock", json={"set": 253402300799999})
+    assert r.status_code == 200, r.text
+    posted = alice.post("/flows/acme/main/messages", json={"event": "message", "content": "the end"})
+    assert posted.status_code == 201, posted.text
+    assert posted.json()["sent"] == 253402300799999
+    assert posted.json()["created_at"] == "9999-12-31T23:59:59.999Z"
+    listed = alice.get("/flows/acme/main/messages", params={"limit": 1})
+    assert listed.status_code == 200, listed.text
+    assert client.get("/_mock/clock").json()["iso"] == "9999-12-31T23:59:59.999Z"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"set": "+10000-01-01T00:00:00Z"},
+        {"set": "1969-12-31T23:59:59Z"},
+        {"set": 253402300799999, "advance_ms": 1},
+        {"set": "9999-12-31T00:00:00Z", "advance_ms": 86_400_000},
+    ],
+)
+def test_clock__an_instant_past_what_dates_express_is_400_and_changes_nothing(
+    client: Any, change: dict[str, Any]
+) -> None:
+    client.post("/_mock/clock", json={"set": "2024-01-01T00:00:00Z", "freeze": True})
+    r = client.post("/_mock/clock", json=change)
+    assert r.status_code == 400, r.text
+    assert set(r.json()["errors"]) <= {"set", "advance_ms"}
+    assert client.get("/_mock/clock").json()["iso"] == "2024-01-01T00:00:00.000Z"

@@ -6,7 +6,7 @@ import pytest
 
 from mock_server.cli import UsageError, parse_args, settings_from_args
 from mock_server.store import Store, StoreConfig
-from mock_server.store.clock import Clock
+from mock_server.store.clock import MAX_MS, Clock
 
 
 class FakeTime:
@@ -66,3 +66,22 @@ def test_cli__clock_start_takes_iso_or_epoch_ms() -> None:
     assert settings_from_args(parse_args(["--clock-start", "1704067200000"])).clock_start == 1_704_067_200_000
     with pytest.raises(UsageError):
         settings_from_args(parse_args(["--clock-start", "2024-01-01T00:00:00"]))  # no offset
+
+
+def test_clock__never_runs_past_the_last_instant_dates_express() -> None:
+    real = FakeTime()
+    clock = Clock(real=real)
+    clock.set(MAX_MS - 1)
+    real.ms += 10
+    assert clock.now_ms() == MAX_MS and not clock.frozen
+    with pytest.raises(ValueError):
+        clock.set(MAX_MS + 1)
+    with pytest.raises(ValueError):
+        clock.set(-1)
+
+
+def test_cli__clock_start_past_the_last_instant_dates_express_is_refused() -> None:
+    assert settings_from_args(parse_args(["--clock-start", str(MAX_MS)])).clock_start == MAX_MS
+    for text in (str(MAX_MS + 1), "+10000-01-01T00:00:00+00:00", "1969-12-31T23:59:59Z"):
+        with pytest.raises(UsageError):
+            settings_from_args(parse_args(["--clock-start", text]))

@@ -11,6 +11,7 @@ from mock_server.store import Store
 from mock_server.store import tags as tagging
 from mock_server.store.listing import ListQuery, Timeline
 from mock_server.store.message_model import Message
+from tests.bounded import run_bounded
 
 MILLION = 1_000_000
 
@@ -111,6 +112,27 @@ def test_tags_build__urls_do_not_yield_hashtags_or_mentions() -> None:
 
 def test_tags_build__own_mention_is_not_unread() -> None:
     assert tagging.build(None, "@alice note to self", {"alice": 1}, 1, [1]) == [":user:1"]
+
+
+def test_tags_build__is_linear_in_the_text() -> None:
+    # A long run without spaces made the highlight pass quadratic (`\S*@\S*` rescanned the run
+    # from every position): 8,096 characters took 110 ms, a megabyte about half an hour.
+    out = run_bounded(
+        """
+        from mock_server.store import tags
+        nicks = {"bob": 2, "x": 3}
+        for text in ("x" * 1_000_000, "#a" * 500_000, ("word " * 20 + "x" * 5000) * 40):
+            print(tags.text_tags(text, nicks, 1, [1, 2]))
+        """,
+        seconds=60,
+    )
+    assert out.splitlines() == ["[]", "['a']", "[]"]  # only the first # starts a hashtag
+
+
+def test_tags_build__addresses_and_mentions_are_not_highlights() -> None:
+    got = tagging.build(None, "x@y.z bob\tmail:bob@example.com\nbob", {"bob": 2}, 1, [1, 2])
+    assert got == [":highlight:2"]
+    assert tagging.text_tags("@bob hi bob", {"bob": 2}, 1, [1, 2]) == [":user:2", ":unread:2"]
 
 
 def test_export_then_load_keeps_posted_messages_threads_and_private_files(store: Store) -> None:
