@@ -78,7 +78,7 @@ class Operation:
     """One operation: its query parameters, its body's fields and the media types it consumes."""
 
     operation_id: str
-    query: dict[str, str]  # name -> "int01" | "boolean" | "other"
+    query: dict[str, str]  # name -> "int01" | "boolean" | "true" (a text enum with "true") | "other"
     body: Field | None
     consumes: frozenset[str]
     json_sensitive: bool
@@ -151,6 +151,8 @@ class SpecIndex:
             return "boolean"
         if schema.get("type") == "integer" and sorted(schema.get("enum", [])) == [0, 1]:
             return "int01"
+        if schema.get("type") == "string" and "true" in schema.get("enum", []):
+            return "true"  # the stream's active=true|idle: Python clients send active=True
         return "other"
 
     def _field(self, schema: Any, depth: int = 0) -> Field:
@@ -231,7 +233,8 @@ def _coerce_value(name: str, value: Any, spec: Field, textual: bool, found: list
             return value
         key = value.lower() if isinstance(value, str) else str(value) if value in (0, 1) else None
         if key in _TRUE_VALUES:
-            if not (textual and key in ("true", "false")):  # "true" is simply how a form says true
+            # "true" is simply how a form says true; Python's True/False are a legacy spelling
+            if not (textual and value in ("true", "false")):
                 found.append(Finding(errors.RULE_BOOLEAN, name, ("a boolean", json.dumps(value))))
             return _TRUE_VALUES[key]
         return value
@@ -314,9 +317,12 @@ def _query_value(value: str, kind: str, name: str, found: list[Finding]) -> str:
     if kind == "int01" and lowered in ("true", "false"):
         found.append(Finding(errors.RULE_BOOLEAN, name, ("0 or 1", json.dumps(value))))
         return "1" if lowered == "true" else "0"
-    if kind == "boolean" and lowered in ("1", "0"):
+    if kind == "boolean" and (lowered in ("1", "0") or (lowered in ("true", "false") and value != lowered)):
         found.append(Finding(errors.RULE_BOOLEAN, name, ("true or false", json.dumps(value))))
-        return "true" if lowered == "1" else "false"
+        return "false" if lowered in ("0", "false") else "true"
+    if kind == "true" and lowered == "true" and value != "true":
+        found.append(Finding(errors.RULE_BOOLEAN, name, ("true", json.dumps(value))))
+        return "true"
     return value
 
 
