@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 
 .DEFAULT_GOAL := help
-.PHONY: help install node-clients run test test-fast test-browser chromium screenshots lint fmt fixtures fuzz bench bench-compare wrk-installed lock clean
+.PHONY: help install node-clients run test test-fast test-browser chromium screenshots lint fmt fixtures fuzz bench bench-compare wrk-installed lock clean cluster haproxy
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -39,10 +39,20 @@ node-clients: $(NODE_STAMP) ## the npm streaming clients (node-flowdock, hubot, 
 run: $(STAMP) ## serve the default dataset on $(HOST):$(PORT)
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/flowdock-mock serve
 
-test: $(STAMP) $(NODE_STAMP) lint chromium ## lint, then the whole suite: spec, unit, api, contract (Schemathesis), real clients, browser
+# make cluster: worlds sharded over several mock processes behind HAProxy, on one port
+# (docs/scaling-worlds.md). HAProxy is Debian's package; installed here when absent (needs root).
+CLUSTER_PROCESSES ?= 2
+haproxy: ## Debian's haproxy for `make cluster` and tests/cluster (apt-get; skipped when present)
+	@command -v haproxy >/dev/null || test -x /usr/sbin/haproxy || \
+		{ apt-get update && apt-get install -y --no-install-recommends haproxy; }
+
+cluster: $(STAMP) haproxy ## $(CLUSTER_PROCESSES) mock processes (shards) behind HAProxy on $(HOST):$(PORT)
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/flowdock-mock cluster --processes $(CLUSTER_PROCESSES)
+
+test: $(STAMP) $(NODE_STAMP) lint chromium haproxy ## lint, then the whole suite: spec, unit, api, contract (Schemathesis), real clients, browser
 	$(BIN)/python -m pytest
 
-test-fast: $(STAMP) ## everything except the Schemathesis, real-client and browser runs
+test-fast: $(STAMP) haproxy ## everything except the Schemathesis, real-client and browser runs
 	$(BIN)/python -m pytest -m "not contract and not client and not browser"
 
 # The browser tests drive Debian's Chromium through Playwright (executable_path); Playwright never

@@ -1,4 +1,5 @@
-"""Command line: ``flowdock-mock serve`` (also ``python -m mock_server``), ``health``, ``run`` and ``report``.
+"""Command line: ``flowdock-mock serve`` (also ``python -m mock_server``), ``health``, ``run``, ``report``
+and ``cluster`` (mock_server/cluster/: worlds sharded over several processes behind HAProxy).
 
 ``run`` and ``report`` (mock_server/runner.py) serve the mock around a client's test command and
 render the CI reports; they take ``serve``'s options plus their own report options.
@@ -79,6 +80,8 @@ class Settings:
     """Epoch milliseconds the worlds' clock starts at (store/clock.py); None: real time."""
     webhook_any_host: bool = False
     """Webhooks may be registered on any host, not only loopback ones (runtime/webhooks.py)."""
+    shard: str | None = None
+    """This server's name as one shard of several: created worlds' ids and credentials start with it."""
     event_log_size: int = 10_000
     stream_keepalive: float = 30.0
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
@@ -107,7 +110,7 @@ class Option:
 
     ``kind`` is ``list`` (a repeatable flag; the variable holds values separated by newlines or
     ``:``), ``int`` (between ``low`` and ``high``), ``seconds`` (a number above 0, at most
-    ``high``), ``choice`` (one of ``choices``), ``text``
+    ``high``), ``choice`` (one of ``choices``), ``shard`` (a shard name, store/keys.py), ``text``
     (an empty value means the default), ``url`` (text without a trailing slash) or ``switch``
     (``--x``/``--no-x``; the variable takes 1/true/yes/on or 0/false/no/off), ``instant`` (an
     ISO 8601 time with its offset, or epoch milliseconds; read as epoch milliseconds). The default is the
@@ -191,6 +194,13 @@ class Option:
             return text.lower() in TRUE
         if self.kind == "instant":
             return parse_instant(source, text) if text else self.default()
+        if self.kind == "shard":
+            from mock_server.store.keys import shard_problem
+
+            problem = shard_problem(text) if text else None
+            if problem is not None:
+                raise UsageError(f"{source}={raw!r}: {problem}")
+            return text or self.default()
         if self.kind == "url":
             return str(raw).rstrip("/") or self.default()
         return str(raw) if raw != "" else self.default()
@@ -409,6 +419,15 @@ OPTIONS: list[Option] = [
         "(127.0.0.1, ::1, localhost), so nothing can make the mock call elsewhere",
         kind="switch",
     ),
+    Option(
+        "shard",
+        ("FLOWDOCK_MOCK_SHARD",),
+        "serve as one shard of several behind a router (flowdock-mock cluster): every world created "
+        "here gets an id, and credentials, starting with NAME. (lower-case letters, digits, inner "
+        "hyphens; default: none)",
+        kind="shard",
+        metavar="NAME",
+    ),
 ]
 """Every option of ``serve``, in the order of ``--help``."""
 
@@ -468,9 +487,10 @@ def build_parser() -> argparse.ArgumentParser:
         "  flowdock-mock run --strict --report-dir reports --fail-on-violation -- pytest tests/\n"
         "  flowdock-mock report journal.json --junit junit.xml\n"
         "  flowdock-mock serve --history acme/eng=engineering-2023-08-01.zip\n"
-        "  flowdock-mock history export acme/main main.zip\n",
+        "  flowdock-mock history export acme/main main.zip\n"
+        "  flowdock-mock cluster --processes 3 --port 9000\n",
     )
-    sub = parser.add_subparsers(dest="command", metavar="{serve,health,run,report,history}")
+    sub = parser.add_subparsers(dest="command", metavar="{serve,health,run,report,history,cluster}")
     serve_cmd = sub.add_parser(
         "serve",
         help="serve the mock over HTTP (the default command)",
@@ -539,6 +559,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("out", metavar="OUT.zip", help="the archive to write")
     _serve_arguments(export)
+    from mock_server.cluster.command import add_arguments as add_cluster_arguments
+
+    cluster = sub.add_parser(
+        "cluster",
+        help="serve worlds sharded over several mock processes behind HAProxy on one port",
+        description="Start N mock processes (shards s0..sN-1) on private 127.0.0.1 ports and HAProxy in "
+        "front on --host:--port, routing each request to the shard its credential names "
+        "(docs/scaling-worlds.md). The serve options given are passed to every process.",
+    )
+    _serve_arguments(cluster)
+    add_cluster_arguments(cluster)
     return parser
 
 
@@ -717,6 +748,7 @@ def build_app(settings: Settings, base_url: str, *, validate_responses: bool = T
             webhook_any_host=settings.webhook_any_host,
             limits=Limits(max_worlds=settings.max_worlds, idle_timeout_s=settings.world_idle_timeout),
             stream_keepalive=settings.stream_keepalive,
+            shard=settings.shard,
         )
     return app
 
@@ -832,7 +864,7 @@ def health(url: str | None, timeout: float) -> int:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """The command line, with ``serve`` assumed when no command is given."""
-    if not argv or argv[0] not in ("serve", "health", "run", "report", "history", "-h", "--help"):
+    if not argv or argv[0] not in ("serve", "health", "run", "report", "history", "cluster", "-h", "--help"):
         argv = ["serve", *argv]
     return build_parser().parse_args(argv)
 
@@ -846,6 +878,10 @@ def main(argv: list[str] | None = None) -> int:
             from mock_server.history_cli import export
 
             return export(settings_from_args(args), args.flow, args.out)
+        if args.command == "cluster":
+            from mock_server.cluster import command as cluster_command
+
+            return cluster_command.run(args, settings_from_args(args), OPTIONS)
         if args.command in ("run", "report"):
             from mock_server import runner
 

@@ -34,8 +34,9 @@ MAY_IMPORT = {
     "converse": {"converse", "runtime", "store", "errors", "world"},
     "inspector": set(),
     "stream": {"stream", "store", "errors"},
+    "cluster": {"cluster", "store.keys"},
 }
-NO_WEB_FRAMEWORK = {"errors", "store", "handlers", "runtime", "world", "contract", "history", "converse"}
+NO_WEB_FRAMEWORK = {"errors", "store", "handlers", "runtime", "world", "contract", "history", "converse", "cluster"}
 
 
 def imported_modules(path: Path) -> set[str]:
