@@ -12,7 +12,8 @@ sends the request to the shard whose prefix it carries:
    ``?flow_token=``; ``?client_id=``;
 3. only when none is there, on the three writes whose credential may travel in the body
    (``POST /messages``, ``PUT /sources``: ``flow_token``; ``POST /oauth/token``: ``client_id``,
-   ``code``, ``refresh_token``): the body, JSON or form, waited for (``wait-for-body``).
+   ``code``, ``refresh_token``, a password grant's ``username``): the body, JSON, form or
+   multipart, waited for (``wait-for-body``).
 
 A request with no shard's credential goes to the first shard, which owns the default world;
 ``POST /_mock/worlds`` is spread round-robin over the shards that are up, and ``GET
@@ -40,9 +41,17 @@ REQUEST_TIMEOUT = "5m"
 BODY_ROUTES = (
     ("body_message", "POST", "/messages", ("flow_token",)),
     ("body_source", "PUT", "/sources", ("flow_token",)),
-    ("body_oauth", "POST", "/oauth/token", ("client_id", "code", "refresh_token")),
+    ("body_oauth", "POST", "/oauth/token", ("client_id", "code", "refresh_token", "username")),
 )
-"""The writes whose credential may be in the body (middleware/worlds.py's BODY_CREDENTIALS)."""
+"""The writes whose credential may be in the body, and its fields in the order the mock tries
+them (middleware/worlds.py's ``BODY_CREDENTIALS``; tests/cluster checks they agree)."""
+
+
+def _multipart_field(name: str) -> str:
+    """A sample: the value of the multipart part ``name`` (a non-matching body comes back whole,
+    and starts with its boundary's ``--``: no shard's prefix)."""
+    part = f'name=\\"{name}\\"[^\\r\\n]*\\r\\n(?:[^\\r\\n]+\\r\\n)*\\r\\n([^\\r\\n]*)\\r\\n'
+    return f"\"req.body,regsub('(?s)^.*?{part}.*','\\\\1')\""
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +160,8 @@ def haproxy_config(
         "    http-request set-var(txn.cred) path,field(4,/),url_dec if !found { path_beg /messages/chat/ /messages/team_inbox/ }",
         "    http-request set-var(txn.cred) url_param(flow_token),url_dec if !control !found",
         "    http-request set-var(txn.cred) url_param(client_id),url_dec if !control !found",
-        "    # 3. the writes whose credential may be in the body, JSON or form",
+        "    # 3. the writes whose credential may be in the body, JSON, form or multipart",
+        "    acl multipart req.hdr(content-type) -m beg -i multipart/form-data",
     ]
     for acl, method, path, _ in BODY_ROUTES:
         lines.append(f"    acl {acl} method {method} path {path}")
@@ -160,7 +170,8 @@ def haproxy_config(
         for name in fields:
             lines += [
                 f"    http-request set-var(txn.cred) req.body,json_query('$.{name}') if {acl} !found",
-                f"    http-request set-var(txn.cred) req.body_param({name}),url_dec if {acl} !found",
+                f"    http-request set-var(txn.cred) req.body_param({name}),url_dec if {acl} !found !multipart",
+                f"    http-request set-var(txn.cred) {_multipart_field(name)} if {acl} !found multipart",
             ]
     lines += [
         "    use_backend aggregate if { method GET HEAD } { path /_mock/worlds }",

@@ -34,6 +34,7 @@ def request(
     headers: dict[str, str] | None = None,
     json_body: Any = None,
     form: str | None = None,
+    multipart: dict[str, str] | None = None,
 ) -> Answer:
     """One request through the proxy on a fresh connection; the body parsed as JSON when it is."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
@@ -43,6 +44,14 @@ def request(
         body, headers["Content-Type"] = json.dumps(json_body).encode(), "application/json"
     elif form is not None:
         body, headers["Content-Type"] = form.encode(), "application/x-www-form-urlencoded"
+    elif multipart is not None:
+        boundary = "cluster-test-boundary"
+        parts = [
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+            for k, v in multipart.items()
+        ]
+        body = ("".join(parts) + f"--{boundary}--\r\n").encode()
+        headers["Content-Type"] = f"multipart/form-data; boundary={boundary}"
     try:
         conn.request(method, path, body=body, headers=headers)
         response = conn.getresponse()

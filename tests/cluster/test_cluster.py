@@ -27,13 +27,23 @@ from tests.stream.conftest import Stream, connect
 
 WORLDS = 30
 MAIN = "/flows/acme/main/messages"
-KINDS = ("basic", "login", "bearer", "query", "flow-body", "flow-query", "push")
+KINDS = (
+    "basic",
+    "login",
+    "bearer",
+    "query",
+    "flow-body",
+    "flow-form",
+    "flow-multipart",
+    "flow-query",
+    "push",
+)
 """The marker each credential kind posts into its world's main flow."""
 EXPECTED_OPERATIONS = Counter(
     {
         "sendFlowMessage": 4,  # basic, login, bearer, query
         "oauthToken": 2,  # form body, JSON body
-        "sendMessage": 2,  # flow_token in the body, in the query
+        "sendMessage": 4,  # flow_token in a JSON, form or multipart body, in the query
         "updateSourceByToken": 1,
         "pushChatMessage": 1,
         "listFlowMessages": 1,
@@ -161,6 +171,10 @@ def send_with_every_credential(port: int, world: dict[str, Any]) -> None:
         ),
         202,
     )
+    form_post = urlencode({"flow_token": source["flow_token"], **chat("flow-form")})
+    ok(request(port, "POST", "/messages", form=form_post), 202)
+    multipart = {"flow_token": source["flow_token"], **chat("flow-multipart")}
+    ok(request(port, "POST", "/messages", multipart=multipart), 202)
     ok(
         request(port, "POST", "/messages?flow_token=" + source["flow_token"], json_body=chat("flow-query")),
         202,

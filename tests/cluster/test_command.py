@@ -230,3 +230,14 @@ def test_aggregate__merges_refuses_and_reports_down_shards() -> None:
     assert status == 401 and body == {"message": "admin token"}
     status, body = merge(shards, [(0, "down"), (0, "down")])
     assert status == 503
+
+
+def test_body_routes__the_proxy_reads_the_bodies_the_mock_reads() -> None:
+    """haproxy.py's BODY_ROUTES and middleware/worlds.py's BODY_CREDENTIALS name the same writes
+    and fields, in the same order (the proxy cannot import the mock's middleware)."""
+    from mock_server.cluster.haproxy import BODY_ROUTES
+    from mock_server.middleware.worlds import BODY_CREDENTIALS
+
+    mine = {(method, path): fields for _, method, path, fields in BODY_ROUTES}
+    theirs = {route: tuple(name for _, name in pairs) for route, pairs in BODY_CREDENTIALS.items()}
+    assert mine == theirs
