@@ -36,7 +36,17 @@ MAY_IMPORT = {
     "stream": {"stream", "store", "errors"},
     "cluster": {"cluster", "store.keys"},
 }
-NO_WEB_FRAMEWORK = {"errors", "store", "handlers", "runtime", "world", "contract", "history", "converse", "cluster"}
+NO_WEB_FRAMEWORK = {
+    "errors",
+    "store",
+    "handlers",
+    "runtime",
+    "world",
+    "contract",
+    "history",
+    "converse",
+    "cluster",
+}
 
 
 def imported_modules(path: Path) -> set[str]:
