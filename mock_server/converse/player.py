@@ -261,7 +261,7 @@ class Player:
         self._check_place(step, body, state)
         texts = step.variants or (step.text,)
         captured: dict[str, str] | None = None
-        expectations = [Expectation(text, state.captures) for text in texts]
+        expectations = [Expectation(text, state.captures, kit.compile_regex) for text in texts]
         if step.text or step.variants:
             for expectation in expectations:
                 captured = expectation.match(said)
@@ -282,7 +282,7 @@ class Player:
             return "one of " + ", ".join(repr(v) for v in step.variants)
         if not step.text:
             return "any message"
-        return Expectation(step.text, state.captures).describe()
+        return Expectation(step.text, state.captures, kit.compile_regex).describe()
 
     def _check_place(self, step: Step, body: dict[str, Any], state: _State) -> None:
         private = "flow" not in body

@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 ME, BOT = "me", "bot"
 THREAD, PRIVATE = "thread", "private"
@@ -35,7 +37,7 @@ MAX_LINE = 8096
 """The longest text line accepted (Flowdock's message limit)."""
 
 _CAPTURE = re.compile(r"(?<!\\)\$([A-Za-z_][A-Za-z0-9_]*)")
-_REGEX = re.compile(r"^/(.*)/([imsx]*)$", re.DOTALL)
+_REGEX = re.compile(r"^/(.*)/([ims]*)$", re.DOTALL)
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -181,12 +183,11 @@ def parse_convo(text: str, source: str = "convo") -> Convo:
             if len(line) > MAX_LINE:
                 raise ScriptError(source, number + 1 + offset, f"is longer than {MAX_LINE} characters")
         if kind == BOT and _REGEX.match(body):
-            pattern, flags = _REGEX.match(body).groups()  # type: ignore[union-attr]
             try:
-                re.compile(_CAPTURE.sub(r"(?P<\1>\\S+)", pattern), _flags(flags))
+                Expectation(body, {})
             except re.error as exc:
                 raise ScriptError(
-                    source, number, f"/{pattern}/ is not a valid regular expression: {exc}"
+                    source, number, f"{body} is not a valid regular expression: {exc}"
                 ) from None
         steps.append(Step(kind, number, body, nick, flow, where, negate))
 
@@ -209,13 +210,6 @@ def parse_convo(text: str, source: str = "convo") -> Convo:
         raise ScriptError(source, 0, "has no #me or #bot section")
     stem = source.rsplit("/", 1)[-1].removesuffix(".txt").removesuffix(".convo")
     return Convo(name or stem, source, "\n".join(description), tuple(steps))
-
-
-def _flags(letters: str) -> int:
-    flags = 0
-    for letter in letters:
-        flags |= {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}[letter]
-    return flags
 
 
 def expand(convo: Convo, utterances: dict[str, tuple[str, ...]]) -> list[Run]:
@@ -250,21 +244,30 @@ def expand(convo: Convo, utterances: dict[str, tuple[str, ...]]) -> list[Run]:
 
 # --- matching a #bot block -------------------------------------------------------------------------
 class Expectation:
-    """What one ``#bot`` text accepts, with the captures known so far substituted."""
+    """What one ``#bot`` text accepts, with the captures known so far substituted.
 
-    def __init__(self, text: str, captures: dict[str, str]) -> None:
+    The pattern is built for any engine with Python's syntax and inline flags, and no
+    backreferences: ``compile`` is ``re.compile`` by default, and the player's is RE2 (linear in
+    the text: it runs on the server's event loop). A name captured twice in one text is two
+    groups, compared after the match.
+    """
+
+    def __init__(
+        self, text: str, captures: dict[str, str], compile: Callable[[str], Any] = re.compile
+    ) -> None:
         self.text = text
+        self.repeats: list[tuple[str, str]] = []
         regex = _REGEX.match(text)
         if regex:
             pattern, flags = regex.groups()
             self.kind = "regex"
-            self.pattern = re.compile(self._captures(pattern, captures, literal=False), _flags(flags))
+            inline = f"(?{flags})" if flags else ""
+            self.pattern = compile(inline + self._captures(pattern, captures, literal=False))
         else:
             self.kind = "wildcard" if _has_wildcard(text) else "exact"
-            self.pattern = re.compile(self._captures(text.strip(), captures, literal=True), re.DOTALL)
+            self.pattern = compile("(?s)^(?:" + self._captures(text.strip(), captures, literal=True) + ")$")
 
-    @staticmethod
-    def _captures(text: str, captures: dict[str, str], *, literal: bool) -> str:
+    def _captures(self, text: str, captures: dict[str, str], *, literal: bool) -> str:
         out: list[str] = []
         seen: set[str] = set()
         pos = 0
@@ -275,7 +278,9 @@ class Expectation:
             if name in captures:
                 out.append(re.escape(captures[name]))
             elif name in seen:
-                out.append(f"(?P={name})")
+                again = f"{name}__{len(self.repeats) + 1}"
+                self.repeats.append((name, again))
+                out.append(f"(?P<{again}>\\S+)")
             else:
                 seen.add(name)
                 out.append(f"(?P<{name}>\\S+)")
@@ -286,10 +291,14 @@ class Expectation:
 
     def match(self, said: str) -> dict[str, str] | None:
         """The new captures when ``said`` matches, else None."""
-        found = self.pattern.search(said) if self.kind == "regex" else self.pattern.fullmatch(said.strip())
+        found = self.pattern.search(said if self.kind == "regex" else said.strip())
         if found is None:
             return None
-        return {k: v for k, v in found.groupdict().items() if v is not None}
+        groups = found.groupdict()
+        if any(groups.get(name) != groups.get(again) for name, again in self.repeats):
+            return None
+        repeated = {again for _, again in self.repeats}
+        return {k: v for k, v in groups.items() if v is not None and k not in repeated}
 
     def describe(self) -> str:
         if self.kind == "regex":

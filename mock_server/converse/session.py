@@ -16,7 +16,8 @@ from mock_server.converse.player import (
     find_flow,
     find_user,
 )
-from mock_server.converse.script import ScriptError, expand, parse_convo, parse_utterances
+from mock_server.converse.script import BOT, Expectation, ScriptError, expand, parse_convo, parse_utterances
+from mock_server.runtime import kit
 from mock_server.world import MAIN_USER
 
 __all__ = ["main_user", "play"]
@@ -48,10 +49,20 @@ async def play(store: Any, hub: Any, request: dict[str, Any]) -> dict[str, Any]:
         for i, text in enumerate(request.get("utterances") or []):
             name, variants = parse_utterances(str(text), f"utterances[{i}]")
             utterances[name] = variants
-        runs = expand(parse_convo(str(request["convo"]), source), utterances)
+        convo = parse_convo(str(request["convo"]), source)
+        runs = expand(convo, utterances)
     except ScriptError as bad:
         field = "convo" if bad.source == source else "utterances"
         raise errors.ValidationFailed.field(field, str(bad)) from None
+    for step in convo.steps:  # the player matches with RE2 (kit.compile_regex): what it cannot run
+        if step.kind == BOT:
+            try:
+                Expectation(step.text, {}, kit.compile_regex)
+            except errors.ValidationFailed as bad:
+                why = bad.errors["regex"][0]
+                raise errors.ValidationFailed.field(
+                    "convo", f"{source}:{step.line}: {step.text} {why}"
+                ) from None
     with store.lock:
         bot = find_user(store, request["bot"], "bot") if request.get("bot") is not None else main_user(store)
         flow = find_flow(store, request.get("flow"), bot)
