@@ -43,6 +43,7 @@ def create_app(
     journal_size: int = 1000,
     latency_ms: int = 0,
     admin_token: str | None = None,
+    create_token: str | None = None,
     webhook_any_host: bool = False,
     limits: Limits | None = None,
     clock: Callable[[], float] | None = None,
@@ -57,7 +58,9 @@ def create_app(
     parameters the contract does not declare and every legacy request form
     (middleware/normalize.py) with a 400; when not given it is read from the environment,
     ``FLOWDOCK_MOCK_STRICT=1``. ``journal_size`` bounds the request journal, ``latency_ms`` delays
-    every Flowdock request, and ``admin_token`` (when set) guards the control API; ``webhook_any_host`` lets webhooks be
+    every Flowdock request, and ``admin_token`` (when set) guards the control API: each world
+    created through it gets a control token opening that world only, and creating one needs
+    ``create_token`` when that is set (middleware/admin_gate.py); ``webhook_any_host`` lets webhooks be
     registered on any host (loopback only otherwise, runtime/webhooks.py). ``limits``
     caps the worlds created through ``/_mock/worlds`` and their idle time; ``clock`` (seconds)
     measures idle time, injectable so tests drive expiry (runtime/worlds.py).
@@ -66,6 +69,8 @@ def create_app(
     world created later shares (mock_server/stream/hub.py). ``shard`` names this server as one
     shard of several: the created worlds' ids and credentials start with it (runtime/worlds.py).
     """
+    if create_token and not admin_token:
+        raise ValueError("a create-only token needs an admin token (without one, creating is open)")
     if strict is None:
         strict = strict_from_env()
     spec = load_spec()
@@ -100,6 +105,7 @@ def create_app(
             strict=strict,
             latency_ms=latency_ms,
             admin_token=admin_token,
+            create_token=create_token,
         ),
     )
     return app

@@ -74,6 +74,8 @@ class Settings:
     log_format: str = "text"
     log_level: str = "info"
     admin_token: str | None = None
+    create_token: str | None = None
+    """With an admin token: what ``POST /_mock/worlds`` needs (None: nothing; middleware/admin_gate.py)."""
     max_worlds: int = 1000
     world_idle_timeout: int = 3600
     clock_start: int | None = None
@@ -334,7 +336,15 @@ OPTIONS: list[Option] = [
     Option(
         "admin-token",
         ("FLOWDOCK_MOCK_ADMIN_TOKEN",),
-        "when set, /_mock/* (except /_mock/health) needs Authorization: Bearer TOKEN (default: unset)",
+        "when set (a shared service), /_mock/* (except /_mock/health) needs Authorization: Bearer TOKEN, "
+        "or a world's own control token for that world's routes (default: unset)",
+        metavar="TOKEN",
+    ),
+    Option(
+        "create-token",
+        ("FLOWDOCK_MOCK_CREATE_TOKEN",),
+        "with --admin-token: creating a world (POST /_mock/worlds) needs this token or the admin one "
+        "(default: unset, any job may create a world)",
         metavar="TOKEN",
     ),
     Option(
@@ -586,6 +596,10 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         )
     if settings.history_users and not settings.history:
         raise UsageError("--history-users names the users of --history archives: give one")
+    if settings.create_token and not settings.admin_token:
+        raise UsageError(
+            "--create-token needs --admin-token (without an admin token, creating a world is open)"
+        )
     return settings
 
 
@@ -745,6 +759,7 @@ def build_app(settings: Settings, base_url: str, *, validate_responses: bool = T
             journal_size=settings.journal_size,
             latency_ms=settings.latency_ms,
             admin_token=settings.admin_token,
+            create_token=settings.create_token,
             webhook_any_host=settings.webhook_any_host,
             limits=Limits(max_worlds=settings.max_worlds, idle_timeout_s=settings.world_idle_timeout),
             stream_keepalive=settings.stream_keepalive,

@@ -9,11 +9,14 @@ Installed with the package and registered through the ``pytest11`` entry point, 
 - ``flowdock_mock_options``: override it (session scope) to configure the server with the
   ``serve`` options: ``seed``, ``fixtures``, ``organizations``, ``users``, ``flows``,
   ``messages_per_flow``, ``strict``, ``latency_ms``, ``journal_size``, ``admin_token``,
-  ``max_worlds``, ``world_idle_timeout``, ``event_log_size``, ``stream_keepalive``.
+  ``create_token``, ``max_worlds``, ``world_idle_timeout``, ``event_log_size``, ``stream_keepalive``.
 - ``flowdock_world``: a world of its own for this test (created before it, deleted after it), on
   the session's in-process server or, with ``--flowdock-mock-url URL`` (or ``FLOWDOCK_MOCK_URL``),
   on a mock that is already running (a CI service container). Its credentials reach only it, so
   tests in parallel workers (``pytest -n 4``) sharing one server never see each other's writes.
+  Its control calls (reset, journal, kit) carry the world's own control token, so a job needs no
+  admin token on a shared service: it creates worlds with nothing, or with the create-only token
+  from ``FLOWDOCK_MOCK_CREATE_TOKEN``.
 - ``flowdock_worker_world``: the same, one per session, i.e. one per xdist worker.
 - ``flowdock_world_options``: override it (session scope) to say what worlds are made of: the
   body of ``POST /_mock/worlds`` (``{}``: the default world; ``{"seed": 7, "sizes": {...}}``).
@@ -48,6 +51,7 @@ OPTION_NAMES = (
     "latency_ms",
     "journal_size",
     "admin_token",
+    "create_token",
     "log_level",
     "max_worlds",
     "world_idle_timeout",
@@ -57,6 +61,7 @@ OPTION_NAMES = (
 URL_OPTION = "--flowdock-mock-url"
 URL_ENV = "FLOWDOCK_MOCK_URL"
 ADMIN_TOKEN_ENV = "FLOWDOCK_MOCK_ADMIN_TOKEN"
+CREATE_TOKEN_ENV = "FLOWDOCK_MOCK_CREATE_TOKEN"
 HTTP_TIMEOUT = 30.0
 
 
@@ -454,7 +459,10 @@ def create_world(control: ControlAPI, options: dict[str, Any] | None = None) -> 
     users = {u["id"]: u for u in answer["credentials"]["users"]}
     ids = sorted(users)  # alice (1) and bob (2) in generated worlds; the first two otherwise
     first, second = users[ids[0]], users[ids[1] if len(ids) > 1 else ids[0]]
-    return FlowdockWorld(answer["id"], control.base_url, answer["credentials"], first, second, control)
+    # The world's own control token opens its routes whatever token created it (a server older
+    # than control tokens answers none: then the creating token goes on).
+    own = ControlAPI(control.base_url, answer.get("control_token") or control.admin_token)
+    return FlowdockWorld(answer["id"], control.base_url, answer["credentials"], first, second, own)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -463,7 +471,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help=(
             f"run flowdock_world fixtures against the flowdock-mock at this URL instead of an "
-            f"in-process one (env {URL_ENV}; admin token from {ADMIN_TOKEN_ENV})"
+            f"in-process one (env {URL_ENV}; admin token from {ADMIN_TOKEN_ENV}, or a create-only "
+            f"token from {CREATE_TOKEN_ENV})"
         ),
     )
 
@@ -480,7 +489,8 @@ def flowdock_world_control(request: pytest.FixtureRequest) -> ControlAPI:
     ``FLOWDOCK_MOCK_URL``) when given, else the session's in-process server."""
     url = request.config.getoption(URL_OPTION) or os.environ.get(URL_ENV)
     if url:
-        return ControlAPI(url, os.environ.get(ADMIN_TOKEN_ENV) or None)
+        token = os.environ.get(ADMIN_TOKEN_ENV) or os.environ.get(CREATE_TOKEN_ENV) or None
+        return ControlAPI(url, token)
     server: FlowdockMock = request.getfixturevalue("flowdock_mock_server")
     return ControlAPI(server.base_url, server.app.runtime.admin_token)
 

@@ -110,3 +110,42 @@ def test_four_workers_share_one_server_by_url(
     assert {next(iter(ids)) for ids in worker_worlds.values()} <= set(created)
     assert list(worlds.by_id) == ["default"]
     assert all(owner is worlds.default for owner in worlds.index.owner.values())
+
+
+JOB_TESTS = """
+import base64, json, urllib.request
+
+def test_my_world_with_its_own_control_token(flowdock_world):
+    request = urllib.request.Request(flowdock_world.url("/flows/acme/main/messages"), method="POST",
+        data=json.dumps({"event": "message", "content": "from a job"}).encode(),
+        headers={"Authorization": "Basic " + base64.b64encode(f"{flowdock_world.api_token}:".encode()).decode(),
+                 "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 201
+    assert [e["operationId"] for e in flowdock_world.requests()] == ["sendFlowMessage"]
+    flowdock_world.reset()
+    assert flowdock_world.requests() == []
+    assert flowdock_world.state()["users"]
+    # the world's control token opens its world only: not the server's default world
+    assert flowdock_world.control.exchange("GET", "/state")[0] == 403
+    assert flowdock_world.control.exchange("GET", "/worlds")[1]["worlds"][0]["id"] == flowdock_world.id
+
+def test_another_world(flowdock_world):
+    assert len(flowdock_world.control.exchange("GET", "/worlds")[1]["worlds"]) == 1
+"""
+
+
+def test_a_shared_service__a_job_holds_only_the_create_only_token(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mock, stop = start_server({"log_level": "warning", "admin_token": "operator", "create_token": "jobs"})
+    try:
+        pytester.makepyfile(test_job=JOB_TESTS)
+        monkeypatch.setenv("FLOWDOCK_MOCK_URL", mock.base_url)
+        monkeypatch.setenv("FLOWDOCK_MOCK_CREATE_TOKEN", "jobs")
+        monkeypatch.delenv("FLOWDOCK_MOCK_ADMIN_TOKEN", raising=False)
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", timeout=120)
+        result.assert_outcomes(passed=2)
+        assert list(mock.app.worlds.by_id) == ["default"]  # each deleted with its own token
+    finally:
+        stop()

@@ -48,6 +48,7 @@ class Settings:
     strict: bool
     latency_ms: int
     admin_token: str | None
+    create_token: str | None = None
 
 
 def _none(settings: Settings) -> dict[str, Any]:
@@ -85,8 +86,9 @@ PIPELINE: list[Layer] = [
         AdminGateMiddleware,
         Stage.OUTSIDE,
         "inside the journal (which logs its refusals), before anything else answers a /_mock "
-        "request: the admin token, when one is configured (admin_gate.py)",
-        lambda s: {"admin_token": s.admin_token},
+        "request: the admin, world control and create-only tokens, when an admin token is "
+        "configured; the HTML pages' security headers (admin_gate.py)",
+        lambda s: {"admin_token": s.admin_token, "worlds": s.worlds, "create_token": s.create_token},
     ),
     Layer(
         LatencyMiddleware,

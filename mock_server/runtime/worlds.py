@@ -46,12 +46,18 @@ from mock_server.store.timefmt import iso_ms
 from mock_server.world.documents import world_problems
 from mock_server.world.generator import Sizes
 
-__all__ = ["CURRENT", "DEFAULT_ID", "Limits", "World", "Worlds", "current_store", "kinds"]
+__all__ = ["CONTROL_CALLER", "CURRENT", "DEFAULT_ID", "Limits", "World", "Worlds", "current_store", "kinds"]
 
 DEFAULT_ID = "default"
 
 CURRENT: ContextVar[World] = ContextVar("flowdock_mock_world")
 """The world of the request being served (set by middleware/worlds.py for every request)."""
+
+CONTROL_CALLER: ContextVar[str | None] = ContextVar("flowdock_mock_control_caller", default=None)
+"""The world a control request is limited to, when it came with that world's control token
+(middleware/admin_gate.py sets it); None for the admin token or a server without one."""
+CONTROL_TOKEN_BYTES = 24
+"""Random bytes in a world's control token (32 URL-safe characters)."""
 
 
 def current_store() -> Store:
@@ -72,10 +78,23 @@ class Limits:
 class World:
     """One isolated world: its store and its runtime (journal, coverage, faults)."""
 
-    __slots__ = ("__weakref__", "created_at", "id", "keys", "last_used", "origin", "runtime", "store")
+    __slots__ = (
+        "__weakref__",
+        "control_token",
+        "created_at",
+        "id",
+        "keys",
+        "last_used",
+        "origin",
+        "runtime",
+        "store",
+    )
 
     def __init__(self, world_id: str, origin: dict[str, Any], created_at: float, now: float) -> None:
         self.id = world_id
+        self.control_token: str | None = None
+        """Opens this world's /_mock routes and nothing else (the default world has none: only
+        the admin token, or no token at all, opens it)."""
         self.origin = origin
         self.created_at = created_at
         self.last_used = now
@@ -314,6 +333,8 @@ class Worlds:
         """This server's shard name (``--shard``): the prefix of its created worlds' ids and
         credentials; None on a server that is not one shard of several."""
         self.by_id: dict[str, World] = {DEFAULT_ID: world}
+        self.by_control_token: dict[str, World] = {}
+        """Each created world's control token -> the world (middleware/admin_gate.py reads it)."""
         self.only_default = True
         """True while no other world exists: requests skip the credential lookup entirely."""
         self._next_sweep = clock() + self._sweep_every()
@@ -389,7 +410,9 @@ class Worlds:
             world.runtime = self.default.runtime.for_store(world.store)
             with self.lock:
                 self._check_cap()
+                world.control_token = self._new_control_token()
                 self.by_id[world.id] = world
+                self.by_control_token[world.control_token] = world
                 self.only_default = False
         except BaseException:
             world.keys.drop()
@@ -408,6 +431,21 @@ class Worlds:
             if world_id not in self.by_id:
                 return world_id
 
+    def _new_control_token(self) -> str:
+        while True:
+            token = shard_prefix(self.shard) + secrets.token_urlsafe(CONTROL_TOKEN_BYTES)
+            if token not in self.by_control_token:
+                return token
+
+    def controlled_by(self, token: str) -> World | None:
+        """The live world this control token opens (None: no world's)."""
+        world = self.by_control_token.get(token)
+        if world is None or self._expired(world):
+            if world is not None:
+                self._remove(world)
+            return None
+        return world
+
     def delete(self, world_id: str) -> None:
         if world_id == DEFAULT_ID:
             raise errors.ValidationFailed.field("world", errors.DEFAULT_WORLD_STAYS)
@@ -418,6 +456,8 @@ class Worlds:
             if self.by_id.get(world.id) is not world:
                 return
             del self.by_id[world.id]
+            if world.control_token is not None:
+                self.by_control_token.pop(world.control_token, None)
             self.only_default = len(self.by_id) == 1
         world.keys.drop()
         world.runtime.webhooks.close()  # its worker ends; nothing more is delivered
@@ -463,13 +503,18 @@ class Worlds:
             "origin": dict(world.origin),
         }
         if credentials:
+            if world.control_token is not None:
+                out["control_token"] = world.control_token
             out["credentials"] = credential_sheet(world.store)
         return out
 
     def summary(self) -> dict[str, Any]:
-        """``GET /_mock/worlds``."""
+        """``GET /_mock/worlds``: every world, or only the caller's when a world's control token
+        limits the request (``CONTROL_CALLER``); never any credential."""
         limits = {"max_worlds": self.limits.max_worlds, "idle_timeout_s": self.limits.idle_timeout_s}
-        return {"limits": limits, "worlds": [self.describe(w) for w in self.list()]}
+        caller = CONTROL_CALLER.get()
+        shown = [w for w in self.list() if caller is None or w.id == caller]
+        return {"limits": limits, "worlds": [self.describe(w) for w in shown]}
 
     # --- templates ----------------------------------------------------------------------------
     def generated(self, seed: int, sizes: Any) -> dict[str, Any]:

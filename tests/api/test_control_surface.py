@@ -133,3 +133,60 @@ def test_files__served_with_nosniff_sandbox_and_attachment(
     assert r.headers["content-security-policy"] == "sandbox"
     assert r.headers["content-disposition"].split(";")[0] == disposition
     assert name in r.headers["content-disposition"]
+
+
+# --- item 4: HTML pages carry a policy; names that break URLs are refused -------------------------
+HTML_PAGES = ["/_mock/", "/_mock/report", "/_mock/swagger/", "/_mock/swagger/oauth2-redirect.html"]
+
+
+@pytest.mark.parametrize("path", HTML_PAGES)
+def test_html_pages__send_a_content_security_policy(client: Any, path: str) -> None:
+    r = client.get(path, headers={"Accept": "text/html"})
+    assert r.status_code == 200, (path, r.status_code)
+    assert r.headers["content-type"].startswith("text/html")
+    assert_page_policy(r.headers)
+
+
+def assert_page_policy(headers: Any) -> None:
+    policy = {
+        d.strip().split(" ", 1)[0]: d.strip()
+        for d in headers["content-security-policy"].split(";")
+        if d.strip()
+    }
+    assert policy["frame-ancestors"] == "frame-ancestors 'none'"
+    assert policy["default-src"] == "default-src 'self'"
+    assert "'unsafe-inline'" not in policy["script-src"] and "'unsafe-eval'" not in policy["script-src"]
+    assert policy["object-src"] == "object-src 'none'"
+    assert policy["base-uri"] == "base-uri 'none'"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "no-referrer"
+    assert headers["x-frame-options"] == "DENY"
+
+
+def test_html_pages__the_admin_prompt_too() -> None:
+    from mock_server.app import create_app
+
+    r = create_app(admin_token="adm1n").test_client().get("/_mock/", headers={"Accept": "text/html"})
+    assert r.status_code == 401
+    assert_page_policy(r.headers)
+
+
+def _world_with_flow_name(client: Any, name: str, where: str = "flows") -> Any:
+    doc = client.get("/_mock/state").json()
+    doc[where][0]["parameterized_name"] = name
+    return doc
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["x/../../../_mock/reset?", "a?b", "a#b", "a\\b", "a\nb", "a\x00b", "a\x7fb", ".", "..", "a b", "a%2fb"],
+)
+@pytest.mark.parametrize("where", ["flows", "organizations"])
+def test_world_documents__refuse_names_flowdock_never_produced(client: Any, name: str, where: str) -> None:
+    doc = _world_with_flow_name(client, name, where)
+    r = client.post("/_mock/worlds", json={"world": doc})
+    assert r.status_code == 400, r.text
+    assert f"{where}.0.parameterized_name" in r.json()["errors"], r.json()
+    r = client.put("/_mock/state", json=doc)
+    assert r.status_code == 400, r.text
+    assert f"{where}.0.parameterized_name" in r.json()["errors"]

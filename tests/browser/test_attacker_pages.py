@@ -21,6 +21,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from tests.browser.conftest import ALICE_AUTH
 from tests.clients.conftest import LiveServer
+from tests.conftest import BOB
 
 pytestmark = pytest.mark.browser
 
@@ -175,3 +176,69 @@ def test_markup_labelled_an_image__is_rendered_sandboxed(
     assert page.title() != "ran"
     assert page.evaluate("() => document.querySelector('script') === null")  # an image, not a page
     assert api.get("/_mock/faults").json()["faults"] == {}
+
+
+# --- the mock's own pages ---------------------------------------------------------------------
+HOSTILE_FLOW = "x/../../../_mock/reset?"
+"""A flow name that, pasted unencoded into /flows/acme/<name>/messages, resets the world."""
+
+
+def test_chat_as__a_hostile_flow_name_stays_one_path_segment(
+    inspector: Any, live_ui: LiveServer, api: httpx.Client
+) -> None:
+    kept = _mark(api)
+    # What a world document could hold before documents refused such names (white-box: the
+    # document check would refuse it now, so it is planted in the running store).
+    live_ui.app.store.flows.find("acme", "main").parameterized_name = HOSTILE_FLOW
+    inspector.reload()
+    inspector.click("#tab-chat")
+    inspector.select_option("#chat-user", str(BOB["id"]))
+    inspector.select_option("#chat-where", label=f"acme/{HOSTILE_FLOW}")
+    inspector.fill("#chat-text", "hello")
+    with inspector.expect_response(lambda r: r.request.method == "POST") as sent:
+        inspector.locator("#chat-text").press("Enter")
+    assert urlsplit(sent.value.url).path == "/flows/acme/x%2F..%2F..%2F..%2F_mock%2Freset%3F/messages"
+    assert sent.value.status == 404  # an encoded slash names no Flowdock resource
+    assert api.get(f"/flows/acme/main/messages/{kept}", auth=ALICE_AUTH).status_code == 200
+
+
+def test_inspector__injected_script_does_not_run(inspector: Any) -> None:
+    violated = inspector.evaluate(
+        """() => new Promise((resolve) => {
+            document.addEventListener('securitypolicyviolation', (e) => resolve(e.effectiveDirective));
+            const s = document.createElement('script');
+            s.textContent = 'window.injected = true';
+            document.body.append(s);
+            setTimeout(() => resolve(window.injected ? 'ran' : 'no violation reported'), 5000);
+        })"""
+    )
+    assert violated == "script-src-elem"
+    assert inspector.evaluate("() => window.injected") is None
+
+
+def test_inspector__another_origin_cannot_frame_it(page: Any, live_ui: LiveServer, elsewhere: str) -> None:
+    page.goto(elsewhere)
+    with page.expect_event("framenavigated", lambda f: f != page.main_frame):
+        page.evaluate(
+            "(src) => { const f = document.createElement('iframe'); f.src = src; document.body.append(f); }",
+            live_ui.base_url + "/_mock/",
+        )
+    frame = page.frames[1]
+    frame.wait_for_load_state()
+    assert frame.url.startswith("chrome-error://"), frame.url
+
+
+@pytest.mark.parametrize("path", ["/_mock/", "/_mock/swagger/", "/_mock/report"])
+def test_own_pages__run_under_their_policy_without_a_violation(
+    page: Any, live_ui: LiveServer, path: str
+) -> None:
+    from playwright.sync_api import expect
+
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    page.goto(live_ui.base_url + path)
+    ready = {"/_mock/": "#conn", "/_mock/swagger/": ".swagger-ui .info .title", "/_mock/report": "h1"}[path]
+    expect(page.locator(ready).first).to_be_visible()
+    if path == "/_mock/":
+        expect(page.locator("#conn")).to_have_text("live")
+    assert violations == []

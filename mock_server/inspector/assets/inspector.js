@@ -194,7 +194,9 @@
     const u = S.users.get(Number(id));
     return u ? u.nick : id === null || id === undefined ? "" : `#${id}`;
   };
-  const flowPath = (f) => `${S.orgs.get(f.organization_id)?.parameterized_name}/${f.parameterized_name}`;
+  const flowLabel = (f) => `${S.orgs.get(f.organization_id)?.parameterized_name}/${f.parameterized_name}`;
+  // In a URL: each name one encoded path segment, whatever the world document holds.
+  const flowPath = (f) => `${encodeURIComponent(S.orgs.get(f.organization_id)?.parameterized_name)}/${encodeURIComponent(f.parameterized_name)}`;
 
   async function loadWorld() {
     S.world = await controlJSON(`${S.prefix}/state`);
@@ -478,9 +480,9 @@
       const msgs = w.messages.filter((m) => m.flow === f.id);
       const threads = w.threads.filter((t) => t.flow === f.id);
       const sources = (w.sources || []).filter((s) => s.flow === f.id);
-      return details(`${flowPath(f)} — ${f.name} (${f.access_mode}${f.disabled ? ", disabled" : ""}): ${f.members.length} members, ${msgs.length} messages, ${threads.length} threads`, false,
+      return details(`${flowLabel(f)} — ${f.name} (${f.access_mode}${f.disabled ? ", disabled" : ""}): ${f.members.length} members, ${msgs.length} messages, ${threads.length} threads`, false,
         h("p", {}, "members: ", f.members.map((m) => `${userName(m.user)}${m.flow_admin ? " (admin)" : ""}`).join(", ")),
-        h("p", {}, "flow API token: ", secret(f.api_token, `${flowPath(f)}'s flow token`)),
+        h("p", {}, "flow API token: ", secret(f.api_token, `${flowLabel(f)}'s flow token`)),
         sources.length ? h("p", {}, "sources: ", sources.map((s) => h("span", { class: "src" }, `${s.name} (#${s.id}) `, secret(s.flow_token, `${s.name}'s flow_token`)))) : null,
         threads.length ? h("ul", { class: "threads" }, threads.map((t) => h("li", {},
           h("b", {}, t.title || "(untitled thread)"), ` ${t.id}`,
@@ -513,7 +515,7 @@
   function streamsTable(streams) {
     if (streams === null) return h("p", { class: "muted" }, "This server has no Streaming API.");
     if (!streams.streams.length) return h("p", { class: "muted" }, `No stream is open (newest event: ${streams.last_event_id}).`);
-    const flowName = (id) => (S.flows.has(id) ? flowPath(S.flows.get(id)) : id);
+    const flowName = (id) => (S.flows.has(id) ? flowLabel(S.flows.get(id)) : id);
     return h("div", { class: "scroll" }, h("table", { class: "grid", id: "world-streams" },
       h("thead", {}, h("tr", {}, ["#", "user", "flows", "private", "format", "active", "opened", "events", "queued"].map((t) => h("th", {}, t)))),
       h("tbody", {}, streams.streams.map((c) => h("tr", {},
@@ -533,7 +535,7 @@
   function chatPlaces(user) {
     const places = [];
     for (const f of S.world.flows) {
-      if (f.members.some((m) => m.user === user.id && !m.disabled)) places.push({ kind: "flow", id: f.id, label: flowPath(f), flow: f });
+      if (f.members.some((m) => m.user === user.id && !m.disabled)) places.push({ kind: "flow", id: f.id, label: flowLabel(f), flow: f });
     }
     for (const other of S.world.users) {
       if (other.id !== user.id) places.push({ kind: "private", id: `p${other.id}`, label: `private with ${other.nick}`, other });
