@@ -29,6 +29,10 @@ The Streaming API's three figures (bench/streams.py; ``--no-streams`` skips them
 ``GET /flows`` throughput with 1,000 idle streams, POST-to-arrival latency with 1 and 100
 subscribers, and deliveries per second to 200 subscribers, each against its target.
 
+Your own history (bench/history.py; ``--no-history`` skips it): a 200k-message synthetic Flowdock
+export served with ``--history`` (time to the first answer, RSS) and a migration script's history
+page on it vs on Faker data.
+
 ``--compare`` also installs Prism 5 (npm, into bench/.prism), serves our published
 /openapi.json with it in static mode, and runs every load row alternately against both servers,
 ``--rounds`` times, reporting the best of each and the ratio ours/Prism.
@@ -520,6 +524,10 @@ def render(result: dict[str, Any]) -> str:
         row("memory per stored message (tracemalloc, 100k)", f"{result['tracemalloc_per_message']:.0f} B")
     if result.get("worlds"):
         lines += worlds_bench.render(result["worlds"], best)
+    if result.get("history"):
+        import history  # bench/history.py
+
+        lines += history.render(result["history"], ms)
     if result.get("validation"):
         lines += [
             "",
@@ -668,6 +676,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
             result["streams"] = streams.measure(args, load)
 
+        if args.history:
+            import history  # bench/history.py
+
+            result["history"] = history.measure(sys.modules[__name__], args)
+
         if args.sizes:
             big_port = free_port()
             sizes = ",".join(str(s) for s in args.sizes)
@@ -749,6 +762,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--no-streams", dest="streams", action="store_false", help="skip the Streaming API figures"
+    )
+    parser.add_argument(
+        "--history",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="load a 200k-message synthetic Flowdock export and page it (bench/history.py)",
     )
     import streams  # bench/streams.py: --idle, --posts, --fanout-duration
 

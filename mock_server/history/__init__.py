@@ -15,6 +15,7 @@ all of its exports or none (docs/history.md).
 from __future__ import annotations
 
 import gc
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -111,12 +112,58 @@ def decode_json(data: bytes, archive: str, where: str) -> Any:
         raise ArchiveError(archive, f"is not valid JSON: {exc}", where) from None
 
 
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON number")
+
+
+def decode_records(data: bytes, archive: str, where: str) -> Iterator[Any]:
+    """The records of a JSON array, one at a time: each is decoded (the C scanner of the json
+    module), then the caller turns it into its record before the next is decoded, so a large
+    export's stale snapshots never all exist at once (a third of its memory otherwise).
+
+    ``data`` is dropped once it is text (the generator holds the only reference).
+    """
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    try:
+        text = data[start:].decode("utf-8")
+    except UnicodeDecodeError as bad:
+        raise ArchiveError(archive, f"is not UTF-8 text (byte {bad.start + start})", where) from None
+    del data
+    decoder = json.JSONDecoder(parse_constant=_not_json)
+    at = _SPACE.match(text).end()  # type: ignore[union-attr]
+    if text[at : at + 1] != "[":
+        parsed = decode_json(text.encode(), archive, where)
+        raise ArchiveError(archive, f"is not a JSON array but {type(parsed).__name__}", where)
+    at = _SPACE.match(text, at + 1).end()  # type: ignore[union-attr]
+    if text[at : at + 1] == "]":
+        at += 1
+    else:
+        while True:
+            try:
+                record, at = decoder.raw_decode(text, at)
+            except ValueError as exc:
+                raise ArchiveError(archive, f"is not valid JSON: {exc}", where) from None
+            yield record
+            at = _SPACE.match(text, at).end()  # type: ignore[union-attr]
+            if text[at : at + 1] == "]":
+                at += 1
+                break
+            if text[at : at + 1] != ",":
+                raise ArchiveError(archive, f"is not valid JSON: expected , or ] at character {at}", where)
+            at = _SPACE.match(text, at + 1).end()  # type: ignore[union-attr]
+    if _SPACE.match(text, at).end() != len(text):  # type: ignore[union-attr]
+        raise ArchiveError(archive, f"is not valid JSON: extra data at character {at}", where)
+
+
 def read_archive(source: HistorySource, limits: Limits | None = None) -> HistoryFlow:
     """One export, opened, read and checked (``ArchiveError`` naming what is wrong)."""
     with Archive(source.archive, limits, name=source.label) as archive:
         entry = archive.messages_entry()
-        parsed = decode_json(archive.read(entry), archive.name, "/".join(entry))
-        return read_flow(archive, parsed)
+        where = "/".join(entry)
+        return read_flow(archive, decode_records(archive.read(entry), archive.name, where))
 
 
 def read_users(source: str | bytes, name: str | None = None) -> dict[int, dict[str, Any]]:

@@ -11,6 +11,7 @@ reaction names.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -91,6 +92,25 @@ def _reactions(value: Any, archive: str, where: str) -> dict[str, list[str]] | N
 
 
 _MESSAGE_KEYS = ("external_user_name", "title", "body")
+_KEPT = frozenset(
+    (
+        *(
+            "id",
+            "event",
+            "content",
+            "user",
+            "sent",
+            "tags",
+            "uuid",
+            "app",
+            "thread_id",
+            "attachments",
+            "edited",
+        ),
+        *_MESSAGE_KEYS,
+    )
+)
+"""What the world document keeps of a record (besides ``flow``, set later, and ``reactions``)."""
 
 
 def message_record(raw: Any, index: int, archive: str) -> dict[str, Any]:
@@ -126,6 +146,9 @@ def message_record(raw: Any, index: int, archive: str) -> dict[str, Any]:
             and get("author") is None
             and all(type(t) is str for t in tags)
         ):
+            # A compact record: the keys every message has, the others only when they hold
+            # something (the store's defaults fill in the rest). Ten keys fit a dict half the
+            # size of the export's record, and the record and its snapshot are freed at once.
             record = {
                 "flow": None,
                 "id": message_id,
@@ -136,19 +159,17 @@ def message_record(raw: Any, index: int, archive: str) -> dict[str, Any]:
                 "tags": tags,
                 "uuid": uuid or None,
                 "app": app,
-                "thread_id": thread_id or None,
-                "attachments": [],
-                "edited": edited,
-                "reactions": None,
+                "thread_id": sys.intern(thread_id) if thread_id else None,
             }
+            if edited is not None:
+                record["edited"] = edited
             for key in _MESSAGE_KEYS:
                 value = get(key)
-                if type(value) is str:
+                if value is not None:
+                    if type(value) is not str:
+                        return _checked_record(raw, index, archive)
                     record[key] = value
-                elif value is not None:
-                    break
-            else:
-                return record
+            return record
     return _checked_record(raw, index, archive)
 
 
@@ -187,11 +208,16 @@ def _checked_record(raw: Any, index: int, archive: str) -> dict[str, Any]:
         "tags": tags,
         "uuid": _string(raw, "uuid", archive, where) or None,
         "app": _string(raw, "app", archive, where),
-        "thread_id": _string(raw, "thread_id", archive, where) or None,
-        "attachments": attachments,
-        "edited": _integer(raw, "edited", archive, where, required=False),
-        "reactions": _reactions(raw.get("emojiReactions"), archive, where),
+        "thread_id": sys.intern(_string(raw, "thread_id", archive, where) or "") or None,
     }
+    edited = _integer(raw, "edited", archive, where, required=False)
+    reactions = _reactions(raw.get("emojiReactions"), archive, where)
+    if attachments:
+        record["attachments"] = attachments
+    if edited is not None:
+        record["edited"] = edited
+    if reactions:
+        record["reactions"] = reactions
     for key in _MESSAGE_KEYS:
         value = _string(raw, key, archive, where)
         if value is not None:
@@ -208,7 +234,7 @@ def users_named(record: dict[str, Any]) -> Iterable[int]:
             rest = tag.rpartition(":")[2]
             if rest.isascii() and rest.isdigit() and len(rest) < 19:
                 yield int(rest)
-    for users in (record["reactions"] or {}).values():
+    for users in (record.get("reactions") or {}).values():
         for user in users:
             yield int(user)
 
@@ -259,29 +285,27 @@ def rebuild_threads(flow_id: str, messages: list[dict[str, Any]]) -> list[dict[s
 def file_paths(record: dict[str, Any]) -> Iterable[str]:
     """The API paths of the files a record names (its content's and its attachments')."""
     content = record["content"]
-    for holder in ([content] if isinstance(content, dict) else []) + record["attachments"]:
+    for holder in ([content] if isinstance(content, dict) else []) + record.get("attachments", []):
         path = holder.get("path")
         if isinstance(path, str) and FILE_PATH.match(path):
             yield path
 
 
-def read_flow(archive: Archive, parsed: Any) -> HistoryFlow:
-    """The checked records of one export (``parsed``: its messages.json, decoded)."""
+def read_flow(archive: Archive, parsed: Iterable[Any]) -> HistoryFlow:
+    """The checked records of one export (``parsed``: its messages.json's records, decoded)."""
     name = archive.name
-    if not isinstance(parsed, list):
-        raise ArchiveError(name, f"messages.json is not a JSON array but {type(parsed).__name__}")
     records: list[dict[str, Any]] = []
     flow_id: str | None = None
     seen: dict[int, int] = {}
     users: set[int] = set()
     for index, raw in enumerate(parsed):
+        flow = raw.get("flow") if isinstance(raw, dict) else None  # before the record replaces it
         record = message_record(raw, index, name)
         first = seen.setdefault(record["id"], index)
         if first != index:
             raise ArchiveError(
                 name, f"repeats id {record['id']} of record {first}", f"messages.json record {index}"
             )
-        flow = raw.get("flow")
         if flow is not None:
             if not isinstance(flow, str) or not flow:
                 raise ArchiveError(
@@ -296,10 +320,9 @@ def read_flow(archive: Archive, parsed: Any) -> HistoryFlow:
                     f"messages.json record {index} (id {record['id']})",
                 )
         users.add(record["user"])
-        if record["tags"] or record["reactions"]:
+        if record["tags"] or "reactions" in record:
             users.update(users_named(record))
         records.append(record)
-        parsed[index] = None  # the decoded record is no longer needed: memory for the next ones
     users.discard(0)  # integrations and anonymous posts
     if any(a["id"] >= b["id"] for a, b in pairwise(records)):
         records.sort(key=lambda r: r["id"])  # exports are sorted by id; a hand-made one may not be

@@ -15,14 +15,17 @@ space, one with a thumbnail, and one whose bytes are missing from the archive.
 
 from __future__ import annotations
 
+import base64
 import io
-import json
 import random
 import zipfile
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+
+import orjson
 
 _VOCABULARY = (
     "deploy build release staging review merge branch ticket sprint standup lunch coffee "
@@ -52,7 +55,7 @@ class Export:
     """The API path of the file whose bytes the archive does not hold."""
 
     def messages_json(self) -> bytes:
-        return json.dumps(self.messages, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return orjson.dumps(self.messages)
 
     def zip_bytes(self, folder: str | None = None) -> bytes:
         """The archive; ``folder`` puts messages.json in ``<folder>/`` as extracted copies had it."""
@@ -101,8 +104,10 @@ def _uuid4(rng: random.Random) -> str:
 
 
 def _token(rng: random.Random, n: int) -> str:
-    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-    return "".join(rng.choice(alphabet) for _ in range(n))
+    """``n`` url-safe characters (Flowdock's thread ids, uuids and file tokens look like this)."""
+    return base64.urlsafe_b64encode(
+        rng.getrandbits(6 * n + 6).to_bytes(-(-(6 * n + 6) // 8), "big")
+    ).decode()[:n]
 
 
 def generate(messages: int = 300, seed: int = 1, *, users: int = 12) -> Export:
@@ -118,6 +123,7 @@ def generate(messages: int = 300, seed: int = 1, *, users: int = 12) -> Export:
     next_id = 1000
     old = max(3, messages // 50)  # the oldest messages predate threads: no thread_id
     files_made = 0
+    starts: deque[dict[str, Any]] = deque(maxlen=20)
 
     def sentence(n: int | None = None) -> str:
         words = [rng.choice(WORDS) for _ in range(n or rng.randint(3, 14))]
@@ -214,7 +220,6 @@ def generate(messages: int = 300, seed: int = 1, *, users: int = 12) -> Export:
         if roll < 0.02:
             file_message(user, f"notes-{files_made}.txt", "files/{token}/{name}")
             continue
-        starts = [r for r in records[-50:] if r.get("thread_id") and r["event"] == "message"]
         if roll < 0.06 and starts:
             parent = rng.choice(starts)
             add(
@@ -258,6 +263,8 @@ def generate(messages: int = 300, seed: int = 1, *, users: int = 12) -> Export:
         reply = starts and rng.random() < 0.4
         thread_id = rng.choice(starts)["thread_id"] if reply else _token(rng, 27)
         record = add("message", text, user, thread_id, tags=tags, emojiReactions=reactions)
+        if not reply:
+            starts.append(record)  # a recent thread's first message: replies and comments pick these
         if rng.random() < 0.03:
             record["edited"] = record["sent"] + rng.randint(1_000, 60_000)
     # every quirk at least once, however small the export

@@ -238,3 +238,21 @@ def every_page_of(client: Any, path: str) -> list[dict[str, Any]]:
         out.extend(page)
         since = page[-1]["id"]
     return out
+
+
+def test_the_stream_of_a_history_flow_carries_new_posts(loaded: Any, export: Export) -> None:
+    """The Streaming API over a real socket, with a history user's token on the history flow."""
+    from tests.clients.conftest import serve
+    from tests.stream.conftest import Opener
+
+    app = loaded[0]
+    app.store.reset()
+    with serve(app) as server:
+        opener = Opener(server)
+        stream = opener(export.posters[1], filter=f"{ORG}/{FLOW}")
+        client_of(app, export.posters[0]).post(
+            f"/flows/{ORG}/{FLOW}/messages", json={"event": "message", "content": "streamed after import"}
+        )
+        got = stream.wait_for(lambda e: e.get("content") == "streamed after import")
+        assert got["flow"] == export.flow_id and got["id"] > export.messages[-1]["id"]
+        stream.close()
