@@ -227,9 +227,12 @@ def wrk(
     connections: int,
     duration: float,
     authorization: str = AUTH,
+    script: str = "request.lua",
+    env_extra: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     env = {
         **os.environ,
+        **(env_extra or {}),
         "BENCH_AUTHORIZATION": authorization,
         "BENCH_METHOD": method,
         "BENCH_BODY": body or "",
@@ -242,7 +245,7 @@ def wrk(
         "--timeout",
         "5s",
         "-s",
-        str(BENCH / "request.lua"),
+        str(BENCH / script),
         f"http://127.0.0.1:{port}{path}",
     ]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=duration + 30, check=True)
@@ -543,6 +546,10 @@ def render(result: dict[str, Any]) -> str:
         import streams  # bench/streams.py
 
         lines += streams.render(result["streams"])
+    if result.get("cluster"):
+        import cluster  # bench/cluster.py
+
+        lines += cluster.render(result["cluster"], best)
     return "\n".join(lines) + "\n"
 
 
@@ -671,6 +678,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if args.worlds:
             result["worlds"] = worlds_bench.measure(sys.modules[__name__], load)
 
+        if args.cluster:
+            import cluster  # bench/cluster.py
+
+            result["cluster"] = cluster.measure(sys.modules[__name__], load)
+
         if args.streams:
             import streams  # bench/streams.py
 
@@ -768,6 +780,12 @@ def main() -> None:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="load a 200k-message synthetic Flowdock export and page it (bench/history.py)",
+    )
+    parser.add_argument(
+        "--cluster",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="GET /flows over 10 worlds on 2 processes behind HAProxy vs one process (bench/cluster.py)",
     )
     import streams  # bench/streams.py: --idle, --posts, --fanout-duration
 
