@@ -24,7 +24,7 @@ from mock_server.cluster.aggregate import Aggregator
 from mock_server.cluster.haproxy import Shard, haproxy_config, parse_shards
 from mock_server.cluster.supervisor import Cluster, ClusterError, ClusterOptions
 
-__all__ = ["add_arguments", "forwarded", "run"]
+__all__ = ["add_arguments", "forwarded", "print_command", "run"]
 
 PROCESSES_ENV = "FLOWDOCK_MOCK_CLUSTER_PROCESSES"
 MAX_PROCESSES = 64
@@ -106,6 +106,15 @@ def forwarded(args: argparse.Namespace, options: Sequence[Any]) -> list[str]:
     return argv
 
 
+def print_command(shards: Sequence[Shard], host: str, port: int, aggregator: str, resolvers: bool) -> str:
+    """The command line that prints this configuration (its first comment: how to regenerate it)."""
+    listed = ",".join(f"{shard.name}={shard.address}" for shard in shards)
+    return (
+        f"flowdock-mock cluster --print-haproxy-config{' --resolvers' if resolvers else ''} "
+        f"--host {host} --port {port} --aggregator {aggregator} \\\n    --shards {listed}"
+    )
+
+
 def _shards(args: argparse.Namespace, what: str) -> list[Shard]:
     if not args.shards:
         raise ValueError(f"{what} needs --shards NAME=HOST:PORT,...")
@@ -118,8 +127,17 @@ def run(args: argparse.Namespace, settings: Any, options: Sequence[Any]) -> int:
         if args.print_haproxy_config:
             shards = _shards(args, "--print-haproxy-config")
             bind = f"{settings.host}:{settings.port}"
-            config = haproxy_config(shards, bind=bind, aggregator=args.aggregator, resolvers=args.resolvers)
-            sys.stdout.write(config)
+            sys.stdout.write(
+                haproxy_config(
+                    shards,
+                    bind=bind,
+                    aggregator=args.aggregator,
+                    resolvers=args.resolvers,
+                    header=print_command(
+                        shards, settings.host, settings.port, args.aggregator, args.resolvers
+                    ),
+                )
+            )
             return 0
         if args.aggregate_only:
             return _aggregate(_shards(args, "--aggregate-only"), settings.host, settings.port)
