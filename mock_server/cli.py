@@ -500,7 +500,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  flowdock-mock history export acme/main main.zip\n"
         "  flowdock-mock cluster --processes 3 --port 9000\n",
     )
-    sub = parser.add_subparsers(dest="command", metavar="{serve,health,run,report,history,cluster}")
+    sub = parser.add_subparsers(dest="command", metavar="{serve,health,run,report,history,cluster,converse}")
     serve_cmd = sub.add_parser(
         "serve",
         help="serve the mock over HTTP (the default command)",
@@ -580,6 +580,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _serve_arguments(cluster)
     add_cluster_arguments(cluster)
+    from mock_server.converse_cli import add_arguments as add_converse_arguments
+
+    converse = sub.add_parser(
+        "converse",
+        help="play BotiumScript conversations (*.convo.txt) against a bot COMMAND",
+        description="Start the mock (or use --url), and for each convo file: a fresh world, COMMAND started "
+        "with run's client variables for the bot user, the conversation played once the bot streams the "
+        "flow (docs/conversations.md). Exit 0 only when every run passed.",
+        usage="flowdock-mock converse [serve options] [options] CONVO_OR_DIR... -- COMMAND [ARGS...]",
+    )
+    _serve_arguments(converse)
+    add_converse_arguments(converse)
     return parser
 
 
@@ -879,7 +891,17 @@ def health(url: str | None, timeout: float) -> int:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """The command line, with ``serve`` assumed when no command is given."""
-    if not argv or argv[0] not in ("serve", "health", "run", "report", "history", "cluster", "-h", "--help"):
+    if not argv or argv[0] not in (
+        "serve",
+        "health",
+        "run",
+        "report",
+        "history",
+        "cluster",
+        "converse",
+        "-h",
+        "--help",
+    ):
         argv = ["serve", *argv]
     return build_parser().parse_args(argv)
 
@@ -893,6 +915,10 @@ def main(argv: list[str] | None = None) -> int:
             from mock_server.history_cli import export
 
             return export(settings_from_args(args), args.flow, args.out)
+        if args.command == "converse":
+            from mock_server import converse_cli
+
+            return converse_cli.converse(args, settings_from_args(args))
         if args.command == "cluster":
             from mock_server.cluster import command as cluster_command
 

@@ -169,6 +169,15 @@ def _terminal_foreground() -> bool:
     return False
 
 
+def cannot_start(prog: str, command: list[str], exc: OSError) -> int:
+    """Say why COMMAND could not be started; the status a shell gives for it (127 or 126)."""
+    if isinstance(exc, FileNotFoundError):
+        sys.stderr.write(f"{prog}: {command[0]}: command not found\n")
+        return NOT_FOUND
+    sys.stderr.write(f"{prog}: {command[0]}: cannot execute: {exc.strerror or exc}\n")
+    return NOT_EXECUTABLE
+
+
 def run_command(command: list[str], env: dict[str, str]) -> int:
     """Run COMMAND to its end, passing signals on; its exit status as a shell reports it."""
     child: list[subprocess.Popen[bytes]] = []
@@ -187,12 +196,8 @@ def run_command(command: list[str], env: dict[str, str]) -> int:
     try:
         try:
             child.append(subprocess.Popen(command, env=env))
-        except FileNotFoundError:
-            sys.stderr.write(f"flowdock-mock run: {command[0]}: command not found\n")
-            return NOT_FOUND
         except OSError as exc:
-            sys.stderr.write(f"flowdock-mock run: {command[0]}: cannot execute: {exc.strerror or exc}\n")
-            return NOT_EXECUTABLE
+            return cannot_start("flowdock-mock run", command, exc)
         for signum in pending:
             with contextlib.suppress(ProcessLookupError):
                 child[0].send_signal(signum)
@@ -338,18 +343,26 @@ def finish(prog: str, data: RunData, options: ReportOptions, status: int) -> int
     return status
 
 
+def start_logged(prog: str, settings: Settings) -> Served | None:
+    """Logging configured and the mock started in a thread; None (said on stderr) when it cannot start."""
+    from mock_server.cli import configure_logging
+
+    configure_logging(settings.log_format, settings.log_level)
+    try:
+        return serve_in_thread(settings)
+    except RuntimeError as exc:
+        sys.stderr.write(f"{prog}: {exc}\n")
+        return None
+
+
 def run(settings: Settings, options: ReportOptions, command: list[str]) -> int:
     """Serve the mock, run COMMAND against it, stop the mock, report; the exit status."""
-    from mock_server.cli import configure_logging
     from mock_server.reporting import RunData
 
     if not command:
         raise UsageError("run needs a command: flowdock-mock run [options] -- COMMAND [ARGS...]")
-    configure_logging(settings.log_format, settings.log_level)
-    try:
-        served = serve_in_thread(settings)
-    except RuntimeError as exc:
-        sys.stderr.write(f"flowdock-mock run: {exc}\n")
+    served = start_logged("flowdock-mock run", settings)
+    if served is None:
         return MOCK_FAILED
     started, clock = time.time(), time.perf_counter()
     try:

@@ -84,4 +84,4 @@ async def play(store: Any, hub: Any, request: dict[str, Any]) -> dict[str, Any]:
         else:
             result = await player.play(run)
         results.append(result.to_dict())
-    return {"passed": all(r["passed"] for r in results), "runs": results}
+    return {"passed": all(r["passed"] for r in results), "connected": not not_connected, "runs": results}

@@ -238,6 +238,11 @@ def render_junit(
             root.set(key, str(value))
     root.set("errors", "0")
     root.set("time", _seconds(seconds if seconds is not None else total_seconds))
+    return document(root)
+
+
+def document(root: ET.Element) -> str:
+    """The XML text of a finished ``<testsuites>``: every character XML cannot carry escaped."""
     for element in root.iter():
         if element.text:
             element.text = _xml_safe(element.text)

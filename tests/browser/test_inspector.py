@@ -456,3 +456,21 @@ def test_world__shows_the_clock(inspector: Any, api: httpx.Client) -> None:
     inspector.click("#tab-world")
     clock = api.get("/_mock/clock").json()
     expect(inspector.locator("#world summary").filter(has_text="Clock:")).to_contain_text(clock["iso"][:10])
+
+
+def test_faults__stream_faults_are_set_and_shown(inspector: Any, api: httpx.Client) -> None:
+    api.put("/_mock/faults", json={"faults": {"listFlows": {"status": 503}}})
+    inspector.click("#tab-faults")
+    expect(inspector.locator("#sf-state")).to_have_text("no stream fault in effect")
+    inspector.fill("#sf-refuse", "60")
+    inspector.check("#sf-dup")
+    inspector.click("#sf-apply")
+    expect(inspector.locator("#sf-state")).to_contain_text("refusing connections")
+    expect(inspector.locator("#sf-state")).to_contain_text("duplicating the last event on reconnect")
+    table = api.get("/_mock/faults").json()
+    assert table["streams"]["refuse_s"] == 60 and table["streams"]["duplicate_on_reconnect"] is True
+    assert table["faults"]["listFlows"]["status"] == 503  # the operation faults are kept
+    refused = api.get("/stream/flows?filter=acme/main", auth=ALICE_AUTH)
+    assert refused.status_code == 503 and "retry-after" in refused.headers
+    inspector.click("#fault-clear")
+    expect(inspector.locator("#sf-state")).to_have_text("no stream fault in effect")

@@ -797,6 +797,15 @@
     faults.dirty = false;
     $("#fault-seed").value = table.seed ?? "";
     renderFaults();
+    renderStreamFaults(table.streams || {});
+  }
+  function renderStreamFaults(sf) {
+    const parts = [];
+    if (sf.cut_pending) parts.push(`${sf.cut_pending} stream(s) to cut after ${sf.cut_after_events} more event(s)`);
+    if (sf.stall_remaining_s) parts.push(`stalled ${sf.stall_remaining_s} s more`);
+    if (sf.refuse_remaining_s) parts.push(`refusing connections ${sf.refuse_remaining_s} s more`);
+    if (sf.duplicate_on_reconnect) parts.push("duplicating the last event on reconnect");
+    $("#sf-state").textContent = parts.length ? parts.join(" · ") : "no stream fault in effect";
   }
   function renderFaults() {
     const rows = Object.entries(faults.rows).map(([op, f]) => h("tr", { dataset: { op } },
@@ -831,6 +840,20 @@
         faults.dirty = false;
         renderFaults();
         $("#fault-state").textContent = "saved";
+      } catch (err) { showFaultError(err); }
+    });
+    $("#sf-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      showFaultError(null);
+      const streams = {};
+      for (const [id, key] of [["#sf-cut", "cut_after_events"], ["#sf-stall", "stall_s"], ["#sf-refuse", "refuse_s"]]) {
+        if ($(id).value !== "") streams[key] = Number($(id).value);
+      }
+      if ($("#sf-dup").checked) streams.duplicate_on_reconnect = true;
+      try {  // the operation faults as the server has them; only the streams change
+        const current = await controlJSON(`${S.prefix}/faults`);
+        const table = await controlJSON(`${S.prefix}/faults`, { method: "PUT", json: { seed: current.seed, faults: current.faults, streams } });
+        renderStreamFaults(table.streams);
       } catch (err) { showFaultError(err); }
     });
     $("#fault-clear").addEventListener("click", async () => {
