@@ -119,6 +119,7 @@ class Aggregator:
         return self
 
     def stop(self) -> None:
-        self.server.shutdown()
+        if self.thread.is_alive():
+            self.server.shutdown()  # waits for serve_forever, which a thread never started would not end
         self.server.server_close()
         self.pool.shutdown(wait=False)

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Self
+from typing import Any, Self
 
 from mock_server.cluster.aggregate import Aggregator
 from mock_server.cluster.haproxy import Shard, haproxy_config
@@ -77,10 +77,19 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def _prctl() -> Any:
+    with contextlib.suppress(OSError, AttributeError):
+        return ctypes.CDLL(None, use_errno=True).prctl
+    return None
+
+
+_PRCTL = _prctl()  # looked up once, here: the child after fork only calls it
+
+
 def _die_with_parent() -> None:
     """In the child, before exec: SIGTERM when the cluster process dies (Linux only)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if _PRCTL is not None:
+        _PRCTL(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 @dataclass
@@ -129,7 +138,7 @@ class Cluster:
             shards = [Shard(name, f"127.0.0.1:{free_port()}") for name in shard_names(opts.processes)]
             for shard in shards:
                 self.children.append(Child(shard, self._spawn_mock(shard)))
-            self.aggregator = Aggregator(shards).start()
+            self.aggregator = Aggregator(shards)  # its port now, its thread after the last fork
             self.config = haproxy_config(
                 shards,
                 bind=f"{opts.host}:{port}",
@@ -144,8 +153,10 @@ class Cluster:
             self.haproxy = subprocess.Popen(
                 [haproxy, "-f", str(path), "-db"],
                 stdin=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 (no threads of ours touch the child)
+                start_new_session=True,  # a terminal's Ctrl-C reaches the cluster, which passes it on
+                preexec_fn=_die_with_parent,  # noqa: PLW1509 (prctl only, resolved before the fork)
             )
+            self.aggregator.start()
             self._wait_healthy(f"{shown}:{port}", deadline, self.haproxy, "haproxy")
         except BaseException:
             self.stop()
@@ -173,6 +184,7 @@ class Cluster:
             argv,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,  # the banner of each; the cluster prints its own
+            start_new_session=True,
             preexec_fn=_die_with_parent,  # noqa: PLW1509
         )
 
@@ -233,6 +245,8 @@ class Cluster:
 
     def check(self) -> int | None:
         """Report children that ended; 1 when the cluster cannot serve any more."""
+        if self._stop.is_set():  # stopping: children ending now is expected
+            return None
         if self.haproxy is not None and self.haproxy.poll() is not None:
             sys.stderr.write(f"flowdock-mock cluster: haproxy exited with status {self.haproxy.returncode}\n")
             return 1

@@ -100,10 +100,12 @@ def test_worlds_created_through_the_proxy_spread_over_every_shard(port: int) -> 
         ("s0", True, WORLDS // PROCESSES + 1),
         *((f"s{i}", True, WORLDS // PROCESSES) for i in range(1, PROCESSES)),
     ]
-    # each world is addressed by id through the proxy, on its own shard
+    # each world is addressed by id through the proxy, on its own shard: in the path, and in the
+    # Kit's ?world= (the clock of a world another shard holds would be a 404)
     for world in created:
         answer = request(port, "GET", f"/_mock/worlds/{world['id']}")
         assert answer.status == 200 and answer.body["id"] == world["id"], answer.body
+        assert request(port, "GET", f"/_mock/clock?world={world['id']}").status == 200
 
 
 def test_a_stream_per_world_opens_through_the_proxy(port: int) -> None:
@@ -214,6 +216,21 @@ def test_every_credential_kind_reaches_its_world(port: int) -> None:
             e["operationId"] for e in journal.body["requests"] if not e["operationId"].startswith("stream")
         )
         assert operations == EXPECTED_OPERATIONS, (world["id"], operations)
+
+
+def test_file_downloads_lead_back_through_the_proxy_to_their_world(cluster: Cluster, port: int) -> None:
+    """/files/... redirects to the processes' public URL, the proxy's, and the download token in
+    that URL names the world's shard."""
+    for world in created[:PROCESSES]:  # one world per shard (round-robin)
+        auth = basic(user(world)["api_token"])
+        files = request(port, "GET", MAIN + "?event=file&limit=1", headers=auth)
+        path = files.body[0]["content"]["path"]
+        redirect = request(port, "GET", path, headers=auth)
+        assert redirect.status == 302, redirect.body
+        location = redirect.headers["location"]
+        assert location.startswith(cluster.url + "/_mock/files/" + shard(world["id"]) + "."), location
+        download = request(port, "GET", location.removeprefix(cluster.url))
+        assert download.status == 200 and download.body
 
 
 def test_requests_without_a_shard_credential_reach_the_default_world_on_the_first_shard(port: int) -> None:
