@@ -3,7 +3,7 @@
 ``create_app()`` wires, in this order: the corrected spec (spec/openapi.yaml) and its operation
 index, the store (built from a world document unless one is given), the mock's runtime (journal,
 faults), the Connexion app bound to both (binding/application.py), and the pipeline of our ASGI
-layers (middleware/pipeline.py).
+stages (middleware/pipeline.py).
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 A ``FastAsyncApp`` (fastpath.py) with the mock's parts declared as attributes (``store``,
 ``runtime``, ``spec``, ``operations``, ``streams``) and one method per step of ``create_app``: the Flowdock
 contract bound to the handlers, the control API bound to the runtime, the error renderers, and
-the pipeline of our ASGI layers placed among Connexion's.
+the pipeline every request flows through (middleware/pipeline.py, with Connexion's stages from
+dispatch.py), in one ASGI callable.
 """
 
 from __future__ import annotations
@@ -14,24 +15,25 @@ from typing import TYPE_CHECKING, Any
 
 from connexion.middleware.main import API
 from connexion.options import SwaggerUIOptions
+from starlette.routing import Router
 
+from mock_server.binding.dispatch import Dispatch
 from mock_server.binding.fastpath import FastAsyncApp, OrjsonJsonifier, validator_map
 from mock_server.binding.multipart import closing_uploads
 from mock_server.binding.problems import install_error_handlers
 from mock_server.binding.resolver import CONTROL_TAG_MODULES, FlowdockResolver
 from mock_server.binding.security import security_map
 from mock_server.binding.specification import specification
-from mock_server.binding.stages import POSITIONS
 from mock_server.binding.swagger_ui import swagger_ui_options
 from mock_server.binding.validation import NamedParameterValidator, actionable_body_errors
 from mock_server.contract import OperationIndex
+from mock_server.middleware.pipeline import Pipeline, Settings, Step
 from mock_server.runtime.worlds import current_store
 from mock_server.stream import StreamHub
 from mock_server.stream.response import SERVER_SEND
 from mock_server.world import OAUTH_APP
 
 if TYPE_CHECKING:
-    from mock_server.middleware.pipeline import Layer, Settings
     from mock_server.runtime import Runtime
     from mock_server.runtime.worlds import Worlds
     from mock_server.store import Store
@@ -84,6 +86,9 @@ class MockApp(FastAsyncApp):
         self.worlds = worlds
         self.spec = operations.spec
         self.operations = operations
+        self._steps: list[Step] = []
+        self._settings: Settings | None = None
+        self._pipeline: Pipeline | None = None
 
     @property
     def streams(self) -> StreamHub:
@@ -97,15 +102,34 @@ class MockApp(FastAsyncApp):
                 StreamHub.of(world.store).shutdown()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        # The server's own send, for the body chunks of a stream: its start goes through every
-        # layer (status, Flowdock-User, journal); its events skip a dozen wrappers (stream/response.py).
-        if scope["type"] == "http":
+        pipeline = self._pipeline or self._start()
+        kind = scope["type"]
+        if kind == "http":
+            # The server's own send, for the body chunks of a stream: its start goes through the
+            # pipeline (status, Flowdock-User, journal); its events go straight out (stream/response.py).
             scope[SERVER_SEND] = send
-        token = _SERVING.set(True)
+            scope["app"] = self.middleware  # Starlette's routers raise HTTPException for Connexion
+            token = _SERVING.set(True)
+            try:
+                await pipeline(scope, receive, send)
+            finally:
+                _SERVING.reset(token)
+        elif kind == "lifespan":
+            await Router(lifespan=self.middleware.lifespan).lifespan(scope, receive, send)
+        else:  # a WebSocket: nothing here takes one
+            await send({"type": "websocket.close", "code": 1000})
+
+    def _start(self) -> Pipeline:
+        """The pipeline, built once: Connexion's stages resolved per operation (dispatch.py)."""
+        if self._settings is None:
+            raise RuntimeError("create_app adds the pipeline (add_pipeline) before the app serves")
+        token = _SERVING.set(True)  # building reads every operation's body definition: quiet, as serving
         try:
-            await self.middleware(scope, receive, send)
+            dispatch = Dispatch(self.middleware, self._middleware_app)
         finally:
             _SERVING.reset(token)
+        self._pipeline = Pipeline.build(self._steps, self._settings, dispatch.stages(), dispatch.on_error)
+        return self._pipeline
 
     def add_api(
         self,
@@ -174,7 +198,7 @@ class MockApp(FastAsyncApp):
         """Every failure in Flowdock's error shape (problems.py)."""
         install_error_handlers(self, self.operations)
 
-    def add_pipeline(self, pipeline: list[Layer], settings: Settings) -> None:
-        """Our ASGI layers, outermost first, each at its stage among Connexion's layers."""
-        for layer in pipeline:
-            self.add_middleware(layer.middleware, position=POSITIONS[layer.stage], **layer.options(settings))
+    def add_pipeline(self, pipeline: list[Step], settings: Settings) -> None:
+        """The stages every request flows through (middleware/pipeline.py), built when the app starts."""
+        self._steps = pipeline
+        self._settings = settings

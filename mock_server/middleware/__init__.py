@@ -1,1 +1,1 @@
-"""Our ASGI layers around the Connexion app; ``pipeline.PIPELINE`` orders them."""
+"""Our stages of the request pipeline; ``pipeline.PIPELINE`` orders them with Connexion's."""

@@ -33,8 +33,9 @@ from urllib.parse import parse_qsl, unquote_to_bytes
 from mock_server import errors
 from mock_server.contract import OperationIndex, load_control_spec
 from mock_server.inspector.page import prompt_page
+from mock_server.middleware.exchange import Exchange
 from mock_server.middleware.page_policy import page_headers, with_page_policy
-from mock_server.middleware.responses import send_bytes, send_error, send_json
+from mock_server.middleware.responses import Answer, bytes_answer, error_answer, json_answer
 from mock_server.middleware.types import CONTROL_PREFIX, Scope, is_control_path
 from mock_server.runtime.worlds import CONTROL_CALLER, Worlds
 
@@ -118,54 +119,51 @@ WORLDS_PATH = CONTROL_PREFIX + "/worlds"
 _REALM = (b"www-authenticate", b'Bearer realm="flowdock-mock control API"')
 
 
-class AdminGateMiddleware:
+class AdminGate:
     """In front of /_mock: the admin, world control and create-only tokens when an admin token is
     configured, the HTML pages' security headers, and /_mock -> /_mock/."""
 
-    def __init__(
-        self,
-        app: Any,
-        admin_token: str | None = None,
-        worlds: Worlds | None = None,
-        create_token: str | None = None,
-    ) -> None:
+    def __init__(self, settings: Any) -> None:
+        admin_token: str | None = settings.admin_token
+        create_token: str | None = settings.create_token
         if create_token and not admin_token:
             raise ValueError("a create-only token needs an admin token (without one, creating is open)")
-        self.app = app
         self.admin_token = admin_token.encode() if admin_token else None
         self.create_token = create_token.encode() if create_token else None
-        self.worlds = worlds
+        self.worlds: Worlds | None = settings.worlds
         self.routes = WorldRoutes(load_control_spec()) if admin_token else None
 
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not is_control_path(scope["path"]):
-            await self.app(scope, receive, send)
-            return
+    def run(self, x: Exchange) -> Answer | None:
+        scope = x.scope
         path: str = scope["path"]
+        if not is_control_path(path):
+            return None
         if not path.startswith(FILES_PREFIX):  # uploads carry their own policy (control/files.py)
-            send = with_page_policy(send)  # the mock's own HTML pages (page_policy.py)
+            x.send = with_page_policy(x.send)  # the mock's own HTML pages (page_policy.py)
         token = self.admin_token
         if token is not None and not path.startswith(ADMIN_EXEMPT) and not admin_allowed(scope, token):
-            await self._scoped(scope, receive, send)
-            return
+            return self._scoped(x)
         if path == CONTROL_PREFIX:  # the inspector lives at /_mock/
-            await send_json(send, 308, None, [(b"location", b"/_mock/")])
-            return
-        await self.app(scope, receive, send)
+            return json_answer(308, None, [(b"location", b"/_mock/")])
+        return None
 
-    async def _scoped(self, scope: Scope, receive: Any, send: Any) -> None:
+    @staticmethod
+    def done(x: Exchange) -> None:
+        if x.control_caller is not None:
+            CONTROL_CALLER.reset(x.control_caller)
+
+    def _scoped(self, x: Exchange) -> Answer | None:
         """A request without the admin token: a job creating a world, or holding a world's token."""
+        scope = x.scope
         bearer = bearer_token(scope)
         method, path = scope["method"], scope["path"]
         if method == "POST" and path == WORLDS_PATH and self._may_create(bearer):
-            await self.app(scope, receive, send)
-            return
+            return None
         world = None
         if bearer is not None and self.worlds is not None:
             world = self.worlds.controlled_by(bearer.decode("latin-1"))
         if world is None or self.routes is None:
-            await self._refuse(scope, send)
-            return
+            return self._refuse(scope)
         if method == "GET" and path == WORLDS_PATH:
             addressed: str | None = world.id  # the list, of this world alone
         else:
@@ -174,13 +172,9 @@ class AdminGateMiddleware:
             exc = errors.Forbidden(
                 errors.OTHER_WORLDS_CONTROL, {"authorization": [errors.CONTROL_TOKEN_HINT]}
             )
-            await send_error(send, exc)
-            return
-        caller = CONTROL_CALLER.set(world.id)
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            CONTROL_CALLER.reset(caller)
+            return error_answer(exc)
+        x.control_caller = CONTROL_CALLER.set(world.id)  # reset in done()
+        return None
 
     def _may_create(self, bearer: bytes | None) -> bool:
         """Creating a world: open, unless a create-only token is configured (then it, or the admin's)."""
@@ -189,14 +183,13 @@ class AdminGateMiddleware:
         return bearer is not None and hmac.compare_digest(bearer, self.create_token)
 
     @staticmethod
-    async def _refuse(scope: Scope, send: Any) -> None:
+    def _refuse(scope: Scope) -> Answer:
         if wants_html(scope):  # a browser: the page that asks for the token (inspector/)
             page = prompt_page()
             headers = [(b"cache-control", b"no-store"), _REALM, *page_headers(page)]
-            await send_bytes(send, 401, page, b"text/html; charset=utf-8", headers)
-            return
+            return bytes_answer(401, page, b"text/html; charset=utf-8", headers)
         body = {
             "message": errors.ADMIN_TOKEN_REQUIRED,
             "errors": {"authorization": [errors.ADMIN_TOKEN_HINT]},
         }
-        await send_json(send, 401, body, [_REALM])
+        return json_answer(401, body, [_REALM])

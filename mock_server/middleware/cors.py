@@ -19,8 +19,9 @@ from __future__ import annotations
 from typing import Any
 
 from mock_server import errors
-from mock_server.middleware.responses import send_error, send_json
-from mock_server.middleware.types import REQUEST_STATE, Scope, is_control_path
+from mock_server.middleware.exchange import Exchange
+from mock_server.middleware.responses import Answer, error_answer, json_answer
+from mock_server.middleware.types import Scope, is_control_path
 
 ALLOW_METHODS = b"POST, PUT, PATCH, DELETE, GET, OPTIONS"
 ALLOW_HEADERS = (
@@ -65,17 +66,15 @@ def _refusal() -> errors.Forbidden:
     return errors.Forbidden(errors.CROSS_SITE_CONTROL, {"origin": [errors.CROSS_SITE_HINT]})
 
 
-class CorsMiddleware:
+class Cors:
     """Answers ``OPTIONS`` on any Flowdock path; adds the CORS headers to responses for an
     ``Origin``; refuses cross-site control writes and preflights."""
 
-    def __init__(self, app: Any) -> None:
-        self.app = app
+    def __init__(self, settings: Any) -> None:
+        pass
 
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    def run(self, x: Exchange) -> Answer | None:
+        scope = x.scope
         origin = None
         for key, value in scope["headers"]:
             if key == b"origin":
@@ -84,14 +83,10 @@ class CorsMiddleware:
         if is_control_path(scope["path"]):
             method = scope["method"]
             if method == "OPTIONS" or (method not in _SAFE_METHODS and is_cross_site(scope, origin)):
-                await send_error(send, _refusal())
-                return
-            await self.app(scope, receive, send)
-            return
+                return error_answer(_refusal())
+            return None
         if scope["method"] == "OPTIONS":
-            state = scope.get(REQUEST_STATE)
-            if state is not None:
-                state.setdefault("normalizations", []).append(errors.RULE_CORS_PREFLIGHT)
+            x.state.setdefault("normalizations", []).append(errors.RULE_CORS_PREFLIGHT)
             if origin is not None:
                 headers = cors_headers(origin)
             else:
@@ -99,16 +94,7 @@ class CorsMiddleware:
                     (b"access-control-allow-methods", ALLOW_METHODS),
                     (b"access-control-allow-headers", ALLOW_HEADERS),
                 ]
-            await send_json(send, 200, {}, headers)
-            return
-        if origin is None:
-            await self.app(scope, receive, send)
-            return
-        extra = cors_headers(origin)
-
-        async def send_with_cors(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), *extra]}
-            await send(message)
-
-        await self.app(scope, receive, send_with_cors)
+            return json_answer(200, {}, headers)
+        if origin is not None:
+            x.cors = cors_headers(origin)  # added to the response on its way out (exchange.py)
+        return None

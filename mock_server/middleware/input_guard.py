@@ -1,4 +1,4 @@
-"""ASGI middleware that turns absurd input into a clear 4xx before anything routes or parses it.
+"""The input guard stage: turns absurd input into a clear 4xx before anything routes or parses it.
 
 Each of these would otherwise escape as a 500 from deep inside Starlette's router, Connexion's
 JSON reader or the normaliser, or would resolve to a resource the client never named:
@@ -33,9 +33,9 @@ replayed, so nothing downstream changes, except that a body sent without ``Conte
 is passed on with the ``Content-Length`` it turned out to have, which is how Connexion's body
 validator tells a body from none.
 
-This middleware runs outside Connexion's exception layer (before the normaliser, which parses
-bodies too), so it sends its own responses (``responses.send_error``); they are the same
-``FlowdockError.to_body()`` that app.py renders for every other domain error.
+This stage runs before the normaliser (which parses bodies too) and answers with its own
+responses (``responses.error_answer``): the same ``FlowdockError.to_body()`` that
+binding/problems.py renders for every other domain error.
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ from urllib.parse import parse_qsl, unquote_to_bytes
 import orjson
 
 from mock_server import errors
-from mock_server.middleware.responses import send_error
+from mock_server.middleware.exchange import ANSWERED, Exchange, replay
+from mock_server.middleware.responses import Answer, error_answer
 from mock_server.middleware.types import Scope
 
 Message = dict[str, Any]
@@ -363,26 +364,22 @@ def too_large(limit: int) -> errors.PayloadTooLarge:
     return errors.PayloadTooLarge(errors={"body": [errors.BODY_TOO_LARGE.format(limit=limit)]})
 
 
-class InputGuardMiddleware:
-    """Checks the URL, then reads the body once (bounded), checks it, and replays it to the app."""
+class InputGuard:
+    """Checks the URL, then reads the body once (bounded), checks it, and replays it to the stages after."""
 
-    def __init__(self, app: Any, max_body_bytes: int = MAX_BODY_BYTES) -> None:
-        self.app = app
+    def __init__(self, settings: Any = None, max_body_bytes: int = MAX_BODY_BYTES) -> None:
         self.max_body_bytes = max_body_bytes
 
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def run(self, x: Exchange) -> Answer | None:
+        scope = x.scope
         try:
             check_path(scope)
             check_query(scope)
             if scope["method"] not in _BODY_METHODS:
-                await self.app(scope, receive, send)
-                return
-            body = await self._read(scope, receive)
+                return None
+            body = await self._read(scope, x.receive)
             if body is None:
-                return  # the client went away; nothing to answer
+                return ANSWERED  # the client went away; nothing to answer
             check_body(body, _header(scope, b"content-type"))
         except errors.FlowdockError as exc:
             if exc.status == 400 and str(scope.get("path", "")).startswith(_OAUTH_PATHS):
@@ -390,21 +387,11 @@ class InputGuardMiddleware:
                 texts = "; ".join(f"{name}: {text}" for name, found in exc.errors.items() for text in found)
                 exc = errors.OAuthFailed("invalid_request", texts or exc.message)
             # An unread body cannot be skipped to reach the next request: the server closes.
-            await send_error(send, exc, _CLOSE if exc.status == 413 else ())
-            return
+            return error_answer(exc, _CLOSE if exc.status == 413 else ())
         if _header(scope, b"content-length") is None:
-            scope = with_length(scope, len(body))
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            message: Message = await receive()
-            return message
-
-        await self.app(scope, replay, send)
+            x.scope = with_length(scope, len(body))
+        x.receive = replay(body, x.receive)
+        return None
 
     async def _read(self, scope: Scope, receive: Any) -> bytes | None:
         limit = ROUTE_LIMITS.get((scope["method"], scope.get("path", "")), self.max_body_bytes)

@@ -1,16 +1,16 @@
-"""The journal middleware: records every Flowdock request and logs one line per request.
+"""The journal stage: records every Flowdock request and logs one line per request.
 
 Every request to a Flowdock path leaves one entry in the runtime's journal (runtime/journal.py)
 and bumps the coverage counters of its operation. Requests to the mock's own ``/_mock`` routes are
-not journaled, only logged (the admin token is checked inside, by admin_gate.py; the added latency
-is latency.py's).
+not journaled, only logged (the admin token is checked by admin_gate.py; the added latency is
+latency.py's).
 
-The middleware reads the per-request state dict ``scope["flowdock"]`` (request_state.py) after the
-request: ``user_id`` (binding/security.py), ``normalizations`` and ``violations`` (the normaliser
-and the validation error handler), ``forced`` (faults.py), ``content_type`` (the response's, as
-request_state.py sends it). The operationId comes from Connexion's
-routing context, which Connexion fills in the same scope, or, for a request strict mode refused
-before routing, from ``operation_id`` (the normaliser).
+The stage is first in the pipeline (pipeline.py) and does its work once the response has ended
+(``done``), from what the exchange holds then: the request as the client sent it, the response's
+status and size, the operation routing matched, and the per-request state ``scope["flowdock"]``:
+``user_id`` (binding/security.py), ``normalizations`` and ``violations`` (the normaliser and the
+validation error renderer), ``forced`` (faults.py), ``content_type`` (the response's, as the client
+got it), or, for a request strict mode refused before routing, ``operation_id`` (the normaliser).
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ import re
 import time
 from typing import Any
 
-from mock_server.binding.routing import OPERATION_ID, routing_context
-from mock_server.middleware.types import REQUEST_STATE, SPEC_DOCUMENTS, Scope, is_control_path
-from mock_server.runtime.journal import Entry, Journal
+from mock_server.middleware.exchange import Exchange
+from mock_server.middleware.types import SPEC_DOCUMENTS, is_control_path
+from mock_server.runtime.journal import Entry
+from mock_server.runtime.journal import Journal as Journal_
 
 BODY_LIMIT = 4096
 """Bytes of each request body kept in the journal."""
@@ -31,83 +32,17 @@ BODY_LIMIT = 4096
 access_log = logging.getLogger("flowdock_mock.access")
 
 
-class JournalMiddleware:
-    """Journal and coverage for Flowdock paths, and one log line per request."""
+class _Capture:
+    """The first bytes of a journaled request's body and its size, as the client sent it."""
 
-    def __init__(
-        self,
-        app: Any,
-        journal: Journal,
-        server_journal: Journal | None = None,
-    ) -> None:
-        self.app = app
-        self.journal = journal
-        self.server_journal = server_journal
-        """Every world's requests together (runtime/worlds.py), for ``flowdock-mock run``'s reports."""
+    __slots__ = ("_receive", "body", "kind", "size", "started")
 
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-        elif is_control_path(scope["path"]):
-            await self._control(scope, receive, send)
-        elif scope["path"] in SPEC_DOCUMENTS:
-            await self.app(scope, receive, send)
-        else:
-            await self._journaled(scope, receive, send)
-
-    async def _journaled(self, scope: Scope, receive: Any, send: Any) -> None:
-        """A Flowdock request: recorded and logged once it ends."""
-        started = time.perf_counter()
-        # Connexion's routing writes the operationId into this dict; creating it here means a
-        # middleware that copies the scope still shares it with us.
-        routing = routing_context(scope)
-        exchange = _Exchange(receive, send)
-        try:
-            await self.app(scope, exchange.receive, exchange.send)
-        finally:
-            entry = _entry(scope, routing, exchange, time.perf_counter() - started)
-            world = (scope.get(REQUEST_STATE) or {}).get("world")  # middleware/worlds.py
-            (self.journal if world is None else world.runtime.journal).record(entry)  # each its own
-            if self.server_journal is not None:
-                self.server_journal.record(dataclasses.replace(entry))
-            if access_log.isEnabledFor(logging.INFO):
-                _log_request(
-                    logging.INFO,
-                    entry.method,
-                    self.journal.credentials.redact_path(entry.path),
-                    entry.operation_id,
-                    entry.status,
-                    entry.duration,
-                    entry.user_id,
-                )
-
-    async def _control(self, scope: Scope, receive: Any, send: Any) -> None:
-        """A /_mock request: not journaled, logged (health checks only when debugging)."""
-        path: str = scope["path"]
-        started = time.perf_counter()
-        exchange = _Exchange(receive, send)
-        try:
-            await self.app(scope, receive, exchange.send)
-        finally:
-            # Health checks poll every few seconds: keep them out of the log unless debugging.
-            level = logging.DEBUG if path == "/_mock/health" else logging.INFO
-            if access_log.isEnabledFor(level):
-                duration = time.perf_counter() - started
-                _log_request(level, scope["method"], path, None, exchange.status, duration, None)
-
-
-class _Exchange:
-    """One request passing through: the first bytes of its body, its sizes and the response status."""
-
-    __slots__ = ("_receive", "_send", "body", "response_size", "size", "status")
-
-    def __init__(self, receive: Any, send: Any) -> None:
+    def __init__(self, receive: Any, kind: int) -> None:
         self._receive = receive
-        self._send = send
-        self.status = 500  # until a response starts
+        self.kind = kind
+        self.started = time.perf_counter()
         self.body = bytearray()
         self.size = 0
-        self.response_size = 0
 
     async def receive(self) -> Any:
         message = await self._receive()
@@ -118,17 +53,59 @@ class _Exchange:
                 self.body.extend(chunk[: BODY_LIMIT - len(self.body)])
         return message
 
-    async def send(self, message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            self.status = message["status"]
-        elif message["type"] == "http.response.body":
-            self.response_size += len(message.get("body", b""))
-        await self._send(message)
+
+_FLOWDOCK, _CONTROL = 1, 2
 
 
-def _entry(scope: Scope, routing: dict[str, Any], exchange: _Exchange, duration: float) -> Entry:
-    """The journal entry of a finished request, from what the layers recorded in its scope."""
-    state = scope.get("flowdock") or {}
+class Journal:
+    """The pipeline's journal stage: journal and coverage for Flowdock paths, one log line per request."""
+
+    def __init__(self, settings: Any) -> None:
+        self.journal: Journal_ = settings.runtime.journal
+        self.server_journal: Journal_ | None = settings.worlds.journal
+        """Every world's requests together (runtime/worlds.py), for ``flowdock-mock run``'s reports."""
+
+    def run(self, x: Exchange) -> None:
+        path: str = x.scope["path"]
+        if is_control_path(path):
+            x.journal = _Capture(None, _CONTROL)
+        elif path not in SPEC_DOCUMENTS:
+            capture = x.journal = _Capture(x.receive, _FLOWDOCK)
+            x.receive = capture.receive
+
+    def done(self, x: Exchange) -> None:
+        capture = x.journal
+        if capture is None:
+            return
+        duration = time.perf_counter() - capture.started
+        if capture.kind == _CONTROL:
+            # Health checks poll every few seconds: keep them out of the log unless debugging.
+            path = x.original["path"]
+            level = logging.DEBUG if path == "/_mock/health" else logging.INFO
+            if access_log.isEnabledFor(level):
+                _log_request(level, x.original["method"], path, None, x.status, duration, None)
+            return
+        entry = _entry(x, capture, duration)
+        world = x.state.get("world")  # middleware/worlds.py
+        (self.journal if world is None else world.runtime.journal).record(entry)  # each its own
+        if self.server_journal is not None:
+            self.server_journal.record(dataclasses.replace(entry))
+        if access_log.isEnabledFor(logging.INFO):
+            _log_request(
+                logging.INFO,
+                entry.method,
+                self.journal.credentials.redact_path(entry.path),
+                entry.operation_id,
+                entry.status,
+                entry.duration,
+                entry.user_id,
+            )
+
+
+def _entry(x: Exchange, capture: _Capture, duration: float) -> Entry:
+    """The journal entry of a finished request, from what the stages recorded."""
+    scope = x.original
+    state = x.state
     return Entry(
         id=0,
         time=time.time(),
@@ -136,17 +113,17 @@ def _entry(scope: Scope, routing: dict[str, Any], exchange: _Exchange, duration:
         path=scope["path"],
         query=scope.get("query_string", b""),
         headers=scope.get("headers", []),
-        body=bytes(exchange.body),
-        body_size=exchange.size,
-        operation_id=routing.get(OPERATION_ID) or state.get("operation_id"),
-        status=exchange.status,
+        body=bytes(capture.body),
+        body_size=capture.size,
+        operation_id=x.operation_id or state.get("operation_id"),
+        status=x.status,
         duration=duration,
         user_id=state.get("user_id"),
         normalizations=state.get("normalizations") or [],
         violations=state.get("violations") or [],
         forced=state.get("forced"),
         response_type=state.get("content_type") or b"",
-        response_size=exchange.response_size,
+        response_size=x.response_size,
     )
 
 

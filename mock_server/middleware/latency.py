@@ -1,6 +1,6 @@
 """``--latency-ms``: every Flowdock request waits this long before it is handled.
 
-Inside the journal, so a journaled duration includes the delay the client saw; /_mock and the
+After the journal stage, so a journaled duration includes the delay the client saw; /_mock and the
 published spec are not delayed.
 """
 
@@ -9,17 +9,18 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from mock_server.middleware.types import Scope, is_flowdock_request
+from mock_server.middleware.exchange import Exchange
+from mock_server.middleware.types import is_flowdock_request
 
 
-class LatencyMiddleware:
-    """Delays each Flowdock request by ``latency_ms`` (0: a pass-through)."""
+class Latency:
+    """Delays each Flowdock request by ``latency_ms`` (0: no stage at all)."""
 
-    def __init__(self, app: Any, latency_ms: int = 0) -> None:
-        self.app = app
-        self.latency = latency_ms / 1000
+    def __init__(self, settings: Any) -> None:
+        self.latency = settings.latency_ms / 1000
+        if not self.latency:
+            self.run = None  # type: ignore[assignment]  # nothing to do on any request
 
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if self.latency and scope["type"] == "http" and is_flowdock_request(scope["path"]):
+    async def run(self, x: Exchange) -> None:
+        if is_flowdock_request(x.scope["path"]):
             await asyncio.sleep(self.latency)
-        await self.app(scope, receive, send)

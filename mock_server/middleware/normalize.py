@@ -5,8 +5,8 @@ Real clients (docs/flowdock.md §1.1, §1.2, §8) send requests the contract nev
 bodies where the contract takes JSON; every parameter in the query string of a POST with an empty
 body and no Content-Type (go-flowdock); filters as a JSON body on a GET (flowdock-api-wrapper);
 ``tags`` as a comma string; booleans as ``1``/``0``/``"true"``; ``null`` for optional fields; and
-``?access_token=`` for ``Authorization: Bearer``. This ASGI middleware runs before Connexion's
-routing and validation and rewrites each of those onto the form the spec declares, so validation
+``?access_token=`` for ``Authorization: Bearer``. This pipeline stage runs before routing and
+validation and rewrites each of those onto the form the spec declares, so validation
 and handlers only ever see canonical requests.
 
 Every rewrite has a rule name (``mock_server.errors.RULE_*``). The names applied to a request go in
@@ -35,9 +35,11 @@ from starlette.requests import Request
 
 from mock_server import errors
 from mock_server.contract import OperationIndex, PathEntry
+from mock_server.middleware.exchange import Exchange
+from mock_server.middleware.exchange import replay as _replay
 from mock_server.middleware.input_guard import MAX_BODY_BYTES  # bodies above it are left for the guard (413)
-from mock_server.middleware.responses import send_json
-from mock_server.middleware.types import BODY_FLOW_TOKEN, REQUEST_STATE, Scope
+from mock_server.middleware.responses import Answer, json_answer
+from mock_server.middleware.types import BODY_FLOW_TOKEN, Scope
 
 Message = dict[str, Any]
 
@@ -381,24 +383,19 @@ class _Rewrite:
     content_type: bytes | None = None  # the new body's media type, when it changed
 
 
-class NormalizeMiddleware:
+class Normalize:
     """Rewrites legacy request forms onto the contract (compatible mode) or refuses them (strict)."""
 
-    def __init__(self, app: Any, *, index: SpecIndex, strict: bool = False) -> None:
-        self.app = app
-        self.index = index
-        self.strict = strict
+    def __init__(self, settings: Any = None, *, index: SpecIndex | None = None, strict: bool = False) -> None:
+        self.index: SpecIndex = index if index is not None else settings.index
+        self.strict = strict if settings is None else settings.strict
 
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        state = scope.get(REQUEST_STATE)
-        if state is None:
-            state = scope[REQUEST_STATE] = {}
+    async def run(self, x: Exchange) -> Answer | None:
+        scope = x.scope
+        state = x.state
         state.setdefault("normalizations", [])  # present, even empty, once the normaliser has run
         state.setdefault("violations", [])
-        rewrite = self._route(scope, receive)
+        rewrite = self._route(scope, x.receive)
         headers = _Headers.scan(scope["headers"])
         if headers.length > MAX_BODY_BYTES:
             rewrite.operation = None  # left whole for the body guard's 413
@@ -409,21 +406,19 @@ class NormalizeMiddleware:
             self._note_body_flow_token(state, scope.get("query_string"), rewrite)
         refused = self._breaches(state, rewrite.found)
         if self.strict and refused:
-            if (
-                rewrite.operation is not None
-            ):  # refused before Connexion routes it: the journal still names it
+            if rewrite.operation is not None:  # refused before routing: the journal still names it
                 state["operation_id"] = rewrite.operation.operation_id
             allow = None
             if rewrite.route is not None and any(f.rule == errors.RULE_PATCH_AS_PUT for f in refused):
                 allow = ", ".join(sorted(rewrite.route.operations))  # the contract's answer: 405 + Allow
             oauth = rewrite.path.startswith(("/oauth/authorize", "/oauth/token"))
-            await _refuse(send, refused, oauth=oauth, allow=allow)
-            return
+            return _refuse(refused, oauth=oauth, allow=allow)
         self._applied(state, rewrite.found)
         if not rewrite.found and rewrite.body is None:
-            await self.app(scope, receive, send)
-            return
-        await self.app(self._rewritten_scope(scope, rewrite), rewrite.receive, send)
+            return None
+        x.scope = self._rewritten_scope(scope, rewrite)
+        x.receive = rewrite.receive
+        return None
 
     # -- the steps of a request
     def _route(self, scope: Scope, receive: Any) -> _Rewrite:
@@ -743,27 +738,7 @@ async def _read_body(receive: Any) -> tuple[bytes, bool]:
     return b"".join(chunks), True
 
 
-def _replay(body: bytes, receive: Any, *, more: bool = False) -> Any:
-    """A ``receive`` that hands over ``body`` once, then defers to the real one (the rest of a
-    body when ``more``, else disconnects)."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": more}
-        if receive is None:
-            return {"type": "http.disconnect"}
-        message: Message = await receive()
-        return message
-
-    return replay
-
-
-async def _refuse(
-    send: Any, findings: list[Finding], *, oauth: bool = False, allow: str | None = None
-) -> None:
+def _refuse(findings: list[Finding], *, oauth: bool = False, allow: str | None = None) -> Answer:
     """Strict mode: 400 in Flowdock's shape, each broken rule under the field it concerns.
 
     On the OAuth endpoints the body is RFC 6749's ``invalid_request`` (what the spec declares
@@ -784,4 +759,4 @@ async def _refuse(
         described = "; ".join(f"{name}: {text}" for name, texts in by_field.items() for text in texts)
         payload = {"error": "invalid_request", "error_description": described}
     extra = [(b"allow", allow.encode())] if allow is not None else []
-    await send_json(send, status, payload, extra)
+    return json_answer(status, payload, extra)

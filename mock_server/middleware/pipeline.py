@@ -1,139 +1,207 @@
-"""The request pipeline: our ASGI layers, in the one order ``create_app`` adds them.
+"""The request pipeline: one ordered list of stages, run over one request object by one ASGI callable.
 
-Requests flow down this list (outermost first), responses back up. Each layer has a stage, which
-says where it sits relative to Connexion's own layers (the binding maps stages to Connexion's
-middleware positions): ``OUTSIDE`` layers see the request as the client sent it, before Connexion
-routes, authenticates or validates anything; ``AROUND_VALIDATION`` layers see a routed,
-authenticated request and the response before Connexion validates it; ``BEFORE_HANDLER`` layers
-run once the request is known to be valid, in place of the handler.
+Every HTTP request becomes one ``Exchange`` (the request as it is now, the request as the client
+sent it, its per-request state, the response's status and size) and flows down ``PIPELINE``, in
+order. A stage is a plain function of the exchange (``run``, sync or async): it may change the
+request (``x.scope``, ``x.receive``), wrap the response (``x.send``), record what it did in
+``x.state``, or answer in place of the rest of the pipeline by returning an ``Answer``
+(responses.py). A stage with ``done`` is called back once the response has ended, in reverse order,
+even when a later stage failed (the journal records the request, the world is released there).
+
+The Connexion stages (routing, security, request and response validation, the handler) are named
+here, in their place, and supplied by the binding (``mock_server/binding/dispatch.py``): this
+package never imports Connexion. Routing happens once, in ``route``; what each operation needs
+(security requirements, validators, the handler with its parameter and response decorators) is
+resolved at startup, per operation.
+
+Whatever a stage raises is rendered in Flowdock's error shape by the binding's error renderers
+(``on_error``, binding/problems.py) through the response headers of the request (``x.out``), unless
+the response had already started (then it propagates to the server).
 """
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Callable
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mock_server.middleware.admin_gate import AdminGateMiddleware
-from mock_server.middleware.cors import CorsMiddleware
-from mock_server.middleware.faults import FaultMiddleware
-from mock_server.middleware.input_guard import InputGuardMiddleware
-from mock_server.middleware.journal import JournalMiddleware
-from mock_server.middleware.latency import LatencyMiddleware
-from mock_server.middleware.normalize import NormalizeMiddleware, SpecIndex
-from mock_server.middleware.oauth_wire import TokenResponseEncoding
-from mock_server.middleware.request_state import RequestStateMiddleware
-from mock_server.middleware.safety_net import SafetyNetMiddleware
-from mock_server.middleware.stream_host import StreamHostMiddleware
-from mock_server.middleware.worlds import WorldMiddleware
+from mock_server.middleware import (
+    admin_gate,
+    cors,
+    faults,
+    input_guard,
+    journal,
+    latency,
+    normalize,
+    oauth_wire,
+    stream_host,
+    worlds,
+)
+from mock_server.middleware.exchange import ANSWERED, Exchange
+from mock_server.middleware.types import Scope
 from mock_server.runtime import Runtime
 from mock_server.runtime.worlds import Worlds
 
 
-class Stage(enum.Enum):
-    OUTSIDE = "outside Connexion's exception handling, routing, security and validation"
-    AROUND_VALIDATION = "after routing and security, outside request and response validation"
-    BEFORE_HANDLER = "after routing, security and validation, just before the handler"
-
-
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """What the layers are configured with, for one app."""
+    """What the stages are configured with, for one app."""
 
     runtime: Runtime
     """The default world's."""
     worlds: Worlds
-    index: SpecIndex
+    index: normalize.SpecIndex
     strict: bool
     latency_ms: int
     admin_token: str | None
     create_token: str | None = None
 
 
-def _none(settings: Settings) -> dict[str, Any]:
-    return {}
+CONNEXION = None
+"""``Step.build`` of a stage the binding supplies (binding/dispatch.py)."""
 
 
 @dataclass(frozen=True, slots=True)
-class Layer:
-    middleware: Callable[..., Any]
-    stage: Stage
+class Step:
+    name: str
+    build: Callable[[Settings], Any] | None
+    """Makes the stage object (its ``run`` and optional ``done``) for one app; ``CONNEXION``: the binding's."""
     why: str
-    options: Callable[[Settings], dict[str, Any]] = _none
 
 
-PIPELINE: list[Layer] = [
-    Layer(
-        SafetyNetMiddleware,
-        Stage.OUTSIDE,
-        "outermost: an exception escaping the layers outside Connexion's exception handling still "
-        "gets Flowdock's 500 instead of no response (safety_net.py)",
+PIPELINE: list[Step] = [
+    Step(
+        "journal",
+        journal.Journal,
+        "first: sees the request as the client sent it and, once the response ends, its status, and "
+        "reads what the later stages recorded (journal.py); one log line per request",
     ),
-    Layer(
-        RequestStateMiddleware,
-        Stage.OUTSIDE,
-        "creates scope['flowdock'], which every inner layer records in; adds Flowdock-User",
+    Step(
+        "admin gate",
+        admin_gate.AdminGate,
+        "before anything else answers a /_mock request: the admin, world control and create-only "
+        "tokens, when an admin token is configured; the HTML pages' security headers "
+        "(admin_gate.py); its refusals are journaled",
     ),
-    Layer(
-        JournalMiddleware,
-        Stage.OUTSIDE,
-        "inside the request state, outside everything else: sees the request as the client sent "
-        "it and the final status, and reads what the inner layers recorded (journal.py)",
-        lambda s: {"journal": s.runtime.journal, "server_journal": s.worlds.journal},
+    Step(
+        "latency",
+        latency.Latency,
+        "after the journal started its clock, so a journaled duration includes the delay (latency.py)",
     ),
-    Layer(
-        AdminGateMiddleware,
-        Stage.OUTSIDE,
-        "inside the journal (which logs its refusals), before anything else answers a /_mock "
-        "request: the admin, world control and create-only tokens, when an admin token is "
-        "configured; the HTML pages' security headers (admin_gate.py)",
-        lambda s: {"admin_token": s.admin_token, "worlds": s.worlds, "create_token": s.create_token},
-    ),
-    Layer(
-        LatencyMiddleware,
-        Stage.OUTSIDE,
-        "inside the journal, so a journaled duration includes the delay the client saw (latency.py)",
-        lambda s: {"latency_ms": s.latency_ms},
-    ),
-    Layer(CorsMiddleware, Stage.OUTSIDE, "answers preflights for any path, before routing"),
-    Layer(
-        StreamHostMiddleware,
-        Stage.OUTSIDE,
+    Step("cors", cors.Cors, "answers preflights for any path, before routing; echoes Origin on the rest"),
+    Step(
+        "stream host",
+        stream_host.StreamHost,
         "before anything routes: a request to a `stream.` host is the Streaming API's, so its path "
         "gets the /stream prefix (stream_host.py); the journal still shows the path as sent",
     ),
-    Layer(
-        InputGuardMiddleware,
-        Stage.OUTSIDE,
+    Step(
+        "input guard",
+        input_guard.InputGuard,
         "before the normaliser and everything else that routes or parses a body: absurd URLs and "
         "bodies (too large, undecodable, nested too deep, overflowing ints) get a 4xx, never a 500",
     ),
-    Layer(
-        NormalizeMiddleware,
-        Stage.OUTSIDE,
-        "maps legacy request forms onto the spec before Connexion routes and validates them",
-        lambda s: {"index": s.index, "strict": s.strict},
+    Step(
+        "normalise",
+        normalize.Normalize,
+        "maps legacy request forms onto the spec before routing and validation",
     ),
-    Layer(
-        WorldMiddleware,
-        Stage.OUTSIDE,
+    Step(
+        "world",
+        worlds.WorldStage,
         "after the normaliser (credentials in their canonical places), before routing: picks the "
-        "world the request's credential belongs to, which every inner layer and the handler use",
-        lambda s: {"worlds": s.worlds},
+        "world the request's credential belongs to, which every later stage and the handler use",
     ),
-    Layer(
-        TokenResponseEncoding,
-        Stage.AROUND_VALIDATION,
+    Step(
+        "route",
+        CONNEXION,
+        "the one routing of the request: the operation of the contract (or of the control API) its "
+        "path and method reach, with its path parameters; 405 with the spec's Allow; no operation: "
+        "the published spec and Swagger UI, else 404",
+    ),
+    Step(
+        "authenticate",
+        CONNEXION,
+        "the operation's security requirements, checked by Connexion's security handlers bound to "
+        "the store of the request's world (binding/security.py)",
+    ),
+    Step(
+        "oauth wire",
+        oauth_wire.TokenResponseEncoding,
         "outside response validation, which checks the JSON the token handler returns: a 200 from "
         "/oauth/token is re-encoded as a form unless the client sent Accept: application/json",
     ),
-    Layer(
-        FaultMiddleware,
-        Stage.BEFORE_HANDLER,
+    Step(
+        "validate request",
+        CONNEXION,
+        "parameters, media type and body against the operation, by Connexion's validators (built "
+        "once per schema, binding/fastpath.py)",
+    ),
+    Step(
+        "validate response",
+        CONNEXION,
+        "wraps the response: its status, media type, headers and body are checked against the "
+        "operation, forced responses included (a stream's events are not one body)",
+    ),
+    Step(
+        "faults",
+        faults.Faults,
         "once the operation is known and the request valid: Prefer: code=NNN and the fault table "
         "answer in place of the handler (faults.py)",
-        lambda s: {"book": s.runtime.book, "table": s.runtime.faults},
+    ),
+    Step(
+        "handler",
+        CONNEXION,
+        "last: Connexion's context for the operation, its handler with parameters bound, the "
+        "result serialised; Swagger UI and the published spec when no operation matched",
     ),
 ]
-"""The pipeline, outermost first."""
+"""The pipeline, in the order a request flows through it."""
+
+
+OnError = Callable[["Exchange", Exception], Awaitable[None]]
+
+
+class Pipeline:
+    """The one ASGI-facing loop: an exchange through every stage, errors rendered once."""
+
+    def __init__(self, stages: list[tuple[str, Any]], on_error: OnError) -> None:
+        self.stages = stages
+        self.steps: list[tuple[Any, Any, bool]] = []
+        for _, stage in stages:
+            run = getattr(stage, "run", None)
+            done = getattr(stage, "done", None)
+            self.steps.append((run, done, inspect.iscoroutinefunction(run)))
+        self.on_error = on_error
+
+    @classmethod
+    def build(
+        cls, pipeline: list[Step], settings: Settings, connexion: Mapping[str, Any], on_error: OnError
+    ) -> Pipeline:
+        """Each step's stage for one app, the Connexion ones from ``connexion`` (by name)."""
+        stages = [
+            (step.name, connexion[step.name] if step.build is CONNEXION else step.build(settings))
+            for step in pipeline
+        ]
+        return cls(stages, on_error)
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        x = Exchange(scope, receive, send)
+        finish = []
+        try:
+            for run, done, is_async in self.steps:
+                if done is not None:
+                    finish.append(done)
+                if run is None:
+                    continue
+                answer = await run(x) if is_async else run(x)
+                if answer is not None:
+                    if answer is not ANSWERED:
+                        await answer.send(x.send)
+                    break
+        except Exception as exc:  # noqa: BLE001 (rendered in Flowdock's shape, or raised again)
+            await self.on_error(x, exc)
+        finally:
+            for done in reversed(finish):
+                done(x)

@@ -1,8 +1,9 @@
-"""The one way our ASGI layers answer on their own: a JSON body (or none) with its headers.
+"""The one way a stage answers on its own: an ``Answer``, a JSON body (or none) with its headers.
 
-Layers that answer without reaching Connexion (the safety net, the input guard, the normaliser's
-strict refusals, CORS preflights, the admin gate, forced faults) all send through ``send_json``,
-so every such response is labelled and sized the same way as Connexion's own.
+Stages that answer without reaching the handler (the input guard, the normaliser's strict
+refusals, CORS preflights, the admin gate, forced faults) return an ``Answer``; the pipeline sends
+it through the request's current ``send`` (pipeline.py), so every such response is labelled, sized
+and journaled the same way as the handler's own.
 """
 
 from __future__ import annotations
@@ -19,26 +20,39 @@ JSON_UTF8 = b"application/json; charset=utf-8"
 Header = tuple[bytes, bytes]
 
 
-async def send_json(send: Any, status: int, body: Any, headers: Iterable[Header] = ()) -> None:
-    """Send a complete response: ``body`` as JSON (``None``: no body), after ``headers``."""
-    if body is None:
-        await send_bytes(send, status, b"", None, headers)
-    else:
-        await send_bytes(send, status, json.dumps(body).encode(), JSON_UTF8, headers)
+class Answer:
+    """A complete response a stage gives in place of the rest of the pipeline."""
+
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status: int, body: bytes, headers: list[Header]) -> None:
+        self.status = status
+        self.body = body
+        self.headers = headers
+
+    async def send(self, send: Any) -> None:
+        await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
+        await send({"type": "http.response.body", "body": self.body})
 
 
-async def send_bytes(
-    send: Any, status: int, data: bytes, content_type: bytes | None, headers: Iterable[Header] = ()
-) -> None:
-    """Send a complete response: ``data`` labelled ``content_type`` (None: unlabelled), after ``headers``."""
+def bytes_answer(
+    status: int, data: bytes, content_type: bytes | None, headers: Iterable[Header] = ()
+) -> Answer:
+    """``data`` labelled ``content_type`` (None: unlabelled), after ``headers``."""
     out = list(headers)
     if content_type is not None:
         out.append((b"content-type", content_type))
     out.append((b"content-length", str(len(data)).encode()))
-    await send({"type": "http.response.start", "status": status, "headers": out})
-    await send({"type": "http.response.body", "body": data})
+    return Answer(status, data, out)
 
 
-async def send_error(send: Any, exc: errors.FlowdockError, headers: Iterable[Header] = ()) -> None:
-    """A domain error in Flowdock's shape (binding/problems.py renders it the same way inside Connexion)."""
-    await send_json(send, exc.status, exc.to_body(), headers)
+def json_answer(status: int, body: Any, headers: Iterable[Header] = ()) -> Answer:
+    """``body`` as JSON (``None``: no body), after ``headers``."""
+    if body is None:
+        return bytes_answer(status, b"", None, headers)
+    return bytes_answer(status, json.dumps(body).encode(), JSON_UTF8, headers)
+
+
+def error_answer(exc: errors.FlowdockError, headers: Iterable[Header] = ()) -> Answer:
+    """A domain error in Flowdock's shape (binding/problems.py renders it the same way for the handlers)."""
+    return json_answer(exc.status, exc.to_body(), headers)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mock_server.middleware.exchange import Exchange
 from mock_server.middleware.types import Scope
 
 PREFIX = "/stream"
@@ -22,17 +23,17 @@ def is_stream_host(scope: Scope) -> bool:
     return False
 
 
-class StreamHostMiddleware:
+class StreamHost:
     """Prefixes ``/stream`` to the path of requests sent to a ``stream.`` host."""
 
-    def __init__(self, app: Any) -> None:
-        self.app = app
+    def __init__(self, settings: Any) -> None:
+        pass
 
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and is_stream_host(scope):
+    def run(self, x: Exchange) -> None:
+        scope = x.scope
+        if is_stream_host(scope):
             path: str = scope["path"]
             if not path.startswith((PREFIX + "/", "/_mock")) and path != PREFIX:
-                scope = {**scope, "path": PREFIX + path}
+                scope = x.scope = {**scope, "path": PREFIX + path}
                 if scope.get("raw_path"):
                     scope["raw_path"] = PREFIX.encode() + scope["raw_path"]
-        await self.app(scope, receive, send)

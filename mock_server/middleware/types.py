@@ -1,4 +1,4 @@
-"""What every layer of the pipeline shares: ASGI types and the per-request state key."""
+"""What every stage of the pipeline shares: ASGI types and the per-request state key."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ Scope = dict[str, Any]
 """An ASGI connection scope."""
 
 REQUEST_STATE = "flowdock"
-"""Key of the per-request state dict that request_state.py puts in the ASGI scope."""
+"""Key of the per-request state dict the pipeline's exchange puts in the ASGI scope (exchange.py)."""
 BODY_FLOW_TOKEN = "body_flow_token"
 """Request-state key: the ``flow_token`` the normaliser found in the body of a request with no
 Authorization header, for the security layer to judge before the body is validated."""

@@ -35,8 +35,10 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 
-from mock_server.middleware.normalize import _read_body, _replay
-from mock_server.middleware.types import REQUEST_STATE, Scope
+from mock_server.middleware.exchange import Exchange
+from mock_server.middleware.exchange import replay as _replay
+from mock_server.middleware.normalize import _read_body
+from mock_server.middleware.types import Scope
 from mock_server.runtime.worlds import CURRENT, World, Worlds, kinds
 
 PUSH_PREFIXES = ("/messages/chat/", "/messages/team_inbox/")
@@ -56,34 +58,30 @@ BODY_CREDENTIALS = {
 grant's ``username`` goes with the body's ``password``)."""
 
 
-class WorldMiddleware:
+class WorldStage:
     """Sets the request's world (``CURRENT``, ``scope["flowdock"]["world"]``) from its credentials."""
 
-    def __init__(self, app: Any, worlds: Worlds) -> None:
-        self.app = app
-        self.worlds = worlds
+    def __init__(self, settings: Any) -> None:
+        self.worlds: Worlds = settings.worlds
 
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def run(self, x: Exchange) -> None:
         worlds = self.worlds
         world: World | None = None
         if not worlds.only_default:
             worlds.sweep_if_due()
+            scope = x.scope
             world = self._from_url_or_headers(scope)
             if world is None and (scope["method"], scope["path"]) in BODY_CREDENTIALS:
-                world, receive = await self._from_body(scope, receive)
+                world, x.receive = await self._from_body(scope, x.receive)
         if world is None:
             world = worlds.default
-        state = scope.get(REQUEST_STATE)
-        if state is not None:
-            state["world"] = world
-        token = CURRENT.set(world)
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            CURRENT.reset(token)
+        x.state["world"] = world
+        x.world_token = CURRENT.set(world)
+
+    @staticmethod
+    def done(x: Exchange) -> None:
+        if x.world_token is not None:
+            CURRENT.reset(x.world_token)
 
     def _from_url_or_headers(self, scope: Scope) -> World | None:
         find = self.worlds.find_carried

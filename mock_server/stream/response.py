@@ -39,9 +39,9 @@ SSE_KEEPALIVE = b":\n\n"
 REPLAY_CHUNK = 200
 SERVER_SEND = "flowdock.server_send"
 """Scope key of the server's own ``send`` (set by the app on entry): a stream's body chunks go
-straight to it, past every layer's send wrapper, once the response start went through them all.
-Nothing inside looks at body chunks of a stream: its schema is marked ``x-stream`` (never
-validated as one body) and the journal and request state act on the start only."""
+straight to it, past the pipeline's send wrappers, once the response start went through them.
+Nothing there looks at body chunks of a stream: its schema is marked ``x-stream`` (never
+validated as one body) and the exchange acts on the start only (middleware/exchange.py)."""
 TRUE = ("1", "true")
 
 

@@ -20,8 +20,8 @@ from starlette.testclient import TestClient
 from mock_server import errors
 from mock_server.app import create_app
 from mock_server.contract import OperationIndex, load_spec
-from mock_server.middleware.normalize import NormalizeMiddleware, SpecIndex
-from mock_server.middleware.types import REQUEST_STATE
+from mock_server.middleware.exchange import Exchange
+from mock_server.middleware.normalize import Normalize, SpecIndex
 from mock_server.store.oauth import AccessToken
 from tests.conftest import ALICE, BOB, CAROL_ID, assert_error
 
@@ -375,11 +375,17 @@ def through(index: SpecIndex) -> Callable[..., tuple[Seen, dict[str, Any]]]:
             await send({"type": "http.response.start", "status": 204, "headers": []})
             await send({"type": "http.response.body", "body": b""})
 
-        middleware = NormalizeMiddleware(capture, index=index, strict=strict)
+        stage = Normalize(index=index, strict=strict)
 
         async def with_state(scope: dict[str, Any], receive: Any, send: Any) -> None:
-            scope[REQUEST_STATE] = state
-            await middleware(scope, receive, send)
+            x = Exchange(scope, receive, send)
+            state.update(x.state)
+            x.state = state
+            answer = await stage.run(x)
+            if answer is not None:
+                await answer.send(send)
+                return
+            await capture(x.scope, x.receive, x.send)
 
         response = TestClient(with_state).request(method, url, **request)  # no lifespan
         seen["status"] = response.status_code

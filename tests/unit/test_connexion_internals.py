@@ -43,7 +43,7 @@ SPECIFICATION = "mock_server/binding/specification.py"
 SECURITY = "mock_server/binding/security.py"
 MULTIPART = "mock_server/binding/multipart.py"
 VALIDATION = "mock_server/binding/validation.py"
-ROUTING = "mock_server/binding/routing.py"
+DISPATCH = "mock_server/binding/dispatch.py"
 
 INTERNALS = [
     # --- the once-per-operation decoration (fastpath.py)
@@ -159,8 +159,136 @@ INTERNALS = [
         ("self",),
         MULTIPART,
     ),
-    # --- where routing leaves the operation (routing.py)
-    Internal("connexion.middleware.abstract", "", "ROUTING_CONTEXT", "constant", None, ROUTING),
+    # --- Connexion's per-operation objects, called from the pipeline's stages (dispatch.py)
+    Internal(
+        "connexion.middleware.abstract",
+        "RoutedMiddleware",
+        "add_api",
+        "method",
+        ("self", "specification", "kwargs"),
+        DISPATCH,
+    ),
+    Internal(
+        "connexion.middleware.abstract",
+        "RoutedAPI",
+        "add_operation",
+        "method",
+        ("self", "path", "method"),
+        DISPATCH,
+    ),
+    Internal("connexion.middleware.routing", "RoutingMiddleware", "add_api", "method", None, DISPATCH),
+    Internal(
+        "connexion.middleware.routing",
+        "RoutingOperation",
+        "__init__",
+        "method",
+        ("self", "operation_id", "next_app"),
+        DISPATCH,
+    ),
+    Internal(
+        "connexion.middleware.swagger_ui", "SwaggerUIMiddleware", "default_fn", "method", None, DISPATCH
+    ),
+    Internal(
+        "connexion.middleware.security",
+        "SecurityOperation",
+        "_get_verification_fn",
+        "method",
+        ("self",),
+        DISPATCH,
+    ),
+    Internal(
+        "connexion.middleware.request_validation",
+        "RequestValidationOperation",
+        "extract_content_type",
+        "method",
+        ("self", "headers"),
+        DISPATCH,
+    ),
+    Internal(
+        "connexion.middleware.request_validation",
+        "RequestValidationOperation",
+        "validate_mime_type",
+        "method",
+        ("self", "mime_type"),
+        DISPATCH,
+    ),
+    Internal(
+        "connexion.middleware.request_validation",
+        "RequestValidationOperation",
+        "security_query_params",
+        "property",
+        ("self",),
+        DISPATCH,
+    ),
+    Internal(
+        "connexion.middleware.response_validation",
+        "ResponseValidationOperation",
+        "extract_content_type",
+        "method",
+        ("self", "headers"),
+        DISPATCH,
+    ),
+    Internal(
+        "connexion.middleware.response_validation",
+        "ResponseValidationOperation",
+        "validate_mime_type",
+        "method",
+        ("self", "mime_type"),
+        DISPATCH,
+    ),
+    Internal(
+        "connexion.middleware.response_validation",
+        "ResponseValidationOperation",
+        "validate_required_headers",
+        "staticmethod",
+        ("headers", "response_definition"),
+        DISPATCH,
+    ),
+    Internal(
+        "connexion.validators.abstract",
+        "AbstractRequestBodyValidator",
+        "wrap_receive",
+        "method",
+        ("self", "receive", "scope"),
+        DISPATCH,
+    ),
+    Internal(
+        "connexion.validators.abstract",
+        "AbstractResponseBodyValidator",
+        "wrap_send",
+        "method",
+        ("self", "send"),
+        DISPATCH,
+    ),
+    Internal(
+        "connexion.validators.abstract",
+        "AbstractResponseBodyValidator",
+        "__init__",
+        "method",
+        ("self", "scope", "schema", "nullable", "encoding"),
+        DISPATCH,
+    ),
+    Internal(
+        "connexion.validators.parameter",
+        "ParameterValidator",
+        "validate",
+        "method",
+        ("self", "scope"),
+        DISPATCH,
+    ),
+    Internal(
+        "connexion.validators.parameter",
+        "ParameterValidator",
+        "__init__",
+        "method",
+        ("self", "parameters", "uri_parser", "strict_validation", "security_query_params"),
+        DISPATCH,
+    ),
+    Internal("connexion.context", "", "_context", "attribute", None, DISPATCH),
+    Internal("connexion.context", "", "_operation", "attribute", None, DISPATCH),
+    Internal("connexion.context", "", "_receive", "attribute", None, DISPATCH),
+    Internal("connexion.context", "", "_scope", "attribute", None, DISPATCH),
+    Internal("connexion.utils", "", "sort_apis_by_basepath", "attribute", None, DISPATCH),
 ]
 
 
@@ -207,10 +335,24 @@ def test_connexion_internal_is_still_there_with_the_same_shape(internal: Interna
     )
 
 
-def test_the_routing_context_key_is_the_one_the_journal_reads() -> None:
-    from connexion.middleware.abstract import ROUTING_CONTEXT
+def test_connexion_keeps_its_per_operation_objects_where_dispatch_reads_them() -> None:
+    """Each routed middleware holds, per base path and operationId, the object dispatch.py calls."""
+    from mock_server.app import create_app
+    from mock_server.binding.dispatch import Dispatch
 
-    assert ROUTING_CONTEXT == "connexion_routing", f"revisit {ROUTING}"
+    app = create_app()
+    dispatch = Dispatch(app.middleware, app._middleware_app)
+    operation = dispatch.operations[("", "listFlows")]
+    assert operation.verify is not None, f"revisit {DISPATCH}"
+    assert operation.request._operation.operation_id == "listFlows", f"revisit {DISPATCH}"
+    assert operation.request._operation._uri_parser_class is not None, f"revisit {DISPATCH}"
+    assert all(len(pair) == 2 for pair in app.middleware.error_handlers), f"revisit {DISPATCH}"
+    assert set(dispatch.error_handlers) >= {Exception}, f"revisit {DISPATCH}"
+    assert operation.response is not None and operation.response._validator_map, f"revisit {DISPATCH}"
+    assert operation.context.operation_id == "listFlows", f"revisit {DISPATCH}"
+    assert callable(operation.handler.fn), f"revisit {DISPATCH}"
+    route = dispatch.mounts[-1][1]["flows"][0][0]
+    assert route.path_regex.match("/flows") and "HEAD" in route.methods, f"revisit {DISPATCH}"
 
 
 def test_connexion_add_api_takes_only_what_the_mock_app_passes_on() -> None:

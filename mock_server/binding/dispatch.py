@@ -1,0 +1,397 @@
+"""Connexion's stages of the pipeline (middleware/pipeline.py), resolved per operation at startup.
+
+Connexion 3 runs a request through a stack of ASGI middlewares (server errors, exceptions, Swagger
+UI, routing, security, request validation, response validation, lifespan, context) and then its
+own app, which routes again. Each of those middlewares keeps, per API and operationId, an object
+holding what it needs (the security requirements and their verification function, the request
+validator's view of the operation, the response validator's, the handler decorated with its
+parameter and response decorators). ``Dispatch`` builds those same objects once, from the APIs the
+app declared, and calls into them directly from plain stage functions:
+
+- ``route``: the one routing of the request, over Connexion's own compiled routes (the same
+  Starlette patterns and convertors, the same order, 405 for a path whose methods do not include
+  the request's, the trailing-slash redirect); a path and method seen before is a dict lookup;
+- ``authenticate``: the operation's ``SecurityOperation.verification_fn``;
+- ``validate request``: parameters, media type and body, by the operation's Connexion validators
+  (parameter validator and body validators built once per operation and media type);
+- ``validate response``: the response's media type, required headers and body, by Connexion's
+  response validators (``x-stream`` bodies pass, fastpath.py);
+- ``handler``: Connexion's context variables, then the operation's decorated handler; with no
+  operation, Connexion's Swagger UI and published spec, else 404.
+
+Errors are rendered by the handlers registered with ``add_error_handler`` (problems.py), looked up
+along the exception's class hierarchy as Starlette's exception middleware did.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from connexion import utils
+from connexion.context import _context, _operation, _receive, _scope
+from connexion.exceptions import NonConformingResponseHeaders
+from connexion.lifecycle import ConnexionRequest
+from connexion.middleware.context import ContextMiddleware
+from connexion.middleware.request_validation import RequestValidationMiddleware
+from connexion.middleware.response_validation import ResponseValidationMiddleware
+from connexion.middleware.routing import RoutingMiddleware
+from connexion.middleware.security import SecurityMiddleware
+from connexion.middleware.swagger_ui import SwaggerUIMiddleware
+from starlette.datastructures import URL
+from starlette.exceptions import HTTPException
+from starlette.responses import RedirectResponse
+from starlette.responses import Response as StarletteResponse
+
+from mock_server.middleware.exchange import ANSWERED
+
+if TYPE_CHECKING:
+    from mock_server.middleware.exchange import Exchange
+    from mock_server.middleware.responses import Answer
+
+ROUTE_CACHE_SIZE = 1024
+"""Distinct (method, path) pairs whose routing result is remembered (cleared when full)."""
+
+
+class Operation:
+    """Everything one operation needs per request, resolved once."""
+
+    __slots__ = (
+        "base_path",
+        "body_validators",
+        "consumes_ok",
+        "context",
+        "handler",
+        "operation_id",
+        "parameters",
+        "request",
+        "response",
+        "responses",
+        "verify",
+    )
+
+    def __init__(self, base_path: str, operation_id: str, parts: dict[str, Any]) -> None:
+        self.base_path = base_path
+        self.operation_id = operation_id
+        security = parts["security"]
+        self.verify = security.verification_fn if security.security else None
+        request = self.request = parts["request"]  # RequestValidationOperation
+        spec_operation = request._operation
+        uri_parser = spec_operation._uri_parser_class(
+            spec_operation.parameters, spec_operation.body_definition()
+        )
+        self.parameters = request._validator_map["parameter"](
+            spec_operation.parameters,
+            uri_parser=uri_parser,
+            strict_validation=request.strict_validation,
+            security_query_params=request.security_query_params,
+        )
+        self.body_validators: dict[tuple[str, str], Any] = {}
+        self.consumes_ok: set[str] = set()
+        response = parts["response"]  # ResponseValidationOperation, or the next app when not validating
+        self.response: Any = response if hasattr(response, "validate_required_headers") else None
+        self.responses: dict[tuple[int, str, str], Any] = {}
+        self.context = parts["context"].operation
+        self.handler = parts["handler"]  # AsyncOperation (fastpath.py: decorated once)
+
+    # -- request validation (RequestValidationOperation.__call__, its per-operation parts kept)
+    async def validate_request(self, x: Exchange) -> None:
+        request = self.request
+        self.parameters.validate(x.scope)
+        mime_type, encoding = request.extract_content_type(x.scope["headers"])
+        if mime_type not in self.consumes_ok:
+            request.validate_mime_type(mime_type)
+            self.consumes_ok.add(mime_type)
+        key = (mime_type, encoding)
+        validator = self.body_validators.get(key)
+        if validator is None:
+            validator = self.body_validators[key] = self._body_validator(mime_type, encoding)
+        if validator is not False:
+            x.receive, x.scope = await validator.wrap_receive(x.receive, scope=x.scope)
+
+    def _body_validator(self, mime_type: str, encoding: str) -> Any:
+        request = self.request
+        spec_operation = request._operation
+        schema = spec_operation.body_schema(mime_type)
+        if not schema:
+            return False
+        try:
+            body_validator = request._validator_map["body"][mime_type]
+        except KeyError:
+            return False  # Connexion skips validation: no validator for the media type
+        return body_validator(
+            schema=schema,
+            required=spec_operation.request_body.get("required", False),
+            nullable=utils.is_nullable(spec_operation.body_definition(mime_type)),
+            encoding=encoding,
+            strict_validation=request.strict_validation,
+            uri_parser=spec_operation.uri_parser_class(
+                spec_operation.parameters, spec_operation.body_definition()
+            ),
+        )
+
+    # -- response validation (ResponseValidationOperation.__call__)
+    def validating(self, send: Any) -> Any:
+        checks = self.response
+        responses = self.responses
+
+        async def validated_send(message: dict[str, Any]) -> None:
+            nonlocal send
+            if message["type"] == "http.response.start":
+                headers = message["headers"]
+                mime_type, encoding = checks.extract_content_type(headers)
+                status = message["status"]
+                if status < 400:
+                    checks.validate_mime_type(mime_type)
+                key = (status, mime_type, encoding)
+                found = responses.get(key)
+                if found is None:
+                    found = responses[key] = self._response_validator(status, mime_type, encoding)
+                required, validator = found
+                if required:
+                    missing = required - {header[0].decode("latin-1").lower() for header in headers}
+                    if missing:
+                        raise NonConformingResponseHeaders(
+                            detail="Keys in response header don't match response specification. "
+                            f"Difference: {', '.join(missing)}"
+                        )
+                if validator is not None:
+                    send = validator.wrap_send(send)
+            await send(message)
+
+        return validated_send
+
+    def _response_validator(self, status: int, mime_type: str, encoding: str) -> tuple[set[str], Any]:
+        checks = self.response
+        spec_operation = checks._operation
+        definition = spec_operation.response_definition(str(status), mime_type)
+        required = {k.lower() for k, v in definition.get("headers", {}).items() if v.get("required", False)}
+        try:
+            body_validator = checks._validator_map["response"][mime_type]
+        except KeyError:
+            return required, None
+        validator = body_validator(
+            None,
+            schema=spec_operation.response_schema(str(status), mime_type),
+            nullable=utils.is_nullable(definition),
+            encoding=encoding,
+        )
+        return required, validator
+
+
+class Dispatch:
+    """The Connexion stages of one app (see the module docstring)."""
+
+    def __init__(self, middleware: Any, handlers_app: Any) -> None:
+        """``middleware``: the app's ConnexionMiddleware (its APIs, options, error handlers);
+        ``handlers_app``: the app's AsyncASGIApp, which holds the decorated handlers."""
+        self.middleware = middleware
+        apis = utils.sort_apis_by_basepath(middleware.apis)
+        routing = RoutingMiddleware(None)
+        self.swagger = SwaggerUIMiddleware(self._unrouted)
+        layers = {
+            "security": SecurityMiddleware(None),
+            "request": RequestValidationMiddleware(None),
+            "response": ResponseValidationMiddleware(None),
+            "context": ContextMiddleware(None),
+        }
+        for api in apis:
+            for target in (routing, self.swagger, *layers.values()):
+                target.add_api(api.specification, base_path=api.base_path, **api.kwargs)
+            handlers_app.add_api(api.specification, base_path=api.base_path, **api.kwargs)
+        self.operations: dict[tuple[str, str], Operation] = {}
+        for base_path, handler_apis in handlers_app.apis.items():
+            for index, api in enumerate(handler_apis):
+                for operation_id, handler in api.operations.items():
+                    parts = {
+                        name: layer.apis[base_path][index].operations[operation_id]
+                        for name, layer in layers.items()
+                    }
+                    parts["handler"] = handler
+                    self.operations[(base_path, operation_id)] = Operation(base_path, operation_id, parts)
+        self.mounts = self._mounts(routing)
+        self.routes: dict[tuple[str, str], tuple[Operation, tuple[tuple[str, Any], ...]]] = {}
+        self.error_handlers = dict(middleware.error_handlers)
+        middleware.middleware_stack = [self]  # started: Connexion refuses new APIs and middlewares now
+
+    # -- routing -----------------------------------------------------------------------------------
+    def _mounts(self, routing: Any) -> list[tuple[str, dict[str, list[tuple[Any, Operation]]], list[Any]]]:
+        """Per mount (base path): its routes by first path segment, in Connexion's order."""
+        mounts = []
+        for mount in routing.router.routes:
+            base = mount.path
+            routes = []
+            for route in mount.app.routes:
+                operation = self.operations.get((base, route.endpoint.operation_id))
+                if operation is not None:
+                    routes.append((route, operation))
+            buckets: dict[str, list[tuple[Any, Operation]]] = {}
+            wildcard = [r for r in routes if r[0].path[1:].split("/", 1)[0].startswith("{")]
+            for route, _ in routes:
+                first = route.path[1:].split("/", 1)[0]
+                if not first.startswith("{"):
+                    buckets.setdefault(first, [])
+            for first, bucket in buckets.items():
+                bucket.extend(r for r in routes if r in wildcard or r[0].path[1:].split("/", 1)[0] == first)
+            mounts.append((base, buckets, wildcard))
+        return mounts
+
+    def match(self, method: str, path: str) -> Any:
+        """The operation and path parameters ``method path`` reaches; a 405 (raised) for a path
+        whose routes take other methods; a redirect where only the other trailing slash routes;
+        None when no operation matches."""
+        found = self.routes.get((method, path))
+        if found is not None:
+            return found[0], dict(found[1])
+        for base, buckets, wildcard in self.mounts:
+            if base:
+                if not path.startswith(base) or path[len(base) : len(base) + 1] != "/":
+                    continue
+                rest = path[len(base) :]
+            else:
+                rest = path
+            candidates = buckets.get(rest[1:].split("/", 1)[0], wildcard)
+            partial = None
+            for route, operation in candidates:
+                matched = route.path_regex.match(rest)
+                if matched is None:
+                    continue
+                if method in route.methods:
+                    convertors = route.param_convertors
+                    params = {
+                        key: convertors[key].convert(value) for key, value in matched.groupdict().items()
+                    }
+                    if len(self.routes) >= ROUTE_CACHE_SIZE:
+                        self.routes.clear()
+                    self.routes[(method, path)] = (operation, tuple(params.items()))
+                    return operation, params
+                if partial is None:
+                    partial = route
+            if partial is not None:
+                raise HTTPException(status_code=405, headers={"Allow": ", ".join(partial.methods)})
+            if rest != "/":
+                toggled = rest.rstrip("/") if rest.endswith("/") else rest + "/"
+                candidates = buckets.get(toggled[1:].split("/", 1)[0], wildcard)
+                if any(route.path_regex.match(toggled) for route, _ in candidates):
+                    return _redirect
+            return None  # a mount matched: Starlette tries no other
+        return None
+
+    def route(self, x: Exchange) -> Any:
+        scope = x.scope
+        found = self.match(scope["method"], scope["path"])
+        if found is None:
+            return None
+        if found is _redirect:
+            redirect = dict(scope)
+            path = scope["path"]
+            redirect["path"] = path.rstrip("/") if path.endswith("/") else path + "/"
+            return _RedirectAnswer(str(URL(scope=redirect)))
+        operation, params = found
+        path_params = scope.get("path_params")
+        if path_params is None:
+            scope["path_params"] = params
+        else:
+            path_params.update(params)
+        x.operation = operation
+        x.operation_id = operation.operation_id
+        return None
+
+    # -- the operation's stages ----------------------------------------------------------------------
+    @staticmethod
+    async def authenticate(x: Exchange) -> None:
+        operation = x.operation
+        if operation is not None and operation.verify is not None:
+            await operation.verify(ConnexionRequest(x.scope))
+
+    @staticmethod
+    async def validate_request(x: Exchange) -> None:
+        if x.operation is not None:
+            await x.operation.validate_request(x)
+
+    @staticmethod
+    def validate_response(x: Exchange) -> None:
+        operation = x.operation
+        if operation is not None and operation.response is not None:
+            x.send = operation.validating(x.send)
+
+    async def handle(self, x: Exchange) -> Answer:
+        operation = x.operation
+        scope = x.scope
+        if operation is None:
+            await self.swagger(scope, x.receive, x.send)
+            return ANSWERED
+        _context.set(scope.get("extensions", {}).get("connexion_context", {}))
+        _operation.set(operation.context)
+        _receive.set(x.receive)
+        _scope.set(scope)
+        response = await operation.handler.fn()
+        await response(scope, x.receive, x.send)
+        return ANSWERED
+
+    @staticmethod
+    async def _unrouted(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        raise HTTPException(status_code=404)
+
+    def stages(self) -> dict[str, Any]:
+        """The stage objects, by the names middleware/pipeline.py gives them."""
+        return {
+            "route": _Stage(self.route),
+            "authenticate": _Stage(self.authenticate),
+            "validate request": _Stage(self.validate_request),
+            "validate response": _Stage(self.validate_response),
+            "handler": _Stage(self.handle),
+        }
+
+    # -- errors --------------------------------------------------------------------------------------
+    async def on_error(self, x: Exchange, exc: Exception) -> None:
+        """``exc`` in Flowdock's shape through the response headers of the request (``x.out``);
+        raised again when the response had already started."""
+        if x.started:
+            raise exc
+        handler = self._handler_for(exc)
+        if handler is None:
+            raise exc
+        request = ConnexionRequest(x.scope, x.receive)
+        result = handler(request, exc)
+        if inspect.isawaitable(result):
+            result = await result
+        response = StarletteResponse(
+            content=result.body,
+            status_code=result.status_code,
+            media_type=result.mimetype,
+            headers=result.headers,
+        )
+        await response(x.scope, x.receive, x.out)  # type: ignore[arg-type]
+
+    def _handler_for(self, exc: Exception) -> Callable[..., Any] | None:
+        for cls in type(exc).__mro__:
+            if cls in self.error_handlers:
+                handler: Callable[..., Any] = self.error_handlers[cls]
+                return handler
+        return None
+
+
+class _Stage:
+    __slots__ = ("run",)
+
+    def __init__(self, run: Any) -> None:
+        self.run = run
+
+
+class _RedirectAnswer:
+    """Starlette's trailing-slash redirect (307), sent as the router sent it."""
+
+    def __init__(self, url: str) -> None:
+        self.response = RedirectResponse(url=url)
+
+    async def send(self, send: Any) -> None:
+        await self.response({"type": "http"}, _no_receive, send)
+
+
+async def _no_receive() -> dict[str, Any]:
+    return {"type": "http.disconnect"}
+
+
+_redirect: Any = object()
