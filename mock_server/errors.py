@@ -93,6 +93,7 @@ FILE_TOO_LARGE = "is larger than the upload limit"
 COMMENT_ON_COMMENT = "can't be a comment"
 NO_WHITESPACE = "should not contain whitespace"
 NOT_SUPPORTED_HERE = "is not supported here"
+NO_SUCH_MESSAGE = "is not the id of a message here"
 
 # --- streaming (docs/flowdock.md §8.1) -------------------------------------------------------------
 STREAM_NEEDS_FILTER = "must name at least one flow unless user=1 asks for private messages"
@@ -166,6 +167,7 @@ DELETED_MESSAGE = "A deleted message cannot be edited"
 # --- worlds (runtime/worlds.py, control/worlds.py) -----------------------------------------------
 NO_SUCH_WORLD = "No such world"
 TOO_MANY_WORLDS = "Too many worlds"
+TOO_MANY_SCHEDULES = "Too many activity schedules"
 WORLD_CAP = (
     "this server holds at most {limit} worlds besides the default one (--max-worlds); delete one "
     "(DELETE /_mock/worlds/{{id}}) or let idle ones expire (--world-idle-timeout)"
@@ -233,6 +235,13 @@ class Conflict(FlowdockError):
 
     status = 409
     message = CREDENTIAL_CONFLICT
+
+
+class TooManySchedules(FlowdockError):
+    """429: a world already runs as many presence and typing schedules as it may."""
+
+    status = 429
+    message = TOO_MANY_SCHEDULES
 
 
 class TooManyWorlds(FlowdockError):

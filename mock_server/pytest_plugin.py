@@ -285,6 +285,35 @@ class Kit:
             raise ConversationFailed(answer)
         return dict(answer)
 
+    def activity(
+        self,
+        as_user: int,
+        flow: str,
+        kind: str = "presence",
+        *,
+        typing: bool | str = True,
+        every_s: float | None = None,
+        count: int | None = None,
+    ) -> dict[str, Any]:
+        """``POST /_mock/activity``: ``activity.user`` from ``as_user`` in ``flow`` (``presence``,
+        or ``typing``: true, false or a thread id). Without ``every_s``, one event now:
+        ``{"events": [...]}``; with it, a schedule (``count`` events, or until ``stop_activity``):
+        ``{"schedule": {...}}``."""
+        control, world = self._kit()
+        body: dict[str, Any] = {"user": as_user, "flow": flow, "kind": kind}
+        if kind == "typing":
+            body["typing"] = typing
+        if every_s is not None:
+            body["every_s"] = every_s
+        if count is not None:
+            body["count"] = count
+        return dict(control.call("POST", "/activity" + _query({"world": world}), body))
+
+    def stop_activity(self, schedule_id: int) -> None:
+        """Stop a schedule ``activity`` started."""
+        control, world = self._kit()
+        control.call("DELETE", f"/activity/{schedule_id}" + _query({"world": world}))
+
     @property
     def webhooks(self) -> Webhooks:
         return Webhooks(*self._kit())

@@ -50,3 +50,15 @@ def test_the_fixture_resets_clock_and_webhooks(flowdock_mock: FlowdockMock) -> N
     assert len(flowdock_mock.webhooks.registered()) == 1
     flowdock_mock.reset()
     assert flowdock_mock.webhooks.registered() == []
+
+
+def test_activity__presence_now_and_typing_on_a_schedule(flowdock_mock: FlowdockMock) -> None:
+    (ping,) = flowdock_mock.activity(BOB, "acme/main")["events"]
+    assert ping["event"]["event"] == "activity.user" and set(ping["event"]["content"]) == {"last_activity"}
+    schedule = flowdock_mock.activity(BOB, "acme/main", "typing", every_s=0.05, count=3)["schedule"]
+    assert schedule["count"] == 3
+    # the third typing event comes after the ping and the first two
+    third = flowdock_mock.wait_for_event(ping["id"] + 2, event="activity.user", user=BOB, timeout=5)
+    assert third["id"] == ping["id"] + 3 and third["event"]["content"]["typing"] is True
+    forever = flowdock_mock.activity(BOB, "acme/main", every_s=60)["schedule"]
+    flowdock_mock.stop_activity(forever["id"])

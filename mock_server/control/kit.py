@@ -8,7 +8,7 @@ from typing import Any
 
 from mock_server import errors
 from mock_server.converse import session
-from mock_server.runtime import kit
+from mock_server.runtime import activity, kit
 from mock_server.runtime.worlds import DEFAULT_ID, Worlds
 from mock_server.store.clock import MAX_MS, OUT_OF_RANGE, in_range
 from mock_server.store.timefmt import parse_iso_ms
@@ -17,13 +17,16 @@ from mock_server.stream.hub import StreamHub
 __all__ = [
     "create_webhook",
     "delete_webhook",
+    "generate_activity",
     "get_clock",
     "inject_event",
+    "list_activity",
     "list_events",
     "list_webhook_deliveries",
     "list_webhooks",
     "play_conversation",
     "set_clock",
+    "stop_activity",
     "wait_for_event",
     "wait_for_stream",
 ]
@@ -154,3 +157,29 @@ async def list_webhook_deliveries(
         seen = {"deliveries": hooks.list_deliveries(limit)}
         return _timed_out(f"fewer than {at_least} delivery attempts in time", seen)
     return {"deliveries": hooks.list_deliveries(limit)}, 200
+
+
+def list_activity(worlds: Worlds, world: str | None = None) -> Any:
+    return {"schedules": worlds.get(world or DEFAULT_ID).runtime.activity.list()}, 200
+
+
+def generate_activity(worlds: Worlds, body: dict[str, Any], world: str | None = None) -> Any:
+    """One ``activity.user`` now, or a schedule of them (runtime/activity.py)."""
+    found = worlds.get(world or DEFAULT_ID)
+    store = found.store
+    with store.lock:
+        user = kit.user_id(store, body["user"], "user")
+        flow_id = kit.joined_flow(store, str(body["flow"]), user).id
+    kind = body.get("kind", "presence")
+    typing = body.get("typing", True)
+    if "every_s" in body:
+        schedule = found.runtime.activity.start(
+            user, flow_id, kind, body["every_s"], body.get("count"), typing
+        )
+        return {"schedule": schedule}, 201
+    return {"events": [activity.emit(store, user, flow_id, kind, typing)]}, 201
+
+
+def stop_activity(worlds: Worlds, schedule: int, world: str | None = None) -> Any:
+    worlds.get(world or DEFAULT_ID).runtime.activity.cancel(schedule)
+    return None, 204

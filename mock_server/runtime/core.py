@@ -11,6 +11,7 @@ from typing import Any
 
 from mock_server import errors
 from mock_server.contract import OperationIndex
+from mock_server.runtime.activity import Schedules
 from mock_server.runtime.faults import Fault, FaultTable, ResponseBook
 from mock_server.runtime.feed import JournalFeed
 from mock_server.runtime.journal import Journal
@@ -52,6 +53,8 @@ class Runtime:
         self.admin_token = admin_token
         self.webhooks = Webhooks(store, self.journal, any_host=webhook_any_host)
         """The world's outgoing webhooks (runtime/webhooks.py), subscribed to its event log."""
+        self.activity = Schedules(store)
+        """The world's presence and typing schedules (runtime/activity.py)."""
 
     def for_store(self, store: Store) -> Runtime:
         """The runtime of another world of the same server: its own journal, coverage and fault
@@ -70,6 +73,7 @@ class Runtime:
     # --- state --------------------------------------------------------------------------------
     def reset_state(self) -> dict[str, Any]:
         self.webhooks.clear()
+        self.activity.clear()
         self.store.reset()
         return {"status": "reset", "seed": self.store.seed}
 

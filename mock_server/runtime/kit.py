@@ -5,7 +5,9 @@ streamed it: a persisted kind (``message``, ``status``, ``comment``, ...) goes t
 own post, so it gets real ids, tags and threads and is emitted by the write itself; any other kind
 is completed with the common fields of a server-side event (docs/flowdock.md §4.1), checked against
 its schema in spec/asyncapi.yaml and emitted. Either way streams, webhooks and waits see one
-ordinary event of the log.
+ordinary event of the log. What the real event left in the world, the injected one leaves too
+(``STORED_CONSEQUENCES``): an ``emoji-reaction`` updates the message's ``emojiReactions``, an
+``action`` is kept among the flow's messages.
 
 The waits block on the log's subscribers (an ``asyncio`` future resolved by the writer, in any
 thread), never on a polling loop: they answer as soon as the condition holds, and when the timeout
@@ -93,7 +95,7 @@ def listed(event: Event) -> dict[str, Any]:
 
 
 # --- inject -----------------------------------------------------------------------------------------
-def _flow(store: Store, ref: str, user: int) -> Flow:
+def joined_flow(store: Store, ref: str, user: int) -> Flow:
     """A flow by id or ``organization/flow`` that ``user`` has joined (404 or 403 otherwise)."""
     if "/" in ref:
         org, _, name = ref.partition("/")
@@ -101,7 +103,7 @@ def _flow(store: Store, ref: str, user: int) -> Flow:
     return store.flows.get_joined_by_id(ref, viewer=user)
 
 
-def _user(store: Store, value: Any, name: str) -> int:
+def user_id(store: Store, value: Any, name: str) -> int:
     try:
         user_id = int(value)
     except (TypeError, ValueError):
@@ -124,7 +126,7 @@ def inject(store: Store, request: dict[str, Any]) -> list[dict[str, Any]]:
         raise errors.ValidationFailed.field("flow", FLOW_OR_TO)
     fields = dict(request.get("fields") or {})
     with store.lock:
-        user = _user(store, request["user"], "user")
+        user = user_id(store, request["user"], "user")
         before = store.events.last_seq
         if kind in PERSISTED and known:
             body = {"event": kind, **fields}
@@ -134,26 +136,58 @@ def inject(store: Store, request: dict[str, Any]) -> list[dict[str, Any]]:
             if to is not None:
                 if kind not in PRIVATE_PERSISTED:
                     raise errors.ValidationFailed.field("event", NOT_PRIVATE)
-                store.private.send_private_message(_user(store, to, "to"), body, viewer=user)
+                store.private.send_private_message(user_id(store, to, "to"), body, viewer=user)
             else:
-                flow = _flow(store, str(flow_ref), user)
+                flow = joined_flow(store, str(flow_ref), user)
                 parent = body.get("message") if kind == "comment" else None
                 store.messages.post(flow, user, body, parent_id=int(parent) if parent is not None else None)
         else:
             where: dict[str, Any] = {}
             if kind not in ADDRESSED:
                 if to is not None:
-                    where["to"] = _user(store, to, "to")
+                    where["to"] = user_id(store, to, "to")
                 else:
-                    where["flow"] = _flow(store, str(flow_ref), user).id
+                    where["flow"] = joined_flow(store, str(flow_ref), user).id
             body = store.events.envelope(kind, request.get("content"), user, **where)
             if "tags" in request:
                 body["tags"] = list(request["tags"])
             body.update(fields)
             if known:
-                check_event(body)
-            store.events.emit(body)
+                # a kept action is checked as the message it becomes (an id, never edited yet)
+                check_event(
+                    {**body, "id": 1, "edited": None, "edited_at": None} if kind == "action" else body
+                )
+            if known and kind in STORED_CONSEQUENCES:
+                STORED_CONSEQUENCES[kind](store, body, user)
+            else:
+                store.events.emit(body)
         return [listed(e) for e in store.events.since(before)]
+
+
+# --- what an injected event leaves behind, as the real one did ----------------------------------------
+def _action(store: Store, body: dict[str, Any], user: int) -> None:
+    """An ``action`` is kept among the flow's messages (an id, ``app: null``), as Flowdock kept it."""
+    if "flow" not in body:
+        raise errors.ValidationFailed.field("event", NOT_PRIVATE)
+    store.messages.record_action(body["flow"], user, body["content"])
+
+
+def _emoji_reaction(store: Store, body: dict[str, Any], user: int) -> None:
+    """An ``emoji-reaction`` updates the message's ``emojiReactions`` first, as a real one did."""
+    content = body["content"]
+    if "flow" in body:
+        log: Any = store.messages.log(body["flow"])
+    else:
+        log = store.private.conversation(int(body["to"]), viewer=user)
+    store.messages.react(log, content["message"], user, content["emoji"], content["type"])
+    store.events.emit(body)
+
+
+STORED_CONSEQUENCES: dict[str, Callable[[Store, dict[str, Any], int], None]] = {
+    "action": _action,
+    "emoji-reaction": _emoji_reaction,
+}
+"""Injected kinds that change the world as well as being streamed (the others are only emitted)."""
 
 
 # --- waits ------------------------------------------------------------------------------------------

@@ -461,6 +461,7 @@ class Worlds:
             self.only_default = len(self.by_id) == 1
         world.keys.drop()
         world.runtime.webhooks.close()  # its worker ends; nothing more is delivered
+        world.runtime.activity.clear()  # its presence and typing schedules stop
         streams = world.store.streams  # the world's stream hub (mock_server/stream/), if it has one
         if streams is not None:
             streams.close_all("world removed")

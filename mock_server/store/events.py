@@ -216,20 +216,21 @@ class EventLog:
         """``user_id`` is now a member (joined, added, unblocked or imported) by ``actor``.
 
         The flow sees an ``action`` (``join`` when they joined themselves, else ``add_people``
-        naming them) and ``backend.user.join``; the user gets ``flow-add`` (docs/flowdock.md §4.2).
+        naming them; kept among its messages) and ``backend.user.join``; the user gets
+        ``flow-add`` (docs/flowdock.md §4.2).
         """
         user = self.store.users.by_id[user_id]
         if actor == user_id:
             action = {"type": "join", "description": user.nick}
         else:
             action = {"type": "add_people", "description": user.nick}
-        self.emit_new("action", action, actor, flow=flow_id)
+        self.store.messages.record_action(flow_id, actor, action)
         self.emit_new("backend.user.join", {"user": user.to_dict()}, user_id, flow=flow_id)
         self.emit_new("flow-add", self.flow_summary(flow_id, user_id), user_id)
 
     def member_blocked(self, flow_id: str, user_id: int, actor: int) -> None:
         """Called while ``user_id`` still reads the flow: ``action`` ``block`` and ``backend.user.block``."""
-        self.emit_new("action", {"type": "block", "description": {"user": user_id}}, actor, flow=flow_id)
+        self.store.messages.record_action(flow_id, actor, {"type": "block", "description": {"user": user_id}})
         self.emit_new("backend.user.block", str(user_id), actor, flow=flow_id)
 
     def member_removed(self, flow_id: str, user_id: int) -> None:

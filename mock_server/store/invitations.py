@@ -159,8 +159,8 @@ class InvitationStore:
             if user is not None and found.is_member(user.id):
                 raise ValidationFailed.field("email", ALREADY_MEMBER)
             invitation = self._invite(found, email, message)
-            self.store.events.emit_new(
-                "action", {"type": "invite", "description": {"email": email}}, viewer, flow=found.id
+            self.store.messages.record_action(
+                found.id, viewer, {"type": "invite", "description": {"email": email}}
             )
             return self.to_dict(invitation)
 
@@ -172,11 +172,8 @@ class InvitationStore:
             if invitation.state != "pending":
                 raise ValidationFailed.field("state", NOT_PENDING)
             del self.by_id[invitation.id]
-            self.store.events.emit_new(
-                "action",
-                {"type": "uninvite", "description": {"email": invitation.email}},
-                viewer,
-                flow=found.id,
+            self.store.messages.record_action(
+                found.id, viewer, {"type": "uninvite", "description": {"email": invitation.email}}
             )
 
     def import_invitations(
@@ -220,7 +217,7 @@ class InvitationStore:
                         result["added_users"].append(self.store.flows.user_dict(found, user.id))
                     continue
                 result["invitations"].append(self.to_dict(self._invite(found, address, message)))
-                self.store.events.emit_new(
-                    "action", {"type": "invite", "description": {"email": address}}, viewer, flow=found.id
+                self.store.messages.record_action(
+                    found.id, viewer, {"type": "invite", "description": {"email": address}}
                 )
             return result

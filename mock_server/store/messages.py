@@ -19,6 +19,7 @@ from mock_server.errors import (
     COMMENT_ON_COMMENT,
     DELETED_MESSAGE,
     INVALID,
+    NO_SUCH_MESSAGE,
     NO_WHITESPACE,
     NOT_DELETABLE,
     NOT_EDITABLE,
@@ -301,6 +302,36 @@ class MessageStore:
         counter = counter_of(event)
         if counter is not None:
             setattr(thread, counter, getattr(thread, counter) + 1)
+
+    # --- server-side events that leave a trace in the flow ------------------------------------------
+    def record_action(self, flow_id: str, user: int, content: Any) -> Message:
+        """An ``action`` (``join``, ``add_people``, ``block``, ``invite``...) kept among the flow's
+        messages as Flowdock kept it (docs/flowdock.md §4.2): an id, ``app: null``, no thread, no
+        tags, ``uuid: null`` (the server made it); emitted like any stored message."""
+        log = self.log(flow_id)
+        message = self._new_message(log, "action", user, content, {})
+        message.app = None
+        log.add(message)
+        self.store.events.emit(self.to_dict(flow_id, message))
+        return message
+
+    def react(self, log: Log, message_id: Any, user: int, emoji: str, kind: str) -> Message:
+        """An emoji reaction (``type`` ``add`` or ``remove``) applied to a message's
+        ``emojiReactions``, as Flowdock's own reactions were (docs/flowdock.md §4.1): the reacting
+        user's id (a string) is listed once under the emoji; the last one removed drops it."""
+        message = log.by_id.get(message_id) if isinstance(message_id, int) else None
+        if message is None:
+            raise ValidationFailed.field("content.message", NO_SUCH_MESSAGE)
+        reactions = dict(message.reactions or {})
+        users = [u for u in reactions.get(emoji, []) if u != str(user)]
+        if kind == "add":
+            users.append(str(user))
+        if users:
+            reactions[emoji] = users
+        else:
+            reactions.pop(emoji, None)
+        message.reactions = reactions or None
+        return message
 
     # --- flows: operations ------------------------------------------------------------------------
     def send_message(self, body: dict[str, Any], *, viewer: int | None) -> dict[str, Any]:

@@ -48,22 +48,107 @@ def test_inject__a_message_is_stored_and_emitted_like_a_posted_one(
     assert set(real) - {"flow"} <= set(body)
 
 
-def test_inject__an_emoji_reaction_is_streamed_not_stored(client: Any, store: Store) -> None:
-    before = store.export()
-    r = client.post(
+def react(client: Any, user: int, message: int, emoji: str, kind: str, **where: Any) -> Any:
+    return client.post(
         "/_mock/events",
         json={
             "event": "emoji-reaction",
-            "user": BOB["id"],
-            "flow": MAIN,
-            "content": {"message": 1, "emoji": "+1", "type": "add"},
+            "user": user,
+            **(where or {"flow": MAIN}),
+            "content": {"message": message, "emoji": emoji, "type": kind},
         },
     )
+
+
+def test_inject__an_emoji_reaction_updates_the_messages_reactions_and_is_streamed(
+    client: Any, alice: Any, store: Store
+) -> None:
+    r = react(client, BOB["id"], 1, "+1", "add")
     assert r.status_code == 201, r.text
     (event,) = r.json()["events"]
     assert_valid_event(event["event"])
     assert event["event"]["uuid"] is None and event["event"]["persist"] is False
-    assert store.export() == before
+    assert alice.get("/flows/acme/main/messages/1").json()["emojiReactions"] == {"+1": [str(BOB["id"])]}
+    react(client, ALICE["id"], 1, "+1", "add")
+    react(client, ALICE["id"], 1, "+1", "add")  # once per user
+    react(client, ALICE["id"], 1, "tada", "add")
+    assert alice.get("/flows/acme/main/messages/1").json()["emojiReactions"] == {
+        "+1": [str(BOB["id"]), str(ALICE["id"])],
+        "tada": [str(ALICE["id"])],
+    }
+    react(client, BOB["id"], 1, "+1", "remove")
+    react(client, ALICE["id"], 1, "tada", "remove")
+    assert alice.get("/flows/acme/main/messages/1").json()["emojiReactions"] == {"+1": [str(ALICE["id"])]}
+    exported = next(m for m in store.export()["messages"] if m["flow"] == flow_id(store) and m["id"] == 1)
+    assert exported["reactions"] == {"+1": [str(ALICE["id"])]}
+
+
+def test_inject__an_emoji_reaction_to_a_private_message(client: Any, as_user: Any) -> None:
+    sent = as_user(ALICE["id"]).post(
+        f"/private/{BOB['id']}/messages", json={"event": "message", "content": "hi"}
+    )
+    r = react(client, BOB["id"], sent.json()["id"], "wave", "add", to=ALICE["id"])
+    assert r.status_code == 201, r.text
+    shown = as_user(ALICE["id"]).get(f"/private/{BOB['id']}/messages/{sent.json()['id']}").json()
+    assert shown["emojiReactions"] == {"wave": [str(BOB["id"])]}
+
+
+def test_inject__an_emoji_reaction_to_no_message_is_400_and_emits_nothing(client: Any) -> None:
+    before = last_id(client)
+    r = react(client, BOB["id"], 999999, "+1", "add")
+    assert r.status_code == 400
+    assert "content.message" in r.json()["errors"]
+    assert last_id(client) == before
+
+
+def test_inject__an_action_is_kept_among_the_flows_messages(client: Any, alice: Any) -> None:
+    r = client.post(
+        "/_mock/events",
+        json={
+            "event": "action",
+            "user": BOB["id"],
+            "flow": MAIN,
+            "content": {"type": "join", "description": "bob"},
+        },
+    )
+    assert r.status_code == 201, r.text
+    (event,) = r.json()["events"]
+    body = event["event"]
+    assert_valid_event(body)
+    assert (
+        body["event"] == "action" and body["app"] is None and body["uuid"] is None and "thread_id" not in body
+    )
+    listed = alice.get("/flows/acme/main/messages", params={"event": "action", "limit": 1}).json()
+    assert [(m["id"], m["content"]) for m in listed] == [(body["id"], {"type": "join", "description": "bob"})]
+    private = client.post(
+        "/_mock/events",
+        json={
+            "event": "action",
+            "user": BOB["id"],
+            "to": ALICE["id"],
+            "content": {"type": "join", "description": ""},
+        },
+    )
+    assert private.status_code == 400
+
+
+def test_add_user_to_flow__the_action_is_kept_too(alice: Any, store: Store) -> None:
+    """A real addition leaves the same trace as an injected action."""
+    flow, newcomer = next(
+        (f, u)
+        for f in store.flows.joined_by(ALICE["id"])
+        for u in sorted(store.organizations.by_id[f.organization_id].members)
+        if not f.is_member(u)
+    )
+    org = store.organizations.by_id[flow.organization_id].parameterized_name
+    path = f"/flows/{org}/{flow.parameterized_name}"
+    r = alice.post(f"{path}/users", json={"id": newcomer})
+    assert r.status_code == 200, r.text
+    (action,) = alice.get(f"{path}/messages", params={"event": "action", "limit": 1}).json()
+    nick = store.users.by_id[newcomer].nick
+    assert action["content"] == {"type": "add_people", "description": nick} and action["user"] == str(
+        ALICE["id"]
+    )
 
 
 def test_inject__a_bad_known_event_is_400_naming_the_field(client: Any) -> None:
@@ -270,3 +355,89 @@ def test_clock__an_instant_past_what_dates_express_is_400_and_changes_nothing(
     assert r.status_code == 400, r.text
     assert set(r.json()["errors"]) <= {"set", "advance_ms"}
     assert client.get("/_mock/clock").json()["iso"] == "2024-01-01T00:00:00.000Z"
+
+
+# --- presence and typing ---------------------------------------------------------------------------
+def test_activity__presence_now_moves_last_activity_and_is_not_stored(client: Any, store: Store) -> None:
+    before = store.export()["messages"]
+    r = client.post("/_mock/activity", json={"user": BOB["id"], "flow": MAIN})
+    assert r.status_code == 201, r.text
+    (event,) = r.json()["events"]
+    body = event["event"]
+    assert_valid_event(body)
+    assert (
+        body["event"] == "activity.user" and body["flow"] == flow_id(store) and body["user"] == str(BOB["id"])
+    )
+    assert store.users.by_id[BOB["id"]].last_activity == body["content"]["last_activity"]
+    assert store.export()["messages"] == before
+
+
+def test_activity__typing_names_the_thread_or_stops(client: Any, store: Store) -> None:
+    typing = client.post(
+        "/_mock/activity", json={"user": BOB["id"], "flow": MAIN, "kind": "typing", "typing": "Zm9SEzxIny"}
+    ).json()["events"][0]["event"]
+    assert_valid_event(typing)
+    assert typing["content"]["typing"] == "Zm9SEzxIny"
+    stopped = client.post(
+        "/_mock/activity", json={"user": BOB["id"], "flow": MAIN, "kind": "typing", "typing": False}
+    ).json()["events"][0]["event"]
+    assert stopped["content"]["typing"] is False
+
+
+def test_activity__a_schedule_sends_count_events_then_ends(app: Any, client: Any, store: Store) -> None:
+    done = threading.Event()
+    seen: list[Any] = []
+
+    def on_event(event: Any) -> None:
+        if event.body["event"] == "activity.user":
+            seen.append(event.body)
+            if len(seen) == 3:
+                done.set()
+
+    unsubscribe = store.events.subscribe(on_event)
+    try:
+        r = client.post(
+            "/_mock/activity", json={"user": BOB["id"], "flow": MAIN, "every_s": 0.05, "count": 3}
+        )
+        assert r.status_code == 201, r.text
+        assert r.json()["schedule"]["count"] == 3
+        assert done.wait(5)
+    finally:
+        unsubscribe()
+    schedule_id = r.json()["schedule"]["id"]
+    running = app.runtime.activity.running.get(schedule_id)
+    assert running is None or running.stop.wait(5)  # it ends by itself after the third
+    assert [e["content"]["last_activity"] > 0 for e in seen] == [True] * 3
+    assert client.get("/_mock/activity").json() == {"schedules": []}
+    assert client.delete(f"/_mock/activity/{schedule_id}").status_code == 404
+
+
+def test_activity__until_stopped_and_a_reset_stops_them(app: Any, client: Any) -> None:
+    first = client.post("/_mock/activity", json={"user": BOB["id"], "flow": MAIN, "every_s": 60}).json()
+    listed = client.get("/_mock/activity").json()["schedules"]
+    assert [s["id"] for s in listed] == [first["schedule"]["id"]] and listed[0]["emitted"] == 1
+    assert client.delete(f"/_mock/activity/{first['schedule']['id']}").status_code == 204
+    client.post("/_mock/activity", json={"user": BOB["id"], "flow": MAIN, "every_s": 60})
+    assert client.post("/_mock/reset").status_code == 200
+    assert client.get("/_mock/activity").json() == {"schedules": []}
+
+
+def test_activity__at_most_sixteen_schedules_and_only_in_joined_flows(client: Any) -> None:
+    try:
+        for _ in range(16):
+            assert (
+                client.post(
+                    "/_mock/activity", json={"user": BOB["id"], "flow": MAIN, "every_s": 60}
+                ).status_code
+                == 201
+            )
+        assert (
+            client.post("/_mock/activity", json={"user": BOB["id"], "flow": MAIN, "every_s": 60}).status_code
+            == 429
+        )
+    finally:
+        client.post("/_mock/reset")
+    assert client.post("/_mock/activity", json={"user": BOB["id"], "flow": "acme/secret"}).status_code in (
+        403,
+        404,
+    )
