@@ -918,7 +918,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "converse":
             from mock_server import converse_cli
 
-            return converse_cli.converse(args, settings_from_args(args))
+            return converse_cli.converse(args, lambda: settings_from_args(args))
         if args.command == "cluster":
             from mock_server.cluster import command as cluster_command
 

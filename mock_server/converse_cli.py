@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -203,9 +204,11 @@ def _failed_verdict(convo: Convo, message: str) -> dict[str, Any]:
 def play(
     control: ControlAPI, base_url: str, convo: Convo, args: argparse.Namespace, command: list[str]
 ) -> Outcome:
-    """One convo in a fresh world with a fresh bot."""
+    """One convo in a fresh world with a fresh bot. The world's own control token (a server with
+    --admin-token answers one) plays and removes it, and is the bot's FLOWDOCK_MOCK_ADMIN_TOKEN."""
     created = control.call("POST", "/worlds", {})
     world = str(created["id"])
+    control = ControlAPI(control.base_url, created.get("control_token") or control.admin_token)
     try:
         bot_user = _pick(list(created["credentials"]["users"]), args.bot)
         env = {
@@ -285,22 +288,35 @@ def write_reports(outcomes: list[Outcome], args: argparse.Namespace) -> list[str
     return written
 
 
-def converse(args: argparse.Namespace, settings: Settings) -> int:
-    """The command: play every convo, report, the exit status."""
+def _token(args: argparse.Namespace) -> str | None:
+    """``--admin-token``, else ``--create-token`` (flag or variable): what opens POST /worlds."""
+    from mock_server.cli import OPTIONS
+
+    for flag in ("admin-token", "create-token"):
+        value = next(option for option in OPTIONS if option.flag == flag).read(args)
+        if value:
+            return str(value)
+    return None
+
+
+def converse(args: argparse.Namespace, settings_of: Callable[[], Settings]) -> int:
+    """The command: play every convo, report, the exit status. ``settings_of`` reads the serve
+    options (only for the mock this command starts: with ``--url`` only the tokens matter)."""
     paths, command = _split(list(args.argv))
     convos = collect(paths)
     served = None
     if args.url:
         base_url = args.url.rstrip("/")
-        control = ControlAPI(base_url, settings.admin_token)
+        control = ControlAPI(base_url, _token(args))
     else:
         from mock_server.runner import run_settings, start_logged
 
-        served = start_logged(PROG, run_settings(args, settings))
+        settings = run_settings(args, settings_of())
+        served = start_logged(PROG, settings)
         if served is None:
             return UNPLAYABLE
         base_url = served.base_url
-        control = ControlAPI(served.local_url, settings.admin_token)
+        control = ControlAPI(served.local_url, settings.admin_token or settings.create_token)
     outcomes: list[Outcome] = []
     try:
         for convo in convos:

@@ -122,3 +122,21 @@ def test_cli__usage_errors_and_a_command_that_is_not_there(tmp_path: Path) -> No
     assert done.returncode == 2 and f"{bad}:4: #begin is not a section this player knows" in done.stderr
     missing = converse("orders/order.convo.txt", "--", "no-such-bot-command")
     assert missing.returncode == 127 and "no-such-bot-command: command not found" in missing.stderr
+
+
+def test_cli__url_with_a_create_only_token_plays_with_each_worlds_own_token() -> None:
+    with serve(create_app(admin_token="admin-secret", create_token="create-secret")) as live:
+        done = converse(
+            "--url",
+            live.base_url,
+            "--create-token",
+            "create-secret",
+            "orders/order.convo.txt",
+            "--",
+            *ORDER_BOT,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        listed = requests.get(
+            f"{live.base_url}/_mock/worlds", headers={"Authorization": "Bearer admin-secret"}, timeout=10
+        ).json()["worlds"]
+        assert [w["id"] for w in listed] == ["default"]  # removed with its own token
