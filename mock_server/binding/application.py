@@ -22,7 +22,7 @@ from mock_server.binding.fastpath import FastAsyncApp, OrjsonJsonifier, validato
 from mock_server.binding.multipart import closing_uploads
 from mock_server.binding.problems import install_error_handlers
 from mock_server.binding.resolver import CONTROL_TAG_MODULES, FlowdockResolver
-from mock_server.binding.security import security_map
+from mock_server.binding.security import CONTROL_SECURITY_MAP, security_map
 from mock_server.binding.specification import specification
 from mock_server.binding.swagger_ui import swagger_ui_options
 from mock_server.binding.validation import NamedParameterValidator, actionable_body_errors
@@ -188,6 +188,7 @@ class MockApp(FastAsyncApp):
                     "streams": self.worlds,
                 },
             ),
+            security_map=CONTROL_SECURITY_MAP,  # the admin gate judges the token (binding/security.py)
             validate_responses=validate_responses,
             pythonic_params=True,
             # /_mock/openapi.json, and the one Swagger UI for both specs at /_mock/swagger/.

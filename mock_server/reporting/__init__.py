@@ -15,7 +15,9 @@ optional:
 from __future__ import annotations
 
 import json
+import os
 import time
+import urllib.parse
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -106,7 +108,7 @@ def write_reports(data: RunData, outputs: Outputs, locator: Locator) -> list[Pat
         ),
     )
     write(outputs.coverage_json, json.dumps(data.coverage, indent=2) + "\n")
-    write(outputs.coverage_html, render_report(data.coverage))
+    write(outputs.coverage_html, render_report(data.coverage, _saved_links(outputs)))
     write(outputs.journal, json.dumps({"size": data.journal_size, "requests": data.entries}, indent=2) + "\n")
     if outputs.har is not None:
         outputs.har.parent.mkdir(parents=True, exist_ok=True)
@@ -114,6 +116,20 @@ def write_reports(data: RunData, outputs: Outputs, locator: Locator) -> list[Pat
             write_har(data.entries, data.base_url, fh, comment=_har_comment(data))
         written.append(outputs.har)
     return written
+
+
+def _saved_links(outputs: Outputs) -> dict[str, tuple[str, str]]:
+    """The saved coverage.html's links: the JSON reports written with it, relative to it (a page
+    opened from disk or a CI artifact has no server to ask)."""
+    if outputs.coverage_html is None:
+        return {}
+    here = outputs.coverage_html.parent
+    links = {}
+    for label, path in (("JSON", outputs.coverage_json), ("journal", outputs.journal)):
+        if path is not None:
+            href = Path(os.path.relpath(path, here)).as_posix()
+            links[label] = (urllib.parse.quote(href), path.name)
+    return links
 
 
 def gate_failures(

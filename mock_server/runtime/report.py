@@ -5,10 +5,19 @@ from __future__ import annotations
 import html
 from typing import Any
 
+LIVE_LINKS = {"JSON": ("coverage", "/_mock/coverage"), "journal": ("requests", "/_mock/requests")}
+"""Where /_mock/report points: the live documents, relative to it."""
 
-def render_report(coverage: dict[str, Any]) -> str:
-    """/_mock/report: the coverage document as one self-contained HTML page."""
+
+def render_report(coverage: dict[str, Any], links: dict[str, tuple[str, str]] | None = None) -> str:
+    """The coverage document as one self-contained HTML page: /_mock/report (``links`` the live
+    documents), or a saved ``coverage.html`` (``links`` only to files saved beside it, so every
+    link works opened from disk)."""
     e = html.escape
+    links = LIVE_LINKS if links is None else links
+    footer = " &middot; ".join(
+        f'{e(label)}: <a href="{e(href)}">{e(text)}</a>' for label, (href, text) in links.items()
+    )
     rows = []
     for op in coverage["operations"]:
         statuses = ", ".join(f"{s}&times;{n}" for s, n in op["statuses"].items()) or "&mdash;"
@@ -42,6 +51,6 @@ tr.miss td {{ color: #999; }} tr.bad td {{ background: #fdd; }} code {{ font-siz
 </tbody></table>
 <h2>Requests that violated the contract</h2>
 <ul>{"".join(violations) or "<li>none</li>"}</ul>
-<p>JSON: <a href="coverage">/_mock/coverage</a> &middot; journal: <a href="requests">/_mock/requests</a></p>
+{f"<p>{footer}</p>" if footer else ""}
 </body></html>
 """

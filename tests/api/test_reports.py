@@ -264,3 +264,41 @@ def test_gates__say_in_one_line_what_failed(alice: Any, journal: Any, locator: L
         == f"--min-coverage 50: {round(200 / len(locator.operations), 1)}% of the contract's operations exercised "
         f"(2 of {len(locator.operations)})"
     )
+
+
+def _hrefs(page: str) -> list[str]:
+    import re
+
+    return re.findall(r'href="([^"]*)"', page)
+
+
+@pytest.mark.parametrize("layout", ["report-dir", "separate", "html-only"])
+def test_coverage_html__every_link_of_a_saved_page_opens_from_disk(
+    alice: Any, journal: Any, locator: Locator, tmp_path: Any, layout: str
+) -> None:
+    from urllib.parse import unquote
+
+    from mock_server.reporting import Outputs, write_reports
+
+    alice.get("/flows")
+    if layout == "report-dir":
+        outputs = Outputs.in_directory(tmp_path / "reports")
+    elif layout == "separate":
+        outputs = Outputs(
+            coverage_html=tmp_path / "html" / "coverage.html",
+            coverage_json=tmp_path / "json files" / "coverage.json",
+            journal=tmp_path / "journal.json",
+        )
+    else:
+        outputs = Outputs(coverage_html=tmp_path / "coverage.html")
+    write_reports(run_data(journal), outputs, locator)
+    assert outputs.coverage_html is not None
+    page = outputs.coverage_html.read_text(encoding="utf-8")
+    hrefs = _hrefs(page)
+    assert len(hrefs) == {"report-dir": 2, "separate": 2, "html-only": 0}[layout]
+    for href in hrefs:
+        assert (outputs.coverage_html.parent / unquote(href)).is_file(), href
+
+
+def test_report__the_live_page_links_the_live_documents(alice: Any, client: Any, journal: Any) -> None:
+    assert _hrefs(client.get("/_mock/report").text) == ["coverage", "requests"]

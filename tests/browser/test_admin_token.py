@@ -82,3 +82,26 @@ def test_guarded__the_page_asks_once_then_works(page: Any, guarded: LiveServer) 
     expect(page.locator("#conn")).to_have_text("live")
     stored = page.evaluate("sessionStorage.getItem('flowdock-mock-admin-token')")
     assert stored == TOKEN
+
+
+def test_guarded__swagger_ui_authorizes_the_control_api_with_the_token(
+    page: Any, guarded: LiveServer
+) -> None:
+    """spec/control.yaml declares its bearer scheme, so Swagger UI's Authorize sends the token on
+    the writes the page's cookie does not open."""
+    import re
+
+    page.goto(f"{guarded.base_url}/_mock/swagger/")
+    page.get_by_label("Token").fill(TOKEN)
+    page.get_by_role("button", name="Continue").click()
+    page.goto(f"{guarded.base_url}/_mock/swagger/?urls.primaryName=flowdock-mock%20control%20API")
+    expect(page.locator(".information-container .title")).to_contain_text("flowdock-mock control API")
+    page.get_by_role("button", name=re.compile("Authorize")).first.click()
+    dialog = page.locator(".auth-container").filter(has_text="controlToken")
+    dialog.locator("input").first.fill(TOKEN)
+    dialog.get_by_role("button", name="Authorize").click()
+    page.get_by_role("button", name="Close").first.click()
+    operation = page.locator("#operations-State-resetState")
+    operation.locator(".opblock-summary").click()
+    operation.get_by_role("button", name="Execute").click()
+    expect(operation.locator(".live-responses-table tbody .response-col_status").first).to_have_text("200")

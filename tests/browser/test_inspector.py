@@ -474,3 +474,20 @@ def test_faults__stream_faults_are_set_and_shown(inspector: Any, api: httpx.Clie
     assert refused.status_code == 503 and "retry-after" in refused.headers
     inspector.click("#fault-clear")
     expect(inspector.locator("#sf-state")).to_have_text("no stream fault in effect")
+
+
+def test_world__webhooks_are_a_table(inspector: Any, api: httpx.Client) -> None:
+    registered = api.post(
+        "/_mock/webhooks",
+        json={"url": "http://127.0.0.1:9/hook", "secret": "s", "flows": ["acme/main"], "events": []},
+    )
+    assert registered.status_code == 201, registered.text
+    try:
+        inspector.click("#tab-world")
+        row = inspector.locator("#world-webhooks tbody tr")
+        expect(row).to_have_count(1)
+        expect(row).to_contain_text("http://127.0.0.1:9/hook")
+        expect(row).to_contain_text("acme/main")
+        expect(row.locator("td").nth(3)).to_have_text("all")
+    finally:
+        api.delete(f"/_mock/webhooks/{registered.json()['id']}")
