@@ -1,5 +1,6 @@
 # The one entry point for people and CI. `make help` lists the targets.
 SHELL := /bin/bash
+comma := ,
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 
 .DEFAULT_GOAL := help
-.PHONY: help install node-clients run test test-fast test-browser chromium screenshots lint fmt fixtures fuzz bench bench-compare wrk-installed lock clean cluster haproxy
+.PHONY: help install node-clients run test test-fast test-browser chromium screenshots lint fmt fixtures fuzz bench bench-compare wrk-installed lock clean cluster haproxy podman containers-conf image-base image image-test clean-image
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -49,11 +50,11 @@ haproxy: ## Debian's haproxy for `make cluster` and tests/cluster (apt-get; skip
 cluster: $(STAMP) haproxy ## $(CLUSTER_PROCESSES) mock processes (shards) behind HAProxy on $(HOST):$(PORT)
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/flowdock-mock cluster --processes $(CLUSTER_PROCESSES)
 
-test: $(STAMP) $(NODE_STAMP) lint chromium haproxy ## lint, then the whole suite: spec, unit, api, contract (Schemathesis), real clients, browser
+test: $(STAMP) $(NODE_STAMP) lint chromium haproxy podman ## lint, then the whole suite: spec, unit, api, contract (Schemathesis), real clients, browser, image
 	$(BIN)/python -m pytest
 
-test-fast: $(STAMP) haproxy ## everything except the Schemathesis, real-client and browser runs
-	$(BIN)/python -m pytest -m "not contract and not client and not browser"
+test-fast: $(STAMP) haproxy ## everything except the Schemathesis, real-client, browser and image runs
+	$(BIN)/python -m pytest -m "not contract and not client and not browser and not container"
 
 # The browser tests drive Debian's Chromium through Playwright (executable_path); Playwright never
 # downloads a browser of its own. The install needs root, as CI runs; it is skipped when present.
@@ -67,12 +68,82 @@ test-browser: $(STAMP) chromium ## only the inspector and Swagger UI tests, in h
 screenshots: $(STAMP) chromium ## re-take the README's inspector screenshots (docs/images/)
 	$(BIN)/python -m tests.browser.screenshots docs/images
 
+# --- the CI service container: built and run with podman (Debian's), no Docker engine -----------
+# No image registry may be reachable: the base is then assembled here from Debian packages with
+# mmdebstrap (python3 and a venv first on PATH, as python:3.11-slim puts its own Python first) and
+# handed to the same Dockerfile as BASE_IMAGE. `make image BASE_IMAGE=python:3.11-slim` builds on
+# the official base where a registry answers. docs/containers.md explains every setting below.
+IMAGE ?= flowdock-mock:latest
+CONTAINER_DIR := $(CURDIR)/.container
+LOCAL_BASE := localhost/flowdock-mock-base:bookworm
+BASE_IMAGE ?= $(LOCAL_BASE)
+BASE_TAR := $(CONTAINER_DIR)/base-bookworm.tar
+# podman reads this file instead of /etc/containers/containers.conf: runc (crun cannot set the
+# rlimits or drive hybrid cgroups here) and ulimits the host allows.
+export CONTAINERS_CONF := $(CONTAINER_DIR)/containers.conf
+# The CA bundle pip trusts for the package index reaches the build as a secret, never a layer.
+PIP_CA ?= $(firstword $(wildcard $(PIP_CERT) /etc/ssl/certs/ca-certificates.crt))
+# The Debian packages podman needs on a fresh Debian 12 (CI runs as root; absent ones only):
+# netavark, the bridge network of rootful podman, calls iptables.
+PODMAN_PACKAGES := podman runc conmon netavark aardvark-dns iptables uidmap slirp4netns fuse-overlayfs mmdebstrap ca-certificates
+DEBIAN_MIRROR ?= $(firstword $(wildcard /etc/apt/sources.list.d/debian.sources) http://deb.debian.org/debian)
+
+podman: ## podman, runc and mmdebstrap from Debian (apt-get; skipped when all are present)
+	@missing=$$(for p in $(PODMAN_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+		| grep -q '^install ok installed' || echo $$p; done); \
+	test -z "$$missing" || { apt-get update && apt-get install -y --no-install-recommends $$missing; }
+
+containers-conf: podman
+	@mkdir -p $(CONTAINER_DIR)
+	@hard=$$(ulimit -Hn); printf '%s\n' \
+		'# Written by `make containers-conf`; podman reads it through CONTAINERS_CONF.' \
+		'[containers]' \
+		"default_ulimits = [\"nofile=$$hard:$$hard\", \"nproc=32768:32768\"]" \
+		'[engine]' \
+		'runtime = "runc"' \
+		'cgroup_manager = "cgroupfs"' \
+		'events_logger = "file"' > $(CONTAINERS_CONF).new
+	@cmp -s $(CONTAINERS_CONF).new $(CONTAINERS_CONF) && rm $(CONTAINERS_CONF).new \
+		|| mv $(CONTAINERS_CONF).new $(CONTAINERS_CONF)
+
+$(BASE_TAR):
+	@mkdir -p $(CONTAINER_DIR)
+	mmdebstrap --variant=minbase --format=tar --include=python3,python3-venv,ca-certificates \
+		--dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+		--dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/locale/*' \
+		--customize-hook='chroot "$$1" python3 -m venv /opt/venv' \
+		--customize-hook='chroot "$$1" /opt/venv/bin/pip --version' \
+		bookworm $(CONTAINER_DIR)/base-bookworm.tmp.tar $(DEBIAN_MIRROR)
+	mv $(CONTAINER_DIR)/base-bookworm.tmp.tar $@
+
+# The base image is kept in podman's store and its tarball in .container/: either one makes a
+# repeat build skip mmdebstrap (45-90 s); `make clean-image` forgets both.
+image-base: containers-conf ## the local base image (Debian bookworm, python3, a venv first on PATH), cached
+	@podman image exists $(LOCAL_BASE) || { $(MAKE) --no-print-directory $(BASE_TAR) && podman import \
+		--change 'ENV PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+		--change 'ENV LANG=C.UTF-8' --change 'CMD ["python3"]' $(BASE_TAR) $(LOCAL_BASE); }
+
+image: containers-conf $(if $(filter $(LOCAL_BASE),$(BASE_IMAGE)),image-base) ## build $(IMAGE) from the Dockerfile with podman (BASE_IMAGE=python:3.11-slim where a registry answers)
+	podman build --format docker --build-arg BASE_IMAGE=$(BASE_IMAGE) \
+		$(if $(PIP_CA),--secret id=pip-ca$(comma)src=$(PIP_CA)) \
+		$(foreach v,PIP_INDEX_URL PIP_EXTRA_INDEX_URL,$(if $($(v)),--build-arg $(v)=$($(v)))) \
+		--tag $(IMAGE) .
+	@podman image inspect --format 'image {{.RepoTags}}: {{.Size}} bytes' $(IMAGE)
+
+clean-image: ## forget the built images and the cached base
+	-podman rmi --force $(IMAGE) $(LOCAL_BASE)
+	rm -rf $(CONTAINER_DIR)
+
+image-test: $(STAMP) image ## run the image and check it (port, health, SIGTERM, uid, env, fixtures, Testcontainers)
+	FLOWDOCK_MOCK_IMAGE=$(IMAGE) $(BIN)/python -m pytest tests/container -p no:cacheprovider
+
 LINTED := mock_server tests fixtures bench
 
-lint: $(STAMP) ## ruff (lint and format check) and mypy (strict, on mock_server)
+lint: $(STAMP) ## ruff (lint and format check), mypy (strict, on mock_server), actionlint (.github/workflows)
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/mypy
+	$(BIN)/actionlint
 
 fmt: $(STAMP) ## format and autofix
 	$(BIN)/ruff format $(LINTED)

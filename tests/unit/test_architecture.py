@@ -35,6 +35,9 @@ MAY_IMPORT = {
     "inspector": set(),
     "stream": {"stream", "store", "errors"},
     "cluster": {"cluster", "store.keys"},
+    # Test helpers reach the server over HTTP only (control_client.py); the kit reads convo files
+    # with the converse package's parser (the standard library only).
+    "testing": {"testing", "control_client", "converse.script", "converse.report"},
 }
 NO_WEB_FRAMEWORK = {
     "errors",
