@@ -19,6 +19,7 @@ from mock_server.contract import OperationIndex, load_control_spec, load_default
 from mock_server.middleware.normalize import SpecIndex
 from mock_server.middleware.pipeline import PIPELINE, Settings
 from mock_server.runtime import Runtime
+from mock_server.runtime.webhooks import MAX_PER_WORLD, TIMEOUT_S, WebhookPolicy
 from mock_server.runtime.worlds import Limits, Worlds
 from mock_server.store import Store, StoreConfig
 
@@ -45,6 +46,8 @@ def create_app(
     admin_token: str | None = None,
     create_token: str | None = None,
     webhook_any_host: bool = False,
+    webhook_timeout: float = TIMEOUT_S,
+    max_webhooks: int = MAX_PER_WORLD,
     limits: Limits | None = None,
     clock: Callable[[], float] | None = None,
     stream_keepalive: float | None = None,
@@ -61,7 +64,8 @@ def create_app(
     every Flowdock request, and ``admin_token`` (when set) guards the control API: each world
     created through it gets a control token opening that world only, and creating one needs
     ``create_token`` when that is set (middleware/admin_gate.py); ``webhook_any_host`` lets webhooks be
-    registered on any host (loopback only otherwise, runtime/webhooks.py). ``limits``
+    registered on any host (loopback only otherwise, runtime/webhooks.py), ``webhook_timeout`` bounds
+    each delivery attempt in all and ``max_webhooks`` the webhooks of one world. ``limits``
     caps the worlds created through ``/_mock/worlds`` and their idle time; ``clock`` (seconds)
     measures idle time, injectable so tests drive expiry (runtime/worlds.py).
     ``stream_keepalive`` (seconds between keep-alives on a quiet stream) and ``stream_queue``
@@ -89,7 +93,9 @@ def create_app(
         journal_size=journal_size,
         latency_ms=latency_ms,
         admin_token=admin_token,
-        webhook_any_host=webhook_any_host,
+        webhook_policy=WebhookPolicy(
+            any_host=webhook_any_host, timeout_s=webhook_timeout, max_per_world=max_webhooks
+        ),
     )
     worlds = Worlds(runtime, limits=limits, clock=clock or time.monotonic, shard=shard)
     app = MockApp(store, runtime, operations, worlds)

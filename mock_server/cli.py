@@ -82,6 +82,10 @@ class Settings:
     """Epoch milliseconds the worlds' clock starts at (store/clock.py); None: real time."""
     webhook_any_host: bool = False
     """Webhooks may be registered on any host, not only loopback ones (runtime/webhooks.py)."""
+    webhook_timeout: float = 5.0
+    """Seconds one webhook delivery attempt may take in all (runtime/webhooks.py)."""
+    max_webhooks: int = 20
+    """Webhooks one world may hold (429 beyond)."""
     shard: str | None = None
     """This server's name as one shard of several: created worlds' ids and credentials start with it."""
     event_log_size: int = 10_000
@@ -430,6 +434,23 @@ OPTIONS: list[Option] = [
         kind="switch",
     ),
     Option(
+        "webhook-timeout",
+        ("FLOWDOCK_MOCK_WEBHOOK_TIMEOUT",),
+        "seconds one webhook delivery attempt may take in all: connecting, sending, the response "
+        "(default 5; fractions allowed)",
+        kind="seconds",
+        metavar="SECONDS",
+        high=300,
+    ),
+    Option(
+        "max-webhooks",
+        ("FLOWDOCK_MOCK_MAX_WEBHOOKS",),
+        "webhooks one world may hold; registering one more answers 429 (default 20)",
+        kind="int",
+        low=1,
+        high=10_000,
+    ),
+    Option(
         "shard",
         ("FLOWDOCK_MOCK_SHARD",),
         "serve as one shard of several behind a router (flowdock-mock cluster): every world created "
@@ -773,6 +794,8 @@ def build_app(settings: Settings, base_url: str, *, validate_responses: bool = T
             admin_token=settings.admin_token,
             create_token=settings.create_token,
             webhook_any_host=settings.webhook_any_host,
+            webhook_timeout=settings.webhook_timeout,
+            max_webhooks=settings.max_webhooks,
             limits=Limits(max_worlds=settings.max_worlds, idle_timeout_s=settings.world_idle_timeout),
             stream_keepalive=settings.stream_keepalive,
             shard=settings.shard,
@@ -789,6 +812,11 @@ def make_server(app: Any, log_level: str, on_ready: Any, limits: HttpLimits | No
     class Server(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets=sockets)
+            runtime = getattr(app, "runtime", None)
+            if runtime is not None:  # webhooks refuse these addresses (runtime/webhooks.py)
+                runtime.webhooks.policy.listen_on(
+                    sock.getsockname() for server in self.servers for sock in server.sockets
+                )
             if not self.should_exit:
                 on_ready()
 

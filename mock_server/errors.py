@@ -124,6 +124,9 @@ ADMIN_TOKEN_HINT = "send Authorization: Bearer <the server's admin token>"
 OTHER_WORLDS_CONTROL = "A world's control token opens that world's routes only"
 """403: a world's control token on another world's route, the default world's or the server's."""
 CONTROL_TOKEN_HINT = "use the admin token, or this world's own routes (/_mock/worlds/{id}/..., ?world={id})"
+WEBHOOK_TO_SELF = "is an address of this mock server: a webhook cannot call the mock itself"
+WEBHOOK_CAP = "a world holds at most {limit} webhooks (--max-webhooks); delete one first"
+TOO_MANY_WEBHOOKS = "Too many webhooks"
 CROSS_SITE_CONTROL = "The control API takes no cross-site requests"
 """A /_mock write from another web origin (``Origin``, ``Sec-Fetch-Site``), or a preflight for one."""
 CROSS_SITE_HINT = "the control API answers its own origin and clients that are not browsers only"
@@ -249,6 +252,13 @@ class TooManyWorlds(FlowdockError):
 
     status = 429
     message = TOO_MANY_WORLDS
+
+
+class TooManyWebhooks(FlowdockError):
+    """429: the world holds as many webhooks as the server allows (``--max-webhooks``)."""
+
+    status = 429
+    message = TOO_MANY_WEBHOOKS
 
 
 class Gone(FlowdockError):

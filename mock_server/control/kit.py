@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from mock_server import errors
+from mock_server.binding.request_context import request_server
 from mock_server.converse import session
 from mock_server.runtime import activity, kit
 from mock_server.runtime.worlds import DEFAULT_ID, Worlds
@@ -132,7 +133,7 @@ def list_webhooks(worlds: Worlds, world: str | None = None) -> Any:
 
 
 def create_webhook(worlds: Worlds, body: dict[str, Any], world: str | None = None) -> Any:
-    return _webhooks(worlds, world).register(body), 201
+    return _webhooks(worlds, world).register(body, via=request_server()), 201
 
 
 def delete_webhook(worlds: Worlds, webhook: int, world: str | None = None) -> Any:

@@ -16,7 +16,7 @@ from mock_server.runtime.faults import Fault, FaultTable, ResponseBook
 from mock_server.runtime.feed import JournalFeed
 from mock_server.runtime.journal import Journal
 from mock_server.runtime.redaction import Credentials
-from mock_server.runtime.webhooks import Webhooks
+from mock_server.runtime.webhooks import WebhookPolicy, Webhooks
 from mock_server.store import Store
 from mock_server.world.documents import check_world
 
@@ -40,6 +40,7 @@ class Runtime:
         book: ResponseBook | None = None,
         operations: dict[str, tuple[str, str]] | None = None,
         webhook_any_host: bool = False,
+        webhook_policy: WebhookPolicy | None = None,
     ) -> None:
         self.store = store
         self.index = index
@@ -51,8 +52,10 @@ class Runtime:
         store.stream_faults = self.faults.streams  # read by the world's stream hub (stream/hub.py)
         self.latency_ms = latency_ms
         self.admin_token = admin_token
-        self.webhooks = Webhooks(store, self.journal, any_host=webhook_any_host)
-        """The world's outgoing webhooks (runtime/webhooks.py), subscribed to its event log."""
+        policy = webhook_policy or WebhookPolicy(any_host=webhook_any_host)
+        self.webhooks = Webhooks(store, self.journal, policy=policy)
+        """The world's outgoing webhooks (runtime/webhooks.py), subscribed to its event log; the
+        policy (hosts, deadline, cap, the server's own addresses) is every world's."""
         self.activity = Schedules(store)
         """The world's presence and typing schedules (runtime/activity.py)."""
 
@@ -67,7 +70,7 @@ class Runtime:
             admin_token=self.admin_token,
             book=self.book,
             operations=self.operations,
-            webhook_any_host=self.webhooks.any_host,
+            webhook_policy=self.webhooks.policy,
         )
 
     # --- state --------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ sent is kept raw and cheap to record; credentials are redacted only when the jou
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import threading
 import time
@@ -71,6 +72,10 @@ class Entry:
         return credentials.entry(raw, secrets)
 
 
+def _by_id(entry: Entry) -> int:
+    return entry.id
+
+
 class Journal:
     """A bounded ring of entries plus per-operation counters; one short lock around each update."""
 
@@ -83,6 +88,9 @@ class Journal:
         self.lock = threading.Lock()
         self.ids = itertools.count(1)
         self.entries: deque[Entry] = deque(maxlen=size)
+        self.notes: deque[Entry] = deque(maxlen=size)
+        """What the mock did rather than received (outgoing webhook deliveries): a ring of its own,
+        so however many there are, they never push a client's request out of ``entries``."""
         self.violating: deque[Entry] = deque(maxlen=size)
         self.calls: dict[str | None, dict[int, int]] = {}
         self.violation_counts: dict[str | None, int] = {}
@@ -108,17 +116,17 @@ class Journal:
 
     def note(self, entry: Entry) -> None:
         """Keep an entry that is not a request to the mock (an outgoing webhook delivery): in the
-        ring and the live feed, not in the coverage counters."""
+        ring of notes and the live feed, not among the requests nor in the coverage counters."""
         with self.lock:
             entry.id = self.last_id = next(self.ids)
-            self.entries.append(entry)
+            self.notes.append(entry)
         for listener in self.listeners:
             listener(entry)
 
     def list(self, limit: int | None = None) -> list[dict[str, Any]]:
         """The most recent entries, oldest first."""
         with self.lock:
-            entries = list(self.entries)
+            entries = list(heapq.merge(self.entries, self.notes, key=_by_id))
         if limit is not None:
             entries = entries[-limit:] if limit else []
         return [e.to_dict(self.credentials) for e in entries]
@@ -126,11 +134,12 @@ class Journal:
     def entries_after(self, entry_id: int) -> tuple[Entry, ...]:
         """The entries the ring still holds with an id greater than ``entry_id``, oldest first."""
         with self.lock:
-            return tuple(e for e in self.entries if e.id > entry_id)
+            return tuple(e for e in heapq.merge(self.entries, self.notes, key=_by_id) if e.id > entry_id)
 
     def clear(self) -> None:
         with self.lock:
             self.entries.clear()
+            self.notes.clear()
         for listener in self.listeners:
             listener(None)
 

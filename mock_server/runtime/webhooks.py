@@ -10,31 +10,45 @@ bounded queue (a full queue drops the job and records it), and one worker thread
 delivers, retrying a failure (a connection error or a status outside 2xx) a bounded number of
 times with exponential backoff. The worker waits on a condition until the next job is due, never
 in a polling loop. Every attempt (status, duration, attempt number, error) is kept in a bounded
-ring shown by the control API and recorded in the world's journal.
+ring shown by the control API and noted in the world's journal (apart from the clients' requests,
+which deliveries never push out: runtime/journal.py).
+
+An attempt is one HTTP/1.1 exchange over a socket of its own, parsed by h11, and it ends within a
+total deadline (``WebhookPolicy.timeout_s``: connecting, sending and the whole response head),
+whatever the receiver does: a response dripped a byte at a time, none at all, a status line or a
+header no parser takes. Each ends recorded, as a status or an error; the worker itself never dies
+of a receiver. Removing the world closes the socket of the attempt in flight, so its worker ends at
+once instead of at the deadline.
 
 Only registered URLs are ever called, and by default only loopback ones can be registered
 (``127.0.0.0/8``, ``::1``, ``localhost``), so nothing that can reach the control API (a fuzzer
-included) can make the mock send traffic anywhere else.
+included) can make the mock send traffic anywhere else. Never the mock's own listening address
+(on any of its addresses): a webhook to a REST write of the mock fed itself without end, one to
+``/_mock/reset`` reset the world. The address is checked when the webhook is registered and again
+when each attempt connects (to the address that was checked). A world holds at most
+``WebhookPolicy.max_per_world`` webhooks (429 beyond).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import heapq
 import hmac
 import ipaddress
 import itertools
 import logging
+import socket
+import ssl
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+import h11
 import orjson
 
 from mock_server import errors
@@ -54,13 +68,20 @@ MAX_ATTEMPTS = 3
 BACKOFF_S = 0.2
 """Seconds before the first retry; doubled for each one after."""
 TIMEOUT_S = 5.0
-"""Seconds a receiver has to answer one attempt."""
+"""Seconds one attempt may take in all (connect, send, the response head; ``--webhook-timeout``)."""
+MAX_PER_WORLD = 20
+"""Webhooks one world may hold (``--max-webhooks``)."""
+MAX_RESPONSE_HEAD = 16 * 1024
+"""Bytes of a receiver's status line and headers read at most (a longer head is malformed)."""
+MAX_RESPONSE_BODY = 64 * 1024
+"""Bytes of a receiver's response body read at most (the rest is not waited for)."""
 DELIVERY_LOG = 1000
 """Attempts kept for /_mock/webhooks/deliveries (a ring)."""
 USER_AGENT = "flowdock-mock webhooks"
 
 NOT_LOOPBACK = "must be an http(s) URL on a loopback address (127.0.0.1, ::1, localhost)"
 NOT_HTTP = "must be an http or https URL with a host"
+UNRESOLVED = "names a host that does not resolve"
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -86,6 +107,66 @@ def check_url(url: str, *, any_host: bool = False) -> None:
         loopback = False
     if not loopback:
         raise errors.ValidationFailed.field("url", NOT_LOOPBACK)
+
+
+class WebhookPolicy:
+    """What every world's webhooks of one server share: where they may go, how long an attempt
+    may take, how many a world may hold, and the server's own listening addresses."""
+
+    def __init__(
+        self, *, any_host: bool = False, timeout_s: float = TIMEOUT_S, max_per_world: int = MAX_PER_WORLD
+    ) -> None:
+        self.any_host = any_host
+        self.timeout_s = timeout_s
+        self.max_per_world = max_per_world
+        self.listening: set[tuple[str, int]] = set()
+        """(address, port) the server accepts connections on: from the serving sockets when the
+        CLI's server starts, and from each request that registers a webhook (what it came in on)."""
+
+    def listen_on(self, addresses: Any) -> None:
+        for address in addresses:
+            if isinstance(address, tuple | list) and len(address) >= 2 and isinstance(address[1], int):
+                self.listening.add((str(address[0]), address[1]))
+
+    def is_self(self, ip: str, port: int) -> bool:
+        """Whether ``ip``:``port`` reaches this server: one of its ports on a loopback, wildcard or
+        local address (a server bound to 0.0.0.0 answers on every address of the machine)."""
+        listening = set(self.listening)
+        if port not in {p for _, p in listening}:
+            return False
+        host = ip.split("%", 1)[0]
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        if address.is_loopback or address.is_unspecified or (host, port) in listening:
+            return True
+        return _is_local(address)
+
+    def resolve(self, url: str) -> list[tuple[Any, ...]]:
+        """``getaddrinfo`` of the URL's host and port (400 when it names none); 400 when any of
+        them is this server's own address."""
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            found = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError):
+            raise errors.ValidationFailed.field("url", UNRESOLVED) from None
+        if any(self.is_self(str(info[4][0]), port) for info in found):
+            raise errors.ValidationFailed.field("url", errors.WEBHOOK_TO_SELF)
+        return found
+
+
+def _is_local(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether ``address`` is one of this machine's (binding a UDP socket to it succeeds; nothing
+    is sent)."""
+    family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as probe:
+            probe.bind((str(address), 0))
+    except OSError:
+        return False
+    return True
 
 
 @dataclass(slots=True)
@@ -133,19 +214,19 @@ class Webhooks:
         store: Store,
         journal: Journal | None = None,
         *,
-        any_host: bool = False,
+        policy: WebhookPolicy | None = None,
         queue_size: int = QUEUE_SIZE,
         max_attempts: int = MAX_ATTEMPTS,
         backoff_s: float = BACKOFF_S,
-        timeout_s: float = TIMEOUT_S,
     ) -> None:
         self.store = store
         self.journal = journal
-        self.any_host = any_host
+        self.policy = policy or WebhookPolicy()
         self.queue_size = queue_size
         self.max_attempts = max_attempts
         self.backoff_s = backoff_s
-        self.timeout_s = timeout_s
+        self._socket: socket.socket | None = None
+        """The socket of the attempt in flight (closed by ``close``, so the worker ends at once)."""
         self.hooks: dict[int, Webhook] = {}
         self._ids = itertools.count(1)
         self._order = itertools.count()
@@ -160,9 +241,17 @@ class Webhooks:
         self._unsubscribe = store.events.subscribe(self._on_event)
 
     # --- registration ---------------------------------------------------------------------------
-    def register(self, body: dict[str, Any]) -> dict[str, Any]:
+    @property
+    def any_host(self) -> bool:
+        return self.policy.any_host
+
+    def register(self, body: dict[str, Any], via: Any = None) -> dict[str, Any]:
+        """A new webhook (``via``: the address the registering request came in on, the server's)."""
         url = str(body["url"])
         check_url(url, any_host=self.any_host)
+        if via is not None:
+            self.policy.listen_on([via])
+        self.policy.resolve(url)
         flows: set[str] = set()
         for ref in body.get("flows") or ():
             flow = self._flow(str(ref))
@@ -170,6 +259,9 @@ class Webhooks:
                 raise errors.ValidationFailed.field("flows", errors.INVALID)
             flows.add(flow)
         with self._cond:
+            if len(self.hooks) >= self.policy.max_per_world:
+                limit = self.policy.max_per_world
+                raise errors.TooManyWebhooks(errors={"webhooks": [errors.WEBHOOK_CAP.format(limit=limit)]})
             hook = Webhook(
                 next(self._ids),
                 url,
@@ -233,6 +325,9 @@ class Webhooks:
             self._closed = True
             self.clear()
             self._cond.notify_all()
+            in_flight = self._socket
+        if in_flight is not None:
+            _abort(in_flight)
 
     # --- queueing (in the writer's thread: never blocks it) -------------------------------------
     def _on_event(self, event: Event) -> None:
@@ -270,8 +365,16 @@ class Webhooks:
                     return
                 job = heapq.heappop(self._jobs)
                 generation = self._generation
-            status, error, duration = self._post(job)
+            started = time.perf_counter()
+            try:
+                status, error = self._post(job)
+            except Exception as failed:
+                log.exception("webhook delivery to %s failed unexpectedly", job.hook.url)
+                status, error = None, f"{type(failed).__name__}: {failed}"
+            duration = time.perf_counter() - started
             with self._cond:
+                if self._closed:
+                    return
                 if generation != self._generation or job.hook.id not in self.hooks:
                     continue
                 retry = (status is None or not 200 <= status < 300) and job.attempt < self.max_attempts
@@ -282,28 +385,25 @@ class Webhooks:
                     job.order = next(self._order)
                     heapq.heappush(self._jobs, job)
 
-    def _post(self, job: _Job) -> tuple[int | None, str | None, float]:
-        request = urllib.request.Request(
-            job.hook.url,
-            data=job.body,
-            method="POST",
-            headers={
-                "Content-Type": "application/json",
-                "X-Flowdock-Signature": signature(job.hook.secret, job.body),
-                "User-Agent": USER_AGENT,
-            },
-        )
-        # Only the registered URL: no proxy from the environment, no redirect followed.
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect)
-        started = time.perf_counter()
+    def _post(self, job: _Job) -> tuple[int | None, str | None]:
+        """One attempt: ``(status, None)``, or ``(None, what went wrong)``, within the deadline."""
+        headers = [
+            ("Content-Type", "application/json"),
+            ("X-Flowdock-Signature", signature(job.hook.secret, job.body)),
+            ("User-Agent", USER_AGENT),
+        ]
         try:
-            with opener.open(request, timeout=self.timeout_s) as response:
-                response.read(65536)
-                return int(response.status), None, time.perf_counter() - started
-        except urllib.error.HTTPError as failed:
-            return int(failed.code), None, time.perf_counter() - started
-        except (OSError, ValueError) as failed:
-            return None, f"{type(failed).__name__}: {failed}", time.perf_counter() - started
+            addresses = self.policy.resolve(job.hook.url)
+        except errors.FlowdockError as refused:
+            return None, "refused: the URL " + "; ".join(t for ts in refused.errors.values() for t in ts)
+        return post(job.hook.url, addresses, job.body, headers, self.policy.timeout_s, self._track)
+
+    def _track(self, sock: socket.socket | None) -> None:
+        with self._cond:
+            self._socket = sock
+            closed = self._closed
+        if closed and sock is not None:
+            _abort(sock)
 
     def _record(
         self, job: _Job, *, status: int | None, duration: float, error: str | None, retry: bool = False
@@ -349,6 +449,89 @@ class Webhooks:
             )
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
+class _Deadline(Exception):
+    """The attempt's total deadline passed."""
+
+
+def _abort(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+def post(
+    url: str,
+    addresses: list[tuple[Any, ...]],
+    body: bytes,
+    headers: list[tuple[str, str]],
+    timeout_s: float,
+    track: Callable[[socket.socket | None], None],
+) -> tuple[int | None, str | None]:
+    """POST ``body`` to ``url`` at the first of its resolved ``addresses``, all within ``timeout_s``.
+
+    A socket of its own (no proxy from the environment, no redirect followed: a 3xx is the
+    answer), parsed by h11; ``track`` is told the socket while it is open. The deadline bounds
+    each wait by what is left of the whole, so a receiver dripping bytes cannot stretch it.
+    """
+    parts = urlsplit(url)
+    end = time.monotonic() + timeout_s
+
+    def left() -> float:
+        remaining = end - time.monotonic()
+        if remaining <= 0:
+            raise _Deadline
+        return remaining
+
+    family, kind, proto, _, address = addresses[0]
+    sock = socket.socket(family, kind, proto)
+    track(sock)
+    status: int | None = None
+    try:
+        sock.settimeout(left())
+        sock.connect(address)
+        if parts.scheme == "https":
+            sock = ssl.create_default_context().wrap_socket(sock, server_hostname=parts.hostname)
+            track(sock)
+        conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_RESPONSE_HEAD)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        request = h11.Request(
+            method="POST",
+            target=target,
+            headers=[
+                ("Host", parts.netloc.rpartition("@")[2]),
+                *headers,
+                ("Content-Length", str(len(body))),
+                ("Connection", "close"),
+            ],
+        )
+        out = conn.send(request) + conn.send(h11.Data(data=body)) + conn.send(h11.EndOfMessage())
+        sock.settimeout(left())
+        sock.sendall(out)
+        read = 0
+        while True:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                sock.settimeout(left())
+                conn.receive_data(sock.recv(65536))
+            elif isinstance(event, h11.Response):
+                status = event.status_code
+            elif isinstance(event, h11.Data):
+                read += len(event.data)
+                if read > MAX_RESPONSE_BODY:
+                    return status, None
+            elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
+                if status is None:
+                    return None, "the connection closed without a response"
+                return status, None
+    except (_Deadline, TimeoutError):
+        if status is not None:
+            return status, None  # the answer is in; the rest of its body is not waited for
+        return None, f"no response within the {timeout_s:g} s deadline"
+    except h11.RemoteProtocolError as malformed:
+        return None, f"malformed response: {malformed}"
+    except OSError as failed:
+        if status is not None:
+            return status, None
+        return None, f"{type(failed).__name__}: {failed}"
+    finally:
+        track(None)
+        sock.close()
