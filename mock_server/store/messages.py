@@ -46,7 +46,7 @@ from mock_server.store.message_model import (
     text_content,
     title_of,
 )
-from mock_server.store.records import message_from_record, record
+from mock_server.store.records import message_from_record, record, thread_from_record
 from mock_server.store.representation import clone, message_dict
 from mock_server.store.timefmt import iso_ms
 
@@ -102,7 +102,7 @@ class MessageStore:
 
     def load(self, world: dict[str, Any]) -> None:
         for raw in world.get("threads", []):
-            thread = Thread(**clone(raw))
+            thread = thread_from_record(raw)
             self.log(thread.flow).add_thread(thread)
         for raw in world.get("messages", []):
             self.append(raw["flow"], message_from_record(raw))

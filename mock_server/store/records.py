@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from mock_server.store.message_model import Message
+from mock_server.store.message_model import Message, Thread
 
 
 def clone(value: Any) -> Any:
@@ -56,3 +56,13 @@ def message_from_record(raw: dict[str, Any]) -> Message:
     if message.reactions is not None:
         message.reactions = clone(message.reactions)
     return message
+
+
+def thread_from_record(raw: dict[str, Any]) -> Thread:
+    """A stored thread from its record; as for messages, only the list and object fields are copied."""
+    thread = Thread(**raw)
+    if thread.status is not None:
+        thread.status = clone(thread.status)
+    thread.fields = clone(thread.fields) if thread.fields else []
+    thread.actions = clone(thread.actions) if thread.actions else []
+    return thread
