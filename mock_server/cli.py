@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import signal
 import socket
 import sys
-import time
 import urllib.error
 import urllib.request
 import warnings
@@ -32,6 +30,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from mock_server.logs import JsonFormatter, configure_logging  # noqa: F401 (JsonFormatter: cli's API)
 from mock_server.serving import (
     DEFAULT_HEADER_TIMEOUT,
     DEFAULT_KEEP_ALIVE_TIMEOUT,
@@ -701,40 +700,6 @@ def _base_world(settings: Settings) -> dict[str, Any] | None:
     from mock_server.world import generate
 
     return generate(settings.seed, settings.sizes)
-
-
-# --- logging -------------------------------------------------------------------------------------------
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, and the request fields when present."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        http = getattr(record, "http", None)
-        if http:
-            line.update(http)
-        if record.exc_info:
-            line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line)
-
-
-def configure_logging(log_format: str, log_level: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    if log_format == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(log_level.upper())
-    # Connexion narrates its wiring at INFO ("Adding spec json", "Skipping validation"): only
-    # worth a line when debugging the mock itself.
-    logging.getLogger("connexion").setLevel("DEBUG" if log_level == "debug" else "WARNING")
 
 
 # --- the server ----------------------------------------------------------------------------------------

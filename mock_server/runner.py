@@ -345,7 +345,7 @@ def finish(prog: str, data: RunData, options: ReportOptions, status: int) -> int
 
 def start_logged(prog: str, settings: Settings) -> Served | None:
     """Logging configured and the mock started in a thread; None (said on stderr) when it cannot start."""
-    from mock_server.cli import configure_logging
+    from mock_server.logs import configure_logging
 
     configure_logging(settings.log_format, settings.log_level)
     try:

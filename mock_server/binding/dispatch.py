@@ -65,6 +65,7 @@ class Operation:
         "handler",
         "operation_id",
         "parameters",
+        "produces_ok",
         "request",
         "response",
         "responses",
@@ -89,6 +90,9 @@ class Operation:
         )
         self.body_validators: dict[tuple[str, str], Any] = {}
         self.consumes_ok: set[str] = set()
+        """Media types already checked against what the operation consumes (the check is a pure
+        function of the type; Connexion builds a MediaTypeDict for it on every request)."""
+        self.produces_ok: set[str] = set()
         response = parts["response"]  # ResponseValidationOperation, or the next app when not validating
         self.response: Any = response if hasattr(response, "validate_required_headers") else None
         self.responses: dict[tuple[int, str, str], Any] = {}
@@ -135,6 +139,7 @@ class Operation:
     def validating(self, send: Any) -> Any:
         checks = self.response
         responses = self.responses
+        produces_ok = self.produces_ok
 
         async def validated_send(message: dict[str, Any]) -> None:
             nonlocal send
@@ -142,8 +147,9 @@ class Operation:
                 headers = message["headers"]
                 mime_type, encoding = checks.extract_content_type(headers)
                 status = message["status"]
-                if status < 400:
+                if status < 400 and mime_type not in produces_ok:
                     checks.validate_mime_type(mime_type)
+                    produces_ok.add(mime_type)
                 key = (status, mime_type, encoding)
                 found = responses.get(key)
                 if found is None:

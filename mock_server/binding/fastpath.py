@@ -26,6 +26,7 @@ from connexion.apps.asynchronous import AsyncApi, AsyncApp, AsyncASGIApp, AsyncO
 from connexion.context import receive, scope
 from connexion.datastructures import MediaTypeDict
 from connexion.decorators import StarletteDecorator
+from connexion.decorators.parameter import AsyncParameterDecorator
 from connexion.exceptions import NonConformingResponseBody
 from connexion.utils import is_null, is_nullable
 from connexion.validators import (
@@ -57,6 +58,17 @@ class OrjsonJsonifier:
 
 
 # --- handlers: decorate once per operation ---------------------------------------------------------
+class _CachedNamesParameterDecorator(AsyncParameterDecorator):  # type: ignore[misc]
+    """Connexion's parameter decorator whose name sanitiser (``pythonic``: three regular
+    expressions per parameter name, on every request) remembers each name it converted; the
+    names are the spec's, so the cache is bounded by it."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        sanitize: Any = getattr(self, "sanitize_fn")  # noqa: B009 (mypy: Connexion's attribute is untyped)
+        self.sanitize_fn = functools.lru_cache(maxsize=1024)(sanitize)
+
+
 class _OnceDecorator(StarletteDecorator):  # type: ignore[misc]
     """StarletteDecorator that wraps the handler once instead of on every request.
 
@@ -64,6 +76,10 @@ class _OnceDecorator(StarletteDecorator):  # type: ignore[misc]
     each inspecting the handler's signature) and builds a URI parser per request. Both depend
     only on the operation, which is fixed for the operation object this decorator serves.
     """
+
+    @property
+    def _parameter_decorator_cls(self) -> type:
+        return _CachedNamesParameterDecorator
 
     def __call__(self, function: Any) -> Any:
         decorated = self.decorate(function)

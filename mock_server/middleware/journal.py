@@ -15,7 +15,6 @@ got it), or, for a request strict mode refused before routing, ``operation_id`` 
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import re
 import time
@@ -89,7 +88,7 @@ class Journal:
         world = x.state.get("world")  # middleware/worlds.py
         (self.journal if world is None else world.runtime.journal).record(entry)  # each its own
         if self.server_journal is not None:
-            self.server_journal.record(dataclasses.replace(entry))
+            self.server_journal.record(entry.copy())  # its own id there
         if access_log.isEnabledFor(logging.INFO):
             _log_request(
                 logging.INFO,
@@ -142,22 +141,20 @@ def _log_request(
     # A decoded path may hold a newline or an escape sequence (%0A, %1B): one line per request.
     path = _CONTROL_CHARACTERS.sub(lambda m: f"\\x{ord(m.group()):02x}", path)
     ms = round(duration * 1000, 1)
-    access_log.log(
-        level,
-        "%s %s %s %s %.1fms",
-        method,
-        path,
-        status,
-        operation_id or "-",
-        ms,
-        extra={
-            "http": {
-                "method": method,
-                "path": path,
-                "status": status,
-                "operationId": operation_id,
-                "duration_ms": ms,
-                "user_id": user_id,
-            }
-        },
-    )
+    extra = {
+        "http": {
+            "method": method,
+            "path": path,
+            "status": status,
+            "operationId": operation_id,
+            "duration_ms": ms,
+            "user_id": user_id,
+        }
+    }
+    # Made directly: Logger.log would search the call stack for a file and line nobody reads here.
+    args = (method, path, status, operation_id or "-", ms)
+    record = access_log.makeRecord(access_log.name, level, __file__, 0, _ACCESS_LINE, args, None, extra=extra)
+    access_log.handle(record)
+
+
+_ACCESS_LINE = "%s %s %s %s %.1fms"

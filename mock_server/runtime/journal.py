@@ -9,6 +9,7 @@ sent is kept raw and cheap to record; credentials are redacted only when the jou
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import itertools
 import threading
@@ -47,6 +48,11 @@ class Entry:
     webhook: dict[str, Any] | None = None
     """An outgoing webhook delivery (runtime/webhooks.py): its webhook, attempt and event ids."""
 
+    def copy(self) -> Entry:
+        """The same entry, to be recorded in another journal (which gives it its own id);
+        ``dataclasses.replace`` and ``copy.copy`` take ten times longer on a slotted dataclass."""
+        return Entry(*[getattr(self, name) for name in _ENTRY_FIELDS])
+
     def to_dict(self, credentials: Credentials) -> dict[str, Any]:
         """The entry as /_mock/requests shows it: what the contract marks as a credential redacted."""
         secrets = credentials.path_secrets(self.path)
@@ -70,6 +76,9 @@ class Entry:
             **({"webhook": dict(self.webhook)} if self.webhook is not None else {}),
         }
         return credentials.entry(raw, secrets)
+
+
+_ENTRY_FIELDS = tuple(field.name for field in dataclasses.fields(Entry))
 
 
 def _by_id(entry: Entry) -> int:
