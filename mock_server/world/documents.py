@@ -78,8 +78,17 @@ def _schema_problems(doc: Any) -> Problems:
         _explaining_validator().iter_errors(doc), key=lambda e: list(map(str, e.absolute_path))
     ):
         where = ".".join(str(p) for p in error.absolute_path) or "base"
-        problems.setdefault(where, []).append(error.message)
+        problems.setdefault(where, []).append(_worded(error))
     return problems
+
+
+def _worded(error: Any) -> str:
+    """jsonschema's message, or the schema's own ``errorMessage`` for a pattern it names (a
+    regular expression says little to whoever wrote the document)."""
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if error.validator in ("pattern", "not") and "errorMessage" in schema:
+        return f"{error.instance!r} {schema['errorMessage']}"
+    return str(error.message)
 
 
 def _representation_problems(doc: Any) -> Problems:

@@ -186,7 +186,10 @@ def test_world_documents__refuse_names_flowdock_never_produced(client: Any, name
     doc = _world_with_flow_name(client, name, where)
     r = client.post("/_mock/worlds", json={"world": doc})
     assert r.status_code == 400, r.text
-    assert f"{where}.0.parameterized_name" in r.json()["errors"], r.json()
+    (said,) = r.json()["errors"][f"{where}.0.parameterized_name"]
+    assert said.endswith(
+        "is not a name Flowdock could have produced: one URL path segment, without /, ?, #, %, \\, white space or control characters, and not . or .."
+    ), said
     r = client.put("/_mock/state", json=doc)
     assert r.status_code == 400, r.text
     assert f"{where}.0.parameterized_name" in r.json()["errors"]
