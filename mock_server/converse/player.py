@@ -202,7 +202,11 @@ class Player:
                 result.transcript.append(f"FAILED {result.failure.message}")
                 break
             except errors.FlowdockError as refused:
-                message = f"step {index} ({step.header}, line {step.line}): the mock refused it: {refused}"
+                why = "; ".join(f"{k}: {', '.join(v)}" for k, v in refused.errors.items())
+                message = (
+                    f"step {index} ({step.header}, line {step.line}): the mock refused it: "
+                    f"{refused.status} {refused.message}" + (f" ({why})" if why else "")
+                )
                 result.failure = Failure(index, step.line, message)
                 result.transcript.append(f"FAILED {message}")
                 break

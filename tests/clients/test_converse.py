@@ -146,3 +146,15 @@ def test_http__a_convo_that_cannot_be_played_is_400_naming_its_line(flowdock_moc
         "POST", "/converse", {"convo": "#me\nhi", "bot": "nobody"}
     )
     assert status == 400 and "no user 'nobody'" in answer["errors"]["bot"][0]
+
+
+def test_python_bot__a_speaker_the_world_lacks_fails_the_step_with_why(
+    flowdock_mock: FlowdockMock, order_bot: Process, tmp_path: Path
+) -> None:
+    convo = tmp_path / "who.convo.txt"
+    convo.write_text("Who speaks\n\n#me hello\nhi\n\n#me @zed\nhi\n", encoding="utf-8")
+    verdict = flowdock_mock.converse(convo, connect_timeout=CONNECT, check=False)
+    (run,) = verdict["runs"]
+    assert run["failure"]["message"].startswith(
+        "step 1 (#me hello, line 3): the mock refused it: 400 Validation error (me: no user 'hello'"
+    )
