@@ -17,8 +17,12 @@ Only the time before a request's headers are complete is bounded: once a request
 its response may take as long as it takes, so long-lived responses (event streams, the journal
 feed) are never cut. The error bodies are Flowdock's ``{"message": ..., "errors": {...}}``.
 
-This subclasses uvicorn's httptools protocol and relies on its parser callbacks and attributes;
-tests/unit/test_uvicorn_internals.py names each one so an upgrade that moves them fails loudly there.
+uvicorn parses HTTP with httptools when it is installed and with h11 otherwise; both protocols
+are subclassed here with the same limits, the same answers and the same timers, and
+``HttpLimits.http`` picks one (``auto``: httptools when it imports, else h11), so the limits hold
+on whichever the server runs on (tests/clients/test_http_limits.py runs every test on both). This
+relies on uvicorn's parser callbacks and attributes; tests/unit/test_uvicorn_internals.py names
+each one so an upgrade that moves them fails loudly there.
 """
 
 from __future__ import annotations
@@ -44,6 +48,11 @@ class HttpLimits:
     max_headers: int = DEFAULT_MAX_HEADERS
     header_timeout: float = DEFAULT_HEADER_TIMEOUT
     keep_alive_timeout: float = DEFAULT_KEEP_ALIVE_TIMEOUT
+    http: str = "auto"
+    """The HTTP parser: ``httptools``, ``h11``, or ``auto`` (httptools when it imports, else h11)."""
+
+
+HTTP_IMPLEMENTATIONS = ("httptools", "h11")
 
 
 def _response(status: int, reason: str, body: dict[str, Any]) -> bytes:
@@ -57,10 +66,8 @@ def _response(status: int, reason: str, body: dict[str, Any]) -> bytes:
     return head.encode("ascii") + data
 
 
-def protocol_class(limits: HttpLimits) -> type[asyncio.Protocol]:
-    """uvicorn's httptools protocol, enforcing ``limits`` (pass it as ``uvicorn.Config(http=...)``)."""
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-
+def _refusals(limits: HttpLimits) -> tuple[bytes, bytes]:
+    """The 431 and 408 answers, whole (written as they are, then the connection is closed)."""
     too_large = _response(
         431,
         "Request Header Fields Too Large",
@@ -81,6 +88,33 @@ def protocol_class(limits: HttpLimits) -> type[asyncio.Protocol]:
             "errors": {"headers": [errors.HEADERS_TIMEOUT.format(seconds=limits.header_timeout)]},
         },
     )
+    return too_large, too_slow
+
+
+def chosen_http(limits: HttpLimits) -> str:
+    """The parser ``limits.http`` names; ``auto``: httptools when it imports, else h11."""
+    if limits.http != "auto":
+        if limits.http not in HTTP_IMPLEMENTATIONS:
+            raise ValueError(f"unknown HTTP implementation {limits.http!r}")
+        return limits.http
+    try:
+        import httptools  # noqa: F401
+    except ImportError:
+        return "h11"
+    return "httptools"
+
+
+def protocol_class(limits: HttpLimits) -> type[asyncio.Protocol]:
+    """uvicorn's protocol for the chosen parser, enforcing ``limits`` (``uvicorn.Config(http=...)``)."""
+    if chosen_http(limits) == "h11":
+        return _h11_protocol(limits)
+    return _httptools_protocol(limits)
+
+
+def _httptools_protocol(limits: HttpLimits) -> type[asyncio.Protocol]:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    too_large, too_slow = _refusals(limits)
 
     class LimitedHttpToolsProtocol(HttpToolsProtocol):
         """Counts what arrives while a request head is unfinished, and times it."""
@@ -162,11 +196,96 @@ def protocol_class(limits: HttpLimits) -> type[asyncio.Protocol]:
     return LimitedHttpToolsProtocol
 
 
+def _h11_protocol(limits: HttpLimits) -> type[asyncio.Protocol]:
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    too_large, too_slow = _refusals(limits)
+
+    class LimitedH11Protocol(H11Protocol):
+        """h11 keeps at most ``max_header_bytes`` of an unfinished head (its own bound, set by
+        ``uvicorn_options``; its error becomes our 431); every finished head is measured before
+        uvicorn acts on it; the head timer runs while h11 waits for a request."""
+
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self._head_timer: asyncio.TimerHandle | None = None
+            self._refusal: bytes | None = None
+            parse = self.conn.next_event
+
+            def judged() -> Any:
+                try:
+                    event = parse()
+                except h11.RemoteProtocolError as exc:
+                    if exc.error_status_hint == 431:  # "Receive buffer too long": an endless head
+                        self._refusal = too_large
+                    raise
+                if isinstance(event, h11.Request):
+                    self._stop_head_timer()
+                    size = (
+                        len(event.method)
+                        + len(event.target)
+                        + sum(len(n) + len(v) + 4 for n, v in event.headers)
+                    )
+                    if size > limits.max_header_bytes or len(event.headers) > limits.max_headers:
+                        self._refusal = too_large
+                        raise h11.RemoteProtocolError("request head too large", error_status_hint=431)
+                return event
+
+            self.conn.next_event = judged  # type: ignore[method-assign]
+            # uvicorn arms its keep-alive timer only after a response; a connection that never
+            # sends a request gets the same grace.
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self.timeout_keep_alive_handler
+            )
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._stop_head_timer()
+            super().connection_lost(exc)
+
+        def data_received(self, data: bytes) -> None:
+            self._arm_head_timer()
+            super().data_received(data)
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if self.conn.trailing_data[0]:  # part of the next request head is already here
+                self._arm_head_timer()
+
+        def _arm_head_timer(self) -> None:
+            if self._head_timer is None and self.conn.their_state is h11.IDLE:
+                self._head_timer = self.loop.call_later(limits.header_timeout, self._head_timed_out)
+
+        def _stop_head_timer(self) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+
+        def _head_timed_out(self) -> None:
+            self._head_timer = None
+            if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+                self._refuse(too_slow)
+
+        def send_400_response(self, msg: str) -> None:
+            if self._refusal is None:
+                super().send_400_response(msg)
+            else:
+                self._refuse(self._refusal)
+
+        def _refuse(self, response: bytes) -> None:
+            self._stop_head_timer()
+            if not self.transport.is_closing():
+                self.transport.write(response)
+                self.transport.close()
+
+    return LimitedH11Protocol
+
+
 def uvicorn_options(limits: HttpLimits) -> dict[str, Any]:
     """The ``uvicorn.Config`` options that apply ``limits``."""
     return {
         "http": protocol_class(limits),
         "timeout_keep_alive": limits.keep_alive_timeout,
-        # Used only if uvicorn runs its h11 protocol instead (no httptools): the head size bound.
+        # The h11 protocol's own bound on an unfinished head (its error is our 431).
         "h11_max_incomplete_event_size": limits.max_header_bytes,
     }

@@ -1,13 +1,15 @@
 """Request heads and idle connections are bounded by the server; responses in flight are not.
 
 A real uvicorn server on 127.0.0.1 with small limits (mock_server/serving.py), driven over raw
-sockets: what a slow or hostile client does before its headers are complete gets a 431 or a 408
+sockets, once on each HTTP parser the server can run on (httptools, and h11 where httptools is
+missing): what a slow or hostile client does before its headers are complete gets a 431 or a 408
 and a closed connection, an idle connection is closed, and a long-lived response (the journal's
 event stream) outlives every one of those timeouts.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 import time
@@ -18,7 +20,7 @@ import pytest
 
 from mock_server import errors
 from mock_server.app import create_app
-from mock_server.serving import HttpLimits
+from mock_server.serving import HTTP_IMPLEMENTATIONS, HttpLimits
 from tests.clients.conftest import serve
 
 LIMITS = HttpLimits(max_header_bytes=4096, max_headers=20, header_timeout=1, keep_alive_timeout=1)
@@ -26,9 +28,9 @@ WAIT = 10.0
 """Upper bound on any wait for the server (it answers in about a timeout, 1 s here)."""
 
 
-@pytest.fixture(scope="module")
-def address() -> Iterator[tuple[str, int]]:
-    with serve(create_app(), LIMITS) as live:
+@pytest.fixture(scope="module", params=HTTP_IMPLEMENTATIONS)
+def address(request: pytest.FixtureRequest) -> Iterator[tuple[str, int]]:
+    with serve(create_app(), dataclasses.replace(LIMITS, http=request.param)) as live:
         host, port = live.base_url.removeprefix("http://").split(":")
         yield host, int(port)
 
@@ -137,3 +139,16 @@ def test_a_response_in_flight__outlives_every_timeout(address: tuple[str, int]) 
             chunk = stream.recv(65536)
             assert chunk, "the stream was closed"
             received += chunk
+
+
+def test_auto__is_httptools_when_it_imports_else_h11(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from mock_server.serving import chosen_http, protocol_class
+
+    assert chosen_http(HttpLimits()) == "httptools"
+    monkeypatch.setitem(sys.modules, "httptools", None)  # as on a platform without its wheels
+    assert chosen_http(HttpLimits()) == "h11"
+    assert protocol_class(HttpLimits()).__name__ == "LimitedH11Protocol"
+    with pytest.raises(ValueError):
+        chosen_http(HttpLimits(http="wsproto"))

@@ -1,6 +1,6 @@
 """Every uvicorn internal mock_server/serving.py relies on, checked against the installed uvicorn.
 
-``serving.py`` subclasses uvicorn's httptools protocol to bound request heads and idle
+``serving.py`` subclasses uvicorn's httptools and h11 protocols to bound request heads and idle
 connections: it overrides the protocol's parser callbacks and reads some of its attributes. None
 of that is public API; when a row fails, serving.py is the file to revisit. constraints.txt pins
 the uvicorn these rows were checked against.
@@ -13,6 +13,7 @@ import re
 
 import pytest
 from uvicorn.config import Config
+from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 METHODS = {
@@ -52,3 +53,46 @@ def test_httptools_protocol_attribute__is_set_by_uvicorn(name: str) -> None:
 @pytest.mark.parametrize("name", CONFIG_OPTIONS)
 def test_uvicorn_config__takes_the_options_serving_passes(name: str) -> None:
     assert name in inspect.signature(Config.__init__).parameters
+
+
+H11_METHODS = {
+    "connection_made": ("self", "transport"),
+    "connection_lost": ("self", "exc"),
+    "data_received": ("self", "data"),
+    "on_response_complete": ("self",),
+    "send_400_response": ("self", "msg"),
+    "timeout_keep_alive_handler": ("self",),
+}
+"""Overridden or called by serving.py's h11 protocol, with the parameters it passes."""
+H11_ATTRIBUTES = ("loop", "transport", "conn", "timeout_keep_alive", "timeout_keep_alive_task")
+
+
+@pytest.mark.parametrize("name", sorted(H11_METHODS))
+def test_h11_protocol_method__exists_with_the_parameters_serving_uses(name: str) -> None:
+    method = getattr(H11Protocol, name, None)
+    assert callable(method), f"H11Protocol.{name} is gone: revisit mock_server/serving.py"
+    assert tuple(inspect.signature(method).parameters) == H11_METHODS[name]
+
+
+@pytest.mark.parametrize("name", H11_ATTRIBUTES)
+def test_h11_protocol_attribute__is_set_by_uvicorn(name: str) -> None:
+    source = inspect.getsource(H11Protocol.__init__) + inspect.getsource(H11Protocol.connection_made)
+    assert re.search(rf"self\.{name}\b[^=\n]*=", source), (
+        f"H11Protocol no longer sets {name}: revisit mock_server/serving.py"
+    )
+
+
+def test_h11_protocol__parses_through_conn_next_event_and_answers_parse_errors_with_send_400() -> None:
+    source = inspect.getsource(H11Protocol.handle_events)
+    assert "self.conn.next_event()" in source and "self.send_400_response(" in source
+
+
+def test_h11__reports_an_endless_head_with_the_431_hint() -> None:
+    import h11
+
+    conn = h11.Connection(h11.SERVER, max_incomplete_event_size=100)
+    conn.receive_data(b"GET / HTTP/1.1\r\nHost: x\r\nX: " + b"a" * 200)
+    with pytest.raises(h11.RemoteProtocolError) as refused:
+        conn.next_event()
+    assert refused.value.error_status_hint == 431
+    assert conn.trailing_data[0]  # what serving.py reads to see a head already begun
