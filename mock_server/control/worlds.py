@@ -35,8 +35,11 @@ def list_worlds(worlds: Worlds) -> Any:
     return worlds.summary(), 200
 
 
-def create_world(worlds: Worlds, body: dict[str, Any] | None = None) -> Any:
-    return worlds.create_from(body or {}), 201
+async def create_world(worlds: Worlds, body: dict[str, Any] | None = None) -> Any:
+    body = body or {}
+    if "history" in body:  # reading the exports takes a while: off the event loop
+        return await asyncio.to_thread(worlds.create_from, body), 201
+    return worlds.create_from(body), 201
 
 
 def get_world(worlds: Worlds, world: str) -> Any:

@@ -27,6 +27,8 @@ from pathlib import Path, PurePosixPath
 from typing import Self
 from urllib.parse import unquote
 
+from mock_server.store.flows import parameterize
+
 MESSAGES = "messages.json"
 ARCHIVE_NAME = re.compile(r"^(?P<slug>.+?)-(?P<date>\d{4}-\d{2}-\d{2})$")
 """``<flow-slug>-<YYYY-MM-DD>``: how Flowdock named a flow's export."""
@@ -61,12 +63,13 @@ class Limits:
 
 
 def slug_of(path: str | os.PathLike[str]) -> str:
-    """The flow slug of an archive named ``<flow-slug>-<YYYY-MM-DD>[.zip]`` (else its whole stem)."""
+    """The flow slug of an archive named ``<flow-slug>-<YYYY-MM-DD>[.zip]`` (else its whole stem),
+    parameterized as Flowdock named flows (``Team Chat-2020-01-01.zip`` is ``team-chat``)."""
     stem = Path(path).name
     if stem.lower().endswith(".zip"):
         stem = stem[:-4]
     m = ARCHIVE_NAME.match(stem)
-    return (m.group("slug") if m else stem).lower()
+    return parameterize(m.group("slug") if m else stem)
 
 
 def _safe_parts(name: str) -> tuple[str, ...] | None:

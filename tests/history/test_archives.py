@@ -219,6 +219,7 @@ def test_unsorted_records_are_sorted(tmp_path: Path) -> None:
 def test_the_slug_comes_from_the_archive_name() -> None:
     assert slug_of("/x/engineering-team-2023-08-01.zip") == "engineering-team"
     assert slug_of("general") == "general"
+    assert slug_of("/x/Team Chat-2020-01-01.zip") == "team-chat"
     assert parse_source("acme/ops=/tmp/x.zip") == HistorySource("/tmp/x.zip", "acme", "ops")
     assert parse_source("ops=/tmp/x.zip") == HistorySource("/tmp/x.zip", None, "ops")
     assert parse_source("/tmp/ops-2023-01-01.zip") == HistorySource("/tmp/ops-2023-01-01.zip")
