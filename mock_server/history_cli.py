@@ -74,7 +74,6 @@ def export(settings: Any, flow: str, out: str) -> int:
     describe (the serve options: --fixtures, --seed, --history, ...) written as an export."""
     from mock_server.cli import UsageError, load_world
     from mock_server.contract import load_default_world
-    from mock_server.errors import NotFound
     from mock_server.history import gc_paused
     from mock_server.history.export import export_zip
     from mock_server.store import Store
@@ -84,16 +83,15 @@ def export(settings: Any, flow: str, out: str) -> int:
         raise UsageError(f"history export {flow!r}: name the flow as ORG/FLOW")
     with gc_paused():
         store = Store(load_world(settings) or load_default_world())
-    try:
-        data = export_zip(store, organization, name)
-    except NotFound:
-        raise UsageError(f"history export: the world has no flow {flow}") from None
+    found = store.flows.find(organization, name)
+    if found is None:
+        raise UsageError(f"history export: the world has no flow {flow}")
+    count = len(store.messages.log(found.id).messages)
+    data = export_zip(store, organization, name)
     try:
         with open(out, "wb") as fh:
             fh.write(data)
     except OSError as exc:
         raise UsageError(f"history export: cannot write {out}: {exc.strerror or exc}") from None
-    records = store.messages.logs.get(store.flows.find(organization, name).id)  # type: ignore[union-attr]
-    count = len(records.messages) if records is not None else 0
     sys.stdout.write(f"wrote {out}: {flow}, {count:,} messages, {len(data):,} bytes\n")
     return 0
