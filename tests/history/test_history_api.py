@@ -16,6 +16,7 @@ from mock_server.history import HistorySource, load_history, read_users
 from mock_server.history.synthetic import Export, generate
 from mock_server.store import Store
 from mock_server.world import MAIN_USER
+from tests.history.helpers import every_page_of
 
 ORG, FLOW = "initech", "engineering"
 PAGE_EVENTS = "message,file,comment"
@@ -77,19 +78,7 @@ def expected_users(export: Export) -> set[int]:
 
 def every_page(client: Any, events: str = PAGE_EVENTS, **params: Any) -> list[dict[str, Any]]:
     """What a migration script does: pages of 100 since id 0, ascending, until an empty page."""
-    out: list[dict[str, Any]] = []
-    since = 0
-    while True:
-        r = client.get(
-            f"/flows/{ORG}/{FLOW}/messages",
-            params={"event": events, "limit": 100, "since_id": since, "sort": "asc", **params},
-        )
-        assert r.status_code == 200, r.text
-        page = r.json()
-        if not page:
-            return out
-        out.extend(page)
-        since = page[-1]["id"]
+    return every_page_of(client, f"{ORG}/{FLOW}", event=events, **params)
 
 
 def test_migration_script__users_flows_the_flow_and_every_page_match_the_archive(
@@ -229,17 +218,6 @@ def test_a_faker_user_reads_the_history_flow_when_it_is_in_their_organization(
     read = every_page_of(alice, "acme/ops")
     assert len(read) == len(export.messages) + 1
     assert read[-1]["event"] == "action" and read[-1]["content"]["type"] == "join"  # her join is kept
-
-
-def every_page_of(client: Any, path: str) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    since = 0
-    while page := client.get(
-        f"/flows/{path}/messages", params={"limit": 100, "since_id": since, "sort": "asc"}
-    ).json():
-        out.extend(page)
-        since = page[-1]["id"]
-    return out
 
 
 def test_the_stream_of_a_history_flow_carries_new_posts(loaded: Any, export: Export) -> None:

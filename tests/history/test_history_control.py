@@ -14,6 +14,7 @@ import pytest
 from mock_server import errors
 from mock_server.history.synthetic import Export, generate
 from tests.conftest import assert_error
+from tests.history.helpers import every_page_of
 
 
 @pytest.fixture(scope="module")
@@ -25,17 +26,6 @@ def authed(app: Any, token: str) -> Any:
     c = app.test_client()
     c.auth = (token, "")
     return c
-
-
-def pages(client: Any, path: str) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    since = 0
-    while page := client.get(
-        f"/flows/{path}/messages", params={"limit": 100, "since_id": since, "sort": "asc"}
-    ).json():
-        out.extend(page)
-        since = page[-1]["id"]
-    return out
 
 
 def test_create_world__with_an_export_and_its_users(app: Any, client: Any, export: Export) -> None:
@@ -52,7 +42,7 @@ def test_create_world__with_an_export_and_its_users(app: Any, client: Any, expor
     assert loaded["flow_id"] == export.flow_id and loaded["missing_files"] == [export.missing_file]
     users = {u["id"]: u for u in world["credentials"]["users"]}
     poster = authed(app, users[export.posters[0]]["api_token"])
-    assert [m["id"] for m in pages(poster, "initech/eng")] == [m["id"] for m in export.messages]
+    assert [m["id"] for m in every_page_of(poster, "initech/eng")] == [m["id"] for m in export.messages]
     assert users[export.posters[0]]["name"] == "Person 0"
     # the default world is untouched
     assert client.get("/_mock/worlds/default").json()["credentials"]["users"][0]["id"] == 1
@@ -84,7 +74,7 @@ def test_load_into_the_default_world_and_export_it_back(
     assert r.json()["messages"] == len(export.messages)
     sheet = {u["id"]: u for u in client.get("/_mock/worlds/default").json()["credentials"]["users"]}
     poster = authed(app, sheet[export.posters[0]]["api_token"])
-    assert len(pages(poster, "acme/imported")) == len(export.messages)
+    assert len(every_page_of(poster, "acme/imported")) == len(export.messages)
 
     zipped = client.get("/_mock/worlds/default/history/acme/imported")
     assert zipped.status_code == 200 and zipped.headers["content-type"] == "application/zip"
