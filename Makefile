@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 
 .DEFAULT_GOAL := help
-.PHONY: help install node-clients run test test-fast test-browser chromium screenshots lint fmt fixtures fuzz bench bench-compare wrk-installed lock clean cluster haproxy podman containers-conf image-base image image-test clean-image
+.PHONY: help install node-clients run test test-fast test-browser chromium screenshots lint fmt fixtures fuzz bench bench-compare wrk-installed lock clean cluster haproxy podman containers-conf image-base image image-test clean-image bench-stalls
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -195,6 +195,9 @@ fuzz: $(STAMP) ## Schemathesis CLI vs a live server, long run; JUnit + HTML repo
 
 bench: $(STAMP) wrk-installed ## load, latency, startup and memory of the server (wrk; table in .bench/latest.md)
 	$(BIN)/python bench/bench.py $(BENCH_ARGS)
+
+bench-stalls: $(STAMP) ## how long one heavy request (regex wait, long tags, big world, 50k import) holds up GET /flows, and its RSS
+	$(BIN)/python bench/stalls.py $(STALLS_ARGS)
 
 bench-compare: $(STAMP) wrk-installed ## the same load alternately against Prism 5 (npm, into bench/.prism), with ratios
 	$(BIN)/python bench/bench.py --compare $(BENCH_ARGS)

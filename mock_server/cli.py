@@ -76,6 +76,8 @@ class Settings:
     create_token: str | None = None
     """With an admin token: what ``POST /_mock/worlds`` needs (None: nothing; middleware/admin_gate.py)."""
     max_worlds: int = 1000
+    world_memory_mb: int = 512
+    """Memory one world may take when built (runtime/worlds.py ``Limits.world_memory_mb``)."""
     world_idle_timeout: int = 3600
     clock_start: int | None = None
     """Epoch milliseconds the worlds' clock starts at (store/clock.py); None: real time."""
@@ -392,6 +394,17 @@ OPTIONS: list[Option] = [
         "worlds POST /_mock/worlds may hold besides the default one; one more is a 429 (default 1000)",
         kind="int",
         high=100_000,
+    ),
+    Option(
+        "world-memory-mb",
+        ("FLOWDOCK_MOCK_WORLD_MEMORY_MB",),
+        "memory one world may take when it is built, estimated from its document (about 6 bytes per "
+        "byte of JSON): a larger POST /_mock/worlds is a 400, a larger PUT of a world's state a 413 "
+        "(default 512: documents up to about 85 MiB)",
+        kind="int",
+        metavar="MB",
+        low=1,
+        high=1_000_000,
     ),
     Option(
         "world-idle-timeout",
@@ -761,7 +774,11 @@ def build_app(settings: Settings, base_url: str, *, validate_responses: bool = T
             webhook_any_host=settings.webhook_any_host,
             webhook_timeout=settings.webhook_timeout,
             max_webhooks=settings.max_webhooks,
-            limits=Limits(max_worlds=settings.max_worlds, idle_timeout_s=settings.world_idle_timeout),
+            limits=Limits(
+                max_worlds=settings.max_worlds,
+                idle_timeout_s=settings.world_idle_timeout,
+                world_memory_mb=settings.world_memory_mb,
+            ),
             stream_keepalive=settings.stream_keepalive,
             shard=settings.shard,
         )

@@ -175,6 +175,9 @@ WORLD_CAP = (
     "this server holds at most {limit} worlds besides the default one (--max-worlds); delete one "
     "(DELETE /_mock/worlds/{{id}}) or let idle ones expire (--world-idle-timeout)"
 )
+OVER_WORLD_BUDGET = (
+    "a world this large takes about {need} MB; a world may take {limit} MB on this server (--world-memory-mb)"
+)
 DEFAULT_WORLD_STAYS = "the default world cannot be deleted (POST /_mock/reset puts it back)"
 CREDENTIAL_CONFLICT = "Credentials of another world"
 CREDENTIAL_TAKEN = "is a credential of another world on this server"

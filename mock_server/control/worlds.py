@@ -9,6 +9,7 @@ from typing import Any
 from starlette.responses import Response
 
 from mock_server.runtime import history
+from mock_server.runtime.core import collector_paused
 from mock_server.runtime.worlds import Worlds
 
 __all__ = [
@@ -36,10 +37,14 @@ def list_worlds(worlds: Worlds) -> Any:
 
 
 async def create_world(worlds: Worlds, body: dict[str, Any] | None = None) -> Any:
-    body = body or {}
-    if "history" in body:  # reading the exports takes a while: off the event loop
-        return await asyncio.to_thread(worlds.create_from, body), 201
-    return worlds.create_from(body), 201
+    # Generating and building a large world takes a while: in a worker thread, with the cyclic
+    # collector paused, so the event loop keeps serving every other world meanwhile.
+    return await asyncio.to_thread(_create, worlds, body or {}), 201
+
+
+def _create(worlds: Worlds, body: dict[str, Any]) -> dict[str, Any]:
+    with collector_paused():
+        return worlds.create_from(body)
 
 
 def get_world(worlds: Worlds, world: str) -> Any:

@@ -35,6 +35,7 @@ from mock_server.middleware import (
     latency,
     normalize,
     oauth_wire,
+    state_import,
     stream_host,
     worlds,
 )
@@ -119,6 +120,14 @@ PIPELINE: list[Step] = [
         "the one routing of the request: the operation of the contract (or of the control API) its "
         "path and method reach, with its path parameters; 405 with the spec's Allow; no operation: "
         "the published spec and Swagger UI, else 404",
+    ),
+    Step(
+        "state import",
+        state_import.StateImport,
+        "after routing (404 for no such world), before Connexion reads any body: PUT of a world's "
+        "state is read, parsed, checked and built in small steps off the event loop, so a large "
+        "document never holds up other requests; a schema-invalid one goes on to validation "
+        "(state_import.py)",
     ),
     Step(
         "authenticate",

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from mock_server import errors
 from mock_server.contract import OperationIndex
 from mock_server.runtime.activity import Schedules
@@ -18,7 +20,18 @@ from mock_server.runtime.journal import Journal
 from mock_server.runtime.redaction import Credentials
 from mock_server.runtime.webhooks import WebhookPolicy, Webhooks
 from mock_server.store import Store
-from mock_server.world.documents import check_world
+from mock_server.world.documents import check_world, representation_problems, schema_valid
+from mock_server.world.loading import (
+    DocumentText,
+    SchemaRefused,
+    collector_paused,
+    dump_document,
+    parse_document,
+)
+
+__all__ = ["DocumentText", "Runtime", "SchemaRefused", "collector_paused", "operation_table"]
+"""``DocumentText``, ``SchemaRefused`` and ``collector_paused`` are world/loading.py's, for
+middleware/state_import.py and control/worlds.py (which may import the runtime, not the world)."""
 
 
 def operation_table(index: OperationIndex) -> dict[str, tuple[str, str]]:
@@ -84,14 +97,41 @@ class Runtime:
         return self.store.export()
 
     def replace_state(self, doc: dict[str, Any]) -> dict[str, Any]:
-        # Checked and built without the store's lock; only the swap holds it (world/documents.py).
         fresh = check_world(doc, self.store.config)
+        state = fresh.export()  # before the swap: exported under its own lock, not the world's
+        self._adopt(fresh)
+        return state
+
+    def replace_state_text(self, body: DocumentText) -> list[bytes]:
+        """``PUT .../state`` from the request's text, in small steps (world/loading.py): parsed,
+        checked whole, built aside and swapped in; the new state as JSON chunks. Meant for a
+        worker thread: no step holds the interpreter long, so the event loop keeps serving."""
+        with collector_paused():
+            doc = parse_document(body.text())
+            # What refused it before this path existed, in the same order with the same words:
+            # the body guard (what no client can read back), Connexion (the schema), check_world.
+            if isinstance(doc, dict) and (problems := representation_problems(doc)):
+                raise errors.ValidationFailed(errors=problems)
+            if not isinstance(doc, dict) or not schema_valid(doc):
+                raise SchemaRefused(
+                    list(dump_document(doc)) if isinstance(doc, dict) else [orjson.dumps(doc)]
+                )
+            fresh = check_world(doc, self.store.config, representable=True)
+            del doc
+            # Exported before the swap, under the fresh store's own lock: the world's lock is
+            # held only for the swap, so its other requests never wait on a long export.
+            state = fresh.export()
+            self._adopt(fresh)
+            del fresh
+            return list(dump_document(state))
+
+    def _adopt(self, fresh: Store) -> None:
+        # Checked and built without the store's lock; only the swap holds it (world/documents.py).
         with self.store.lock:
             taken = self.store.keys.conflicts(fresh.credentials())
             if taken:
                 raise errors.Conflict(errors={kind: [errors.CREDENTIAL_TAKEN] for kind, _ in taken})
             self.store.adopt(fresh)
-        return self.store.export()
 
     # --- faults -------------------------------------------------------------------------------
     def replace_faults(self, body: dict[str, Any]) -> dict[str, Any]:

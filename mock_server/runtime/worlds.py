@@ -36,6 +36,8 @@ from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import orjson
+
 from mock_server import errors
 from mock_server.runtime.core import Runtime
 from mock_server.runtime.journal import Journal
@@ -45,6 +47,7 @@ from mock_server.store.keys import Key, Keys, shard_prefix, shard_problem
 from mock_server.store.timefmt import iso_ms
 from mock_server.world.documents import world_problems
 from mock_server.world.generator import Sizes
+from mock_server.world.loading import DOCUMENT_BYTES_FACTOR, MAX_DOCUMENT_BYTES, generated_document_bytes
 
 __all__ = ["CONTROL_CALLER", "CURRENT", "DEFAULT_ID", "Limits", "World", "Worlds", "current_store", "kinds"]
 
@@ -73,6 +76,14 @@ class Limits:
     """Worlds besides the default one; creating one more answers 429."""
     idle_timeout_s: float = 3600.0
     """A world no request reached for this long is removed; 0 keeps worlds until deleted."""
+    world_memory_mb: int = 512
+    """The memory one world may take when it is built (``POST /_mock/worlds``, ``PUT .../state``),
+    estimated from its document (world/loading.py ``DOCUMENT_BYTES_FACTOR``); more is a 4xx."""
+
+    @property
+    def document_bytes(self) -> int:
+        """The largest world document a world may be built from, by ``world_memory_mb``."""
+        return min(MAX_DOCUMENT_BYTES, self.world_memory_mb * 1024 * 1024 // DOCUMENT_BYTES_FACTOR)
 
 
 class World:
@@ -479,12 +490,14 @@ class Worlds:
             raise errors.ValidationFailed.field("base", errors.ONE_WORLD_SOURCE)
         if "world" in body:
             doc = body["world"]
+            self._within_budget("world", len(orjson.dumps(doc)) if isinstance(doc, dict) else 0)
             problems = world_problems(doc, self.default.store.config)
             if problems:
                 raise errors.ValidationFailed(errors.INVALID_WORLD, problems)
             template, origin = doc, {"source": "document"}
         elif "seed" in body:
             sizes = Sizes(**body.get("sizes", {}))
+            self._within_budget("sizes", generated_document_bytes(**asdict(sizes)))
             template = self.generated(int(body["seed"]), sizes)
             origin = {"source": "seed", "seed": int(body["seed"]), "sizes": asdict(sizes)}
         else:
@@ -495,6 +508,14 @@ class Worlds:
             template, loaded = with_posted_history(template, body)
             origin = {**origin, "history": loaded}
         return self.describe(self.create(template, origin), credentials=True)
+
+    def _within_budget(self, field: str, document_bytes: int) -> None:
+        """400 on ``field`` when a world built from a document this large would take more memory
+        than ``Limits.world_memory_mb`` (checked before anything is generated or built)."""
+        if document_bytes > self.limits.document_bytes:
+            need = -(-document_bytes * DOCUMENT_BYTES_FACTOR // (1024 * 1024))
+            text = errors.OVER_WORLD_BUDGET.format(need=need, limit=self.limits.world_memory_mb)
+            raise errors.ValidationFailed.field(field, text)
 
     def describe(self, world: World, *, credentials: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -512,7 +533,12 @@ class Worlds:
     def summary(self) -> dict[str, Any]:
         """``GET /_mock/worlds``: every world, or only the caller's when a world's control token
         limits the request (``CONTROL_CALLER``); never any credential."""
-        limits = {"max_worlds": self.limits.max_worlds, "idle_timeout_s": self.limits.idle_timeout_s}
+        limits = {
+            "max_worlds": self.limits.max_worlds,
+            "idle_timeout_s": self.limits.idle_timeout_s,
+            "world_memory_mb": self.limits.world_memory_mb,
+            "max_document_bytes": self.limits.document_bytes,
+        }
         caller = CONTROL_CALLER.get()
         shown = [w for w in self.list() if caller is None or w.id == caller]
         return {"limits": limits, "worlds": [self.describe(w) for w in shown]}

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from mock_server import errors
 from mock_server.resources import world_schema_path
+from mock_server.world.loading import DUMP_ELEMENTS, UNREPRESENTABLE
 
 if TYPE_CHECKING:
     from mock_server.store import Store, StoreConfig
@@ -60,6 +61,40 @@ def _fast_validator() -> Any:
 
 
 @functools.cache
+def _fast_item_validator(key: str) -> Any:
+    """The compiled validator of one element of the top-level array ``key``."""
+    import jsonschema_rs
+
+    schema = world_schema()
+    # The element's schema, its references into the root's $defs still resolving.
+    defs = {**schema.get("$defs", {}), "element": schema["properties"][key]["items"]}
+    element = {"$schema": schema["$schema"], "$defs": defs, "$ref": "#/$defs/element"}
+    return jsonschema_rs.validator_for(element, validate_formats=True)
+
+
+def _chunks(doc: dict[str, Any]) -> Iterable[tuple[str, list[Any]]]:
+    """Each top-level array of ``doc`` in slices of ``DUMP_ELEMENTS``: one compiled call each, so
+    a worker thread checking a large document never holds the interpreter for long."""
+    for key, value in doc.items():
+        if isinstance(value, list):
+            for start in range(0, len(value), DUMP_ELEMENTS):
+                yield key, value[start : start + DUMP_ELEMENTS]
+
+
+def _fast_valid(doc: dict[str, Any]) -> bool:
+    """The compiled validators' verdict, in small calls: the document with its arrays empty, then
+    each array's elements a slice at a time (the schema constrains arrays only by their items)."""
+    shell = {key: [] if isinstance(value, list) else value for key, value in doc.items()}
+    if not _fast_validator().is_valid(shell):
+        return False
+    properties = world_schema()["properties"]
+    return all(
+        key not in properties or all(map(_fast_item_validator(key).is_valid, part))
+        for key, part in _chunks(doc)
+    )
+
+
+@functools.cache
 def _explaining_validator() -> Any:
     import jsonschema
 
@@ -71,7 +106,7 @@ def _explaining_validator() -> Any:
 def _schema_problems(doc: Any) -> Problems:
     """Schema violations by place. The compiled validator decides (fast); when it says no, the
     jsonschema package explains, in the wording the rest of the mock's 400s use."""
-    if _fast_validator().is_valid(doc):
+    if isinstance(doc, dict) and _fast_valid(doc):
         return {}
     problems: Problems = {}
     for error in sorted(
@@ -96,8 +131,12 @@ def _representation_problems(doc: Any) -> Problems:
     import orjson
 
     try:
-        # Refuses lone surrogates and (strict) integers beyond 53 bits; what passes is fine.
-        orjson.dumps(doc, option=orjson.OPT_STRICT_INTEGER)
+        # Refuses lone surrogates and (strict) integers beyond 53 bits; what passes is fine. In
+        # slices, as the schema check: no one long call.
+        shell = {key: None if isinstance(value, list) else value for key, value in doc.items()}
+        orjson.dumps(shell, option=orjson.OPT_STRICT_INTEGER)
+        for _, part in _chunks(doc):
+            orjson.dumps(part, option=orjson.OPT_STRICT_INTEGER)
     except TypeError:
         pass  # a lone surrogate, or an integer beyond 53 bits (which may still fit 64): look closer
     else:
@@ -116,6 +155,8 @@ def _representation_problems(doc: Any) -> Problems:
         elif isinstance(node, int):
             if not INT64[0] <= node <= INT64[1]:
                 problems.setdefault(path or "base", []).append(errors.OUT_OF_RANGE)
+        elif node is UNREPRESENTABLE:
+            problems.setdefault(path or "base", []).append(errors.NOT_A_NUMBER)
         elif isinstance(node, dict):
             for key, value in node.items():
                 stack.append((f"{path}.{key}" if path else str(key), value))
@@ -291,6 +332,17 @@ class _Checker:
                 seen.add(message["id"])
 
 
+def schema_valid(doc: dict[str, Any]) -> bool:
+    """Whether ``doc`` is valid against the world schema (the compiled validators, in slices)."""
+    return _fast_valid(doc)
+
+
+def representation_problems(doc: dict[str, Any]) -> Problems:
+    """What in ``doc`` no client could read back (``NaN``, lone surrogates, integers beyond 64
+    bits), by place; in slices, as ``check_world`` looks for it."""
+    return _representation_problems(doc)
+
+
 def world_problems(doc: Any, config: StoreConfig | None = None) -> Problems:
     """Everything wrong with a world document, by place (empty: it loads)."""
     try:
@@ -300,19 +352,20 @@ def world_problems(doc: Any, config: StoreConfig | None = None) -> Problems:
     return {}
 
 
-def document_problems(doc: Any) -> Problems:
-    """Checks 1 to 4 of a document, without building it (``check_world`` builds it too)."""
+def document_problems(doc: Any, *, representable: bool = False) -> Problems:
+    """Checks 1 to 4 of a document, without building it (``check_world`` builds it too);
+    ``representable``: the caller has found checks 1 and 2 pass already."""
     if not isinstance(doc, dict):
         return {"base": ["the document must be an object"]}
-    problems = _representation_problems(doc) or _schema_problems(doc)
+    problems = {} if representable else _representation_problems(doc) or _schema_problems(doc)
     return problems or _Checker(doc).run()
 
 
-def check_world(doc: Any, config: StoreConfig | None = None) -> Store:
+def check_world(doc: Any, config: StoreConfig | None = None, *, representable: bool = False) -> Store:
     """The store ``doc`` describes, built aside; ``ValidationFailed`` listing every problem if broken."""
     from mock_server.store import Store
 
-    problems = document_problems(doc)
+    problems = document_problems(doc, representable=representable)
     if problems:
         raise errors.ValidationFailed(errors.INVALID_WORLD, problems)
     from mock_server.store.clock import Clock

@@ -490,7 +490,12 @@ def test_list_worlds__names_every_world_and_the_limits(
     listed = control.get("/_mock/worlds").json()
     assert [w["id"] for w in listed["worlds"]] == [DEFAULT_ID, world["id"]]
     assert "credentials" not in listed["worlds"][1]
-    assert listed["limits"] == {"max_worlds": 1000, "idle_timeout_s": 3600.0}
+    assert listed["limits"] == {
+        "max_worlds": 1000,
+        "idle_timeout_s": 3600.0,
+        "world_memory_mb": 512,
+        "max_document_bytes": 512 * 1024 * 1024 // 6,
+    }
 
 
 # --- lifecycle ----------------------------------------------------------------------------------
