@@ -59,7 +59,7 @@ def create_app(
     ``world`` replaces the default dataset; ``validate_responses`` checks every response body
     against the spec (a violation is a 500, so tests fail loudly); ``strict`` refuses query
     parameters the contract does not declare and every legacy request form
-    (middleware/normalize.py) with a 400; when not given it is read from the environment,
+    (middleware/normalize/) with a 400; when not given it is read from the environment,
     ``FLOWDOCK_MOCK_STRICT=1``. ``journal_size`` bounds the request journal, ``latency_ms`` delays
     every Flowdock request, and ``admin_token`` (when set) guards the control API: each world
     created through it gets a control token opening that world only, and creating one needs

@@ -33,7 +33,7 @@ TAKEN = "has already been taken"
 NOT_IN_ORGANIZATION = "is not a member of the organization"
 ALREADY_MEMBER = "is already a member of the flow"
 
-# --- legacy-client rules (mock_server/middleware/normalize.py) ------------------------------------
+# --- legacy-client rules (mock_server/middleware/normalize/) ------------------------------------
 # Each name is recorded in scope["flowdock"]["normalizations"] when the rule rewrote a request; in
 # strict mode a request that needs one is refused with 400 and "<text> (rule: <name>)" under the
 # field it concerns. ``{}`` in a text is filled with what the client sent.

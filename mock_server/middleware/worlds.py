@@ -35,9 +35,8 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 
-from mock_server.middleware.exchange import Exchange
-from mock_server.middleware.exchange import replay as _replay
-from mock_server.middleware.normalize import _read_body
+from mock_server.middleware.exchange import Exchange, replay
+from mock_server.middleware.normalize.bodies import read_body
 from mock_server.middleware.types import Scope
 from mock_server.runtime.worlds import CURRENT, World, Worlds, kinds
 
@@ -129,8 +128,8 @@ class WorldStage:
         return find(kinds.BASIC, username, password)
 
     async def _from_body(self, scope: Scope, receive: Any) -> tuple[World | None, Any]:
-        raw, _ = await _read_body(receive)
-        receive = _replay(raw, receive)
+        raw, _ = await read_body(receive)
+        receive = replay(raw, receive)
         fields = await _fields(raw, _content_type(scope))
         password = fields.get("password")
         for carrier, name in BODY_CREDENTIALS[(scope["method"], scope["path"])]:
@@ -169,7 +168,7 @@ async def _fields(raw: bytes, content_type: str) -> dict[str, Any]:
 async def _multipart_fields(raw: bytes, content_type: str) -> dict[str, Any]:
     scope = {"type": "http", "method": "POST", "headers": [(b"content-type", content_type.encode("latin-1"))]}
     try:
-        async with Request(scope, _replay(raw, None)).form() as form:
+        async with Request(scope, replay(raw, None)).form() as form:
             return {k: v for k, v in form.multi_items() if not isinstance(v, UploadFile)}
     except MultiPartException:
         return {}  # malformed: validation reports it

@@ -112,7 +112,7 @@ def issue_token(app: Any) -> str:
 COMPATIBLE_MODE_CHECKS: dict[str, Any] = {
     # negative_data_rejection: compatible mode (the default) accepts, by design, requests the
     # contract calls invalid: `tags` as a comma string, booleans as 1/0/"true", null for optional
-    # fields, undeclared query parameters ignored (normalize.py, docs/flowdock.md §1.1, §8). The strict run
+    # fields, undeclared query parameters ignored (middleware/normalize/, docs/flowdock.md §1.1, §8). The strict run
     # keeps this check; tests/api/test_legacy.py covers each legacy form.
     "negative_data_rejection": {"enabled": False},
 }

@@ -1,0 +1,78 @@
+"""Command line: ``flowdock-mock serve`` (also ``python -m mock_server``), ``health``, ``run`` and
+``report``; one module per command in this package, each with ``NAME``, ``add_parser(sub)`` and
+``execute(args)``, listed once in ``COMMANDS``.
+
+The options every serving command shares are one table (``mock_server/settings.py``); building and
+starting the server is ``mock_server/launch.py``. Importing this package is cheap (the pytest plugin
+imports it lazily): Connexion, uvicorn and Faker are imported only when a server is built.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from types import ModuleType
+
+from mock_server.cli import health, run, serve
+from mock_server.settings import UsageError, add_serve_arguments
+
+COMMANDS: dict[str, tuple[ModuleType, tuple[str, ...]]] = {
+    serve.NAME: (serve, (serve.NAME,)),
+    health.NAME: (health, (health.NAME,)),
+    run.NAME: (run, (run.NAME, run.REPORT)),
+}
+"""Module -> the subcommand names it adds, in the order of ``--help``."""
+EXAMPLES = (
+    "  flowdock-mock serve --port 9000\n"
+    "  FLOWDOCK_MOCK_SEED=7 FLOWDOCK_MOCK_USERS=50 flowdock-mock serve\n"
+    "  flowdock-mock serve --fixtures my-world.yaml --strict --log-format json\n"
+    "  flowdock-mock health --url http://127.0.0.1:9000\n"
+    "  flowdock-mock run --strict --report-dir reports --fail-on-violation -- pytest tests/\n"
+    "  flowdock-mock report journal.json --junit junit.xml\n"
+)
+
+
+def command_names() -> list[str]:
+    return [name for _, names in COMMANDS.values() for name in names]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(prog="flowdock-mock serve", add_help=False, usage=argparse.SUPPRESS)
+    add_serve_arguments(options)
+    options_help = options.format_help().split("\n", 1)[-1]  # drop the "options:" heading
+    parser = argparse.ArgumentParser(
+        prog="flowdock-mock",
+        description="A stateful mock of the Flowdock REST API, faithful to its contract. "
+        "With no command, `serve` is assumed.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="serve options (flag, else environment variable, else default):\n"
+        + options_help
+        + "\nexamples:\n"
+        + EXAMPLES,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="{" + ",".join(command_names()) + "}")
+    for module, _ in COMMANDS.values():
+        module.add_parser(sub)
+    return parser
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The command line, with ``serve`` assumed when no command is given."""
+    if not argv or argv[0] not in (*command_names(), "-h", "--help"):
+        argv = ["serve", *argv]
+    return build_parser().parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(list(sys.argv[1:] if argv is None else argv))
+    module = next(module for module, names in COMMANDS.values() if args.command in names)
+    try:
+        code: int = module.execute(args)
+    except UsageError as exc:
+        sys.stderr.write(f"flowdock-mock: error: {exc}\n")
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
