@@ -29,7 +29,7 @@ from mock_server.binding.validation import NamedParameterValidator, actionable_b
 from mock_server.contract import OperationIndex
 from mock_server.middleware.pipeline import Pipeline, Settings, Step
 from mock_server.runtime.worlds import current_store
-from mock_server.stream import StreamHub
+from mock_server.stream import StreamEndpoint, StreamHub
 from mock_server.stream.response import SERVER_SEND
 from mock_server.world import OAUTH_APP
 
@@ -161,7 +161,7 @@ class MockApp(FastAsyncApp):
             resolver=FlowdockResolver(
                 self.operations,
                 current=current_store,
-                per_request={"stream": lambda: StreamHub.of(current_store())},
+                per_request={"stream": lambda: StreamEndpoint(StreamHub.of(current_store()))},
             ),
             security_map=security_map(current_store, strict=strict),
             validator_map=actionable_body_errors(closing_uploads(validator_map(NamedParameterValidator))),

@@ -6,6 +6,13 @@ writes them in either wire format. The connect requests are ordinary operations 
 """
 
 from mock_server.stream.hub import DEFAULT_KEEPALIVE, DEFAULT_QUEUE, Connection, StreamHub
-from mock_server.stream.response import StreamResponse
+from mock_server.stream.response import StreamEndpoint, StreamResponse
 
-__all__ = ["DEFAULT_KEEPALIVE", "DEFAULT_QUEUE", "Connection", "StreamHub", "StreamResponse"]
+__all__ = [
+    "DEFAULT_KEEPALIVE",
+    "DEFAULT_QUEUE",
+    "Connection",
+    "StreamEndpoint",
+    "StreamHub",
+    "StreamResponse",
+]

@@ -321,12 +321,6 @@ class StreamHub:
         self.shutting_down = True
         self.close_all("server shutting down")
 
-    def respond(self, user: int, flows: frozenset[str]) -> Any:
-        """The stream response of ``user`` for ``flows`` (already checked): the connect handlers' answer."""
-        from mock_server.stream.response import StreamResponse  # response.py imports this module
-
-        return StreamResponse(self, user, flows)
-
     def list(self) -> list[dict[str, Any]]:
         return [c.to_dict() for c in list(self.connections.values())]  # any thread: a copy first
 

@@ -208,3 +208,20 @@ async def _error(
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers + (extra or [])})
     await send({"type": "http.response.body", "body": body})
+
+
+class StreamEndpoint:
+    """What the connect handlers are bound to (handlers/stream.py): the world's store, to check the
+    flows asked for, and ``respond``, the stream response of a user for those flows."""
+
+    __slots__ = ("hub",)
+
+    def __init__(self, hub: StreamHub) -> None:
+        self.hub = hub
+
+    @property
+    def store(self) -> Any:
+        return self.hub.store
+
+    def respond(self, user: int, flows: frozenset[str]) -> StreamResponse:
+        return StreamResponse(self.hub, user, flows)
