@@ -34,7 +34,7 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from bench import AUTH, SERVE_CMD, Server, free_port, mb, measured  # bench/bench.py
+from harness import AUTH, SERVE_CMD, Server, free_port, mb, measured  # bench/harness.py
 
 STREAM_PATH = "/stream/flows?filter=acme/main"
 POST_PATH = "/flows/acme/main/messages"
