@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mock_server.cli import Settings, UsageError
 from mock_server.control_client import HTTP_TIMEOUT, ControlAPI
 from mock_server.converse.report import file_name, summary_line, transcript
 from mock_server.converse.script import BOT, ScriptError, expand, parse_convo, parse_utterances
 from mock_server.runner import cannot_start, client_environment
+from mock_server.settings import Settings, UsageError
 
 PROG = "flowdock-mock converse"
 STOP_TIMEOUT = 5.0
@@ -290,7 +290,7 @@ def write_reports(outcomes: list[Outcome], args: argparse.Namespace) -> list[str
 
 def _token(args: argparse.Namespace) -> str | None:
     """``--admin-token``, else ``--create-token`` (flag or variable): what opens POST /worlds."""
-    from mock_server.cli import OPTIONS
+    from mock_server.settings import OPTIONS
 
     for flag in ("admin-token", "create-token"):
         value = next(option for option in OPTIONS if option.flag == flag).read(args)

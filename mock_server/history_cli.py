@@ -29,8 +29,8 @@ def with_archives(
     doc: dict[str, Any], values: list[str], users_file: str | None
 ) -> tuple[dict[str, Any], list[Loaded]]:
     """``doc`` with every archive of ``values`` (``ORG/FLOW=PATH``, ``FLOW=PATH``, ``PATH``)."""
-    from mock_server.cli import UsageError
     from mock_server.history import ArchiveError, gc_paused, load_history, parse_source, read_users
+    from mock_server.settings import UsageError
     from mock_server.world.documents import document_problems
 
     try:
@@ -72,10 +72,11 @@ def banner_lines(loaded: list[Loaded], store: Store) -> list[str]:
 def export(settings: Any, flow: str, out: str) -> int:
     """``flowdock-mock history export ORG/FLOW OUT.zip``: the flow of the world ``settings``
     describe (the serve options: --fixtures, --seed, --history, ...) written as an export."""
-    from mock_server.cli import UsageError, load_world
     from mock_server.contract import load_default_world
     from mock_server.history import gc_paused
     from mock_server.history.export import export_zip
+    from mock_server.launch import load_world
+    from mock_server.settings import UsageError
     from mock_server.store import Store
 
     organization, _, name = flow.partition("/")

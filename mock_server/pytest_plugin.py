@@ -117,7 +117,7 @@ class FlowdockMock(_AsMainUser, Kit):
 
 
 def _settings(options: dict[str, Any]) -> Any:
-    from mock_server.cli import Settings
+    from mock_server.settings import Settings
     from mock_server.world import Sizes
 
     unknown = sorted(set(options) - set(OPTION_NAMES))

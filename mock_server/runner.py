@@ -31,7 +31,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from mock_server.cli import OPTIONS, Option, Settings, UsageError, _env
+from mock_server.settings import OPTIONS, Option, Settings, UsageError, env_value
 
 if TYPE_CHECKING:
     from mock_server.reporting import Outputs, RunData
@@ -114,7 +114,7 @@ class Served:
 
 def serve_in_thread(settings: Settings) -> Served:
     """Start the mock on ``settings``' address in a daemon thread; returns once it accepts connections."""
-    from mock_server.cli import base_url_for, bind_socket, build_app, make_server
+    from mock_server.launch import base_url_for, bind_socket, build_app, make_server
 
     sock = bind_socket(settings.host, settings.port)
     try:
@@ -302,13 +302,13 @@ def run_settings(args: argparse.Namespace, settings: Settings) -> Settings:
     Only ``--host``/``--port`` and the mock's own variables move the address: a ``HOST`` or ``PORT``
     that a CI job sets for something else must not.
     """
-    if args.host is None and _env(("FLOWDOCK_MOCK_HOST",)) is None:
+    if args.host is None and env_value(("FLOWDOCK_MOCK_HOST",)) is None:
         settings.host = "127.0.0.1"
-    if args.port is None and _env(("FLOWDOCK_MOCK_PORT",)) is None:
+    if args.port is None and env_value(("FLOWDOCK_MOCK_PORT",)) is None:
         settings.port = 0
-    if args.journal_size is None and _env(("FLOWDOCK_MOCK_JOURNAL_SIZE",)) is None:
+    if args.journal_size is None and env_value(("FLOWDOCK_MOCK_JOURNAL_SIZE",)) is None:
         settings.journal_size = RUN_JOURNAL_SIZE
-    if args.log_level is None and _env(("FLOWDOCK_MOCK_LOG_LEVEL",)) is None:
+    if args.log_level is None and env_value(("FLOWDOCK_MOCK_LOG_LEVEL",)) is None:
         settings.log_level = "warning"  # COMMAND's output stays readable; the journal has every request
     return settings
 

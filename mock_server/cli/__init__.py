@@ -1,5 +1,5 @@
-"""Command line: ``flowdock-mock serve`` (also ``python -m mock_server``), ``health``, ``run`` and
-``report``; one module per command in this package, each with ``NAME``, ``add_parser(sub)`` and
+"""Command line: ``flowdock-mock serve`` (also ``python -m mock_server``), ``health``, ``run``, ``report``,
+``history``, ``cluster`` and ``converse``; one module per command in this package, each with ``NAME``, ``add_parser(sub)`` and
 ``execute(args)``, listed once in ``COMMANDS``.
 
 The options every serving command shares are one table (``mock_server/settings.py``); building and
@@ -13,13 +13,16 @@ import argparse
 import sys
 from types import ModuleType
 
-from mock_server.cli import health, run, serve
+from mock_server.cli import cluster, converse, health, history, run, serve
 from mock_server.settings import UsageError, add_serve_arguments
 
 COMMANDS: dict[str, tuple[ModuleType, tuple[str, ...]]] = {
     serve.NAME: (serve, (serve.NAME,)),
     health.NAME: (health, (health.NAME,)),
     run.NAME: (run, (run.NAME, run.REPORT)),
+    history.NAME: (history, (history.NAME,)),
+    cluster.NAME: (cluster, (cluster.NAME,)),
+    converse.NAME: (converse, (converse.NAME,)),
 }
 """Module -> the subcommand names it adds, in the order of ``--help``."""
 EXAMPLES = (
@@ -29,6 +32,9 @@ EXAMPLES = (
     "  flowdock-mock health --url http://127.0.0.1:9000\n"
     "  flowdock-mock run --strict --report-dir reports --fail-on-violation -- pytest tests/\n"
     "  flowdock-mock report journal.json --junit junit.xml\n"
+    "  flowdock-mock serve --history acme/eng=engineering-2023-08-01.zip\n"
+    "  flowdock-mock history export acme/main main.zip\n"
+    "  flowdock-mock cluster --processes 3 --port 9000\n"
 )
 
 

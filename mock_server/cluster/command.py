@@ -1,4 +1,4 @@
-"""``flowdock-mock cluster``: its own options and what it runs (the CLI wires it, mock_server/cli.py).
+"""``flowdock-mock cluster``: its own options and what it runs (the CLI wires it, mock_server/cli/cluster.py).
 
 Three ways to run it:
 

@@ -237,7 +237,8 @@ def test_world_problems__integers_beyond_64_bits_and_lone_surrogates_are_named(c
 
 
 def test_fixtures__a_broken_document_is_refused_with_every_problem(tmp_path: Any, client: Any) -> None:
-    from mock_server.cli import Settings, UsageError, load_world
+    from mock_server.launch import load_world
+    from mock_server.settings import Settings, UsageError
 
     doc = client.get("/_mock/state").json()
     doc["users"][1]["api_token"] = doc["users"][0]["api_token"]

@@ -23,7 +23,7 @@ import pytest
 import requests
 
 from mock_server.app import create_app
-from mock_server.cli import make_server
+from mock_server.launch import make_server
 from mock_server.serving import HttpLimits
 
 STARTUP_TIMEOUT = 30.0

@@ -17,11 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from mock_server.cli import OPTIONS, build_parser
+from mock_server.cli import build_parser
 from mock_server.cluster import supervisor
 from mock_server.cluster.aggregate import merge
 from mock_server.cluster.command import forwarded
 from mock_server.cluster.haproxy import Shard, haproxy_config, parse_shards
+from mock_server.settings import OPTIONS
 from mock_server.world import MAIN_USER
 from tests.cluster.conftest import basic, request
 

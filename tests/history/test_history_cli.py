@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from mock_server import cli
+from mock_server import cli, launch
 from mock_server.history.synthetic import Export, generate
+from mock_server.settings import Settings, UsageError
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +26,7 @@ def archive(tmp_path: Path, export: Export) -> Path:
     return export.write_zip(tmp_path / "engineering-2023-08-01.zip")
 
 
-def settings(argv: list[str]) -> cli.Settings:
+def settings(argv: list[str]) -> Settings:
     return cli.settings_from_args(cli.parse_args(["serve", *argv]))
 
 
@@ -33,7 +34,7 @@ def test_history_flags_are_repeatable_and_the_slug_comes_from_the_name(tmp_path:
     other = generate(30, seed=14).write_zip(tmp_path / "ops-2022-02-02.zip")
     s = settings(["--history", f"acme/eng={archive}", "--history", str(other)])
     assert s.history == (f"acme/eng={archive}", str(other))
-    doc = cli.load_world(s)
+    doc = launch.load_world(s)
     assert doc is not None
     assert [(e.organization, e.flow) for e in s.history_loaded] == [("acme", "eng"), ("history", "ops")]
 
@@ -53,10 +54,10 @@ def test_the_banner_lists_each_flow_and_its_users_credentials(
     users = tmp_path / "users.json"
     users.write_text(json.dumps(export.users_file()))
     s = settings(["--history", f"initech/eng={archive}", "--history-users", str(users)])
-    app = cli.build_app(s, "http://127.0.0.1:9")
+    app = launch.build_app(s, "http://127.0.0.1:9")
     from mock_server.history_cli import banner_lines
 
-    text = cli.banner("http://127.0.0.1:9", s, banner_lines(s.history_loaded, app.store))
+    text = launch.banner("http://127.0.0.1:9", s, banner_lines(s.history_loaded, app.store))
     assert f"history initech/eng from engineering-2023-08-01.zip: {len(export.messages)} messages" in text
     first = app.store.users.by_id[export.posters[0]]
     assert f"Person 0: {first.email} / password flowdock, API token {first.api_token}" in text
@@ -77,7 +78,7 @@ def test_a_broken_archive_stops_the_start_with_one_line(
 
 
 def test_history_users_needs_history(tmp_path: Path) -> None:
-    with pytest.raises(cli.UsageError, match="--history-users"):
+    with pytest.raises(UsageError, match="--history-users"):
         settings(["--history-users", str(tmp_path / "u.json")])
 
 

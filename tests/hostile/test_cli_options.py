@@ -13,15 +13,9 @@ from typing import Any
 
 import pytest
 
-from mock_server.cli import (
-    OPTIONS,
-    Settings,
-    UsageError,
-    bind_socket,
-    load_world,
-    parse_args,
-    settings_from_args,
-)
+from mock_server.cli import parse_args
+from mock_server.launch import bind_socket, load_world
+from mock_server.settings import OPTIONS, Settings, UsageError, settings_from_args
 from tests.hostile.corpus import Dealer
 
 FLAGS = [option.flag for option in OPTIONS if option.kind != "switch"]

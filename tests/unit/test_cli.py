@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 import yaml
 
-from mock_server import cli
-from mock_server.cli import OPTIONS, Settings, UsageError, parse_args, settings_from_args
+from mock_server import cli, launch
+from mock_server.cli import parse_args
+from mock_server.logs import JsonFormatter
 from mock_server.serving import HttpLimits
+from mock_server.settings import OPTIONS, Settings, UsageError, settings_from_args
 from mock_server.world import DEFAULT_SEED, Sizes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -183,11 +185,11 @@ def test_main__usage_error_exits_2_with_one_line(
 
 # --- the world ----------------------------------------------------------------------------------
 def test_load_world__default_seed_and_sizes_serve_the_committed_file() -> None:
-    assert cli.load_world(settings()) is None
+    assert launch.load_world(settings()) is None
 
 
 def test_load_world__another_seed_generates_another_world() -> None:
-    world = cli.load_world(settings("--seed", "7"))
+    world = launch.load_world(settings("--seed", "7"))
 
     assert world is not None
     assert world["seed"] == 7
@@ -195,7 +197,7 @@ def test_load_world__another_seed_generates_another_world() -> None:
 
 
 def test_load_world__sizes_shape_the_generated_world() -> None:
-    world = cli.load_world(
+    world = launch.load_world(
         settings("--users", "12", "--flows", "8", "--organizations", "3", "--messages-per-flow", "4")
     )
 
@@ -212,7 +214,7 @@ def test_load_world__fixtures_file_in_json_or_yaml(tmp_path: Path, suffix: str) 
     path = tmp_path / f"world{suffix}"
     path.write_text(json.dumps(doc) if suffix == ".json" else yaml.safe_dump(doc), encoding="utf-8")
 
-    world = cli.load_world(settings("--fixtures", str(path)))
+    world = launch.load_world(settings("--fixtures", str(path)))
 
     assert world is not None
     assert world["users"][0]["name"] == "Alice From A File"
@@ -223,7 +225,7 @@ def test_load_world__invalid_fixtures_file_names_each_problem(tmp_path: Path) ->
     path.write_text("users:\n  - id: 1\n    email: a@example.com\norganizations: []\n", encoding="utf-8")
 
     with pytest.raises(UsageError) as exc:
-        cli.load_world(settings("--fixtures", str(path)))
+        launch.load_world(settings("--fixtures", str(path)))
 
     assert str(exc.value).splitlines() == [
         f"fixtures file {path} is not a valid world document (schema: fixtures/world.schema.json):",
@@ -237,7 +239,7 @@ def test_load_world__invalid_fixtures_file_names_each_problem(tmp_path: Path) ->
 
 def test_load_world__missing_fixtures_file_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="No such file or directory"):
-        cli.load_world(settings("--fixtures", str(tmp_path / "nope.json")))
+        launch.load_world(settings("--fixtures", str(tmp_path / "nope.json")))
 
 
 def test_load_world__unparseable_json_is_a_usage_error(tmp_path: Path) -> None:
@@ -245,7 +247,7 @@ def test_load_world__unparseable_json_is_a_usage_error(tmp_path: Path) -> None:
     path.write_text("{not json", encoding="utf-8")
 
     with pytest.raises(UsageError, match="not valid JSON"):
-        cli.load_world(settings("--fixtures", str(path)))
+        launch.load_world(settings("--fixtures", str(path)))
 
 
 def test_world_schema__accepts_the_default_world() -> None:
@@ -264,7 +266,7 @@ def test_build_app__passes_the_serve_options_to_the_app() -> None:
         "--strict", "--journal-size", "5", "--latency-ms", "1", "--admin-token", "tok", "--max-worlds", "3"
     )
 
-    app = cli.build_app(s, "http://127.0.0.1:9999")
+    app = launch.build_app(s, "http://127.0.0.1:9999")
 
     assert (app.runtime.journal.size, app.runtime.latency_ms, app.runtime.admin_token) == (5, 1, "tok")
     assert (app.worlds.limits.max_worlds, app.worlds.limits.idle_timeout_s) == (3, 3600)
@@ -276,7 +278,7 @@ def test_build_app__passes_the_serve_options_to_the_app() -> None:
 
 # --- startup and logging ------------------------------------------------------------------------
 def test_banner__names_the_url_and_the_default_credentials() -> None:
-    text = cli.banner("http://127.0.0.1:8080")
+    text = launch.banner("http://127.0.0.1:8080")
 
     assert "flowdock-mock serving on http://127.0.0.1:8080" in text
     assert "alice@example.com / password flowdock" in text
@@ -284,11 +286,13 @@ def test_banner__names_the_url_and_the_default_credentials() -> None:
 
 
 def test_base_url__wildcard_host_is_announced_as_loopback() -> None:
-    sock = cli.bind_socket("0.0.0.0", 0)
+    sock = launch.bind_socket("0.0.0.0", 0)
     try:
         port = sock.getsockname()[1]
-        assert cli.base_url_for(Settings(host="0.0.0.0", port=0), sock) == f"http://127.0.0.1:{port}"
-        assert cli.base_url_for(Settings(public_url="http://flowdock:8080"), sock) == "http://flowdock:8080"
+        assert launch.base_url_for(Settings(host="0.0.0.0", port=0), sock) == f"http://127.0.0.1:{port}"
+        assert (
+            launch.base_url_for(Settings(public_url="http://flowdock:8080"), sock) == "http://flowdock:8080"
+        )
     finally:
         sock.close()
 
@@ -299,7 +303,7 @@ def test_json_log_format__one_object_per_line_with_the_request_fields() -> None:
     )
     record.http = {"method": "GET", "path": "/flows", "status": 200, "operationId": "listFlows"}
 
-    line = cli.JsonFormatter().format(record)
+    line = JsonFormatter().format(record)
 
     parsed: dict[str, Any] = json.loads(line)
     assert "\n" not in line

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mock_server.cli import UsageError, parse_args, settings_from_args
+from mock_server.cli import parse_args
+from mock_server.settings import UsageError, settings_from_args
 from mock_server.store import Store, StoreConfig
 from mock_server.store.clock import MAX_MS, Clock
 

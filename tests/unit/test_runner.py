@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from mock_server.cli import UsageError, parse_args, settings_from_args
+from mock_server.cli import parse_args
 from mock_server.reporting import Outputs
 from mock_server.runner import read_journal, report_options, run_command, run_settings
+from mock_server.settings import UsageError, settings_from_args
 
 
 @pytest.fixture(autouse=True)

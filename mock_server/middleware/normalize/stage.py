@@ -9,14 +9,13 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
 from mock_server import errors
-from mock_server.middleware.exchange import Exchange
+from mock_server.middleware.exchange import Exchange, replay
 from mock_server.middleware.input_guard import MAX_BODY_BYTES  # bodies above it are left for the guard (413)
 from mock_server.middleware.normalize.bodies import (
     FLOW_TOKEN,
     body_flow_token,
     canonical_body,
     read_body,
-    replay,
 )
 from mock_server.middleware.normalize.paths import route_request
 from mock_server.middleware.normalize.query import Pairs, rewrite_query

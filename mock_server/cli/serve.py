@@ -1,0 +1,66 @@
+"""``flowdock-mock serve`` (the default command): the mock over HTTP until SIGTERM or SIGINT.
+
+The banner is printed once the server accepts connections. SIGTERM and SIGINT stop it within a
+second and exit 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+
+from mock_server.launch import banner as banner_text
+from mock_server.launch import base_url_for, bind_socket, build_app, make_server
+from mock_server.logs import configure_logging
+from mock_server.settings import Settings, add_serve_arguments, settings_from_args
+
+NAME = "serve"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser(
+        NAME,
+        help="serve the mock over HTTP (the default command)",
+        description="Serve the mock over HTTP. Every option also reads an environment variable.",
+    )
+    add_serve_arguments(parser)
+
+
+def execute(args: argparse.Namespace) -> int:
+    return serve(settings_from_args(args))
+
+
+def serve(settings: Settings) -> int:
+    configure_logging(settings.log_format, settings.log_level)
+    sock = bind_socket(settings.host, settings.port)
+    try:
+        base_url = base_url_for(settings, sock)
+        app = build_app(settings, base_url)
+        if settings.history:
+            import gc
+
+            gc.freeze()  # the loaded history stays: later collections need not walk it again
+
+        history = None
+        if settings.history_loaded:
+            from mock_server.history_cli import banner_lines
+
+            history = banner_lines(settings.history_loaded, app.store)
+
+        def ready() -> None:
+            sys.stdout.write(banner_text(base_url, settings, history))
+            sys.stdout.flush()
+
+        server = make_server(app, settings.log_level, ready, settings.limits)
+        # uvicorn stops gracefully on SIGTERM/SIGINT, restores the previous handlers and raises the
+        # signal again; these no-op handlers make that a clean exit 0 (no traceback, no kill).
+        previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            server.run(sockets=[sock])
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+    finally:
+        sock.close()
+    return 0
