@@ -148,3 +148,96 @@ def test_the_store_builds_no_http_header() -> None:
     for path in sorted(PACKAGE.glob("store/*.py")):
         text = path.read_text(encoding="utf-8")
         assert '"Link"' not in text and "rel=" not in text, f"{_id(path)} builds an HTTP header"
+
+
+# --- no import cycles ------------------------------------------------------------------------------
+BENCH = PACKAGE.parent / "bench"
+
+
+def _module_name(path: Path) -> str:
+    """``mock_server.stream.hub`` for mock_server/stream/hub.py; a bench script by its own name
+    (bench/streams.py is ``streams``: the bench imports its modules from beside itself)."""
+    if path.is_relative_to(BENCH):
+        return path.stem
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph(paths: list[Path]) -> dict[str, set[str]]:
+    """Module -> the modules of ``paths`` it imports at run time, lazy imports included.
+
+    Imports under ``if TYPE_CHECKING:`` are left out: they only name a type for annotations (each
+    store aggregate names the root ``Store`` it belongs to) and never run. ``from a import b``
+    counts as importing ``a.b`` when that is a module, else ``a``; a submodule's implicit import of
+    its package does not count."""
+    names = {_module_name(p): p for p in paths}
+    graph: dict[str, set[str]] = {name: set() for name in names}
+    for name, path in names.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        typing_only = {
+            id(inner)
+            for block in ast.walk(tree)
+            if isinstance(block, ast.If)
+            and ast.unparse(block.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
+            for inner in ast.walk(block)
+        }
+        for node in ast.walk(tree):
+            if id(node) in typing_only:
+                continue
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                targets = [
+                    f"{node.module}.{alias.name}" if f"{node.module}.{alias.name}" in names else node.module
+                    for alias in node.names
+                ]
+            graph[name].update(t for t in targets if t in names and t != name)
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in sorted(graph[node]):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                top = stack.pop()
+                on_stack.discard(top)
+                component.append(top)
+                if top == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_cycles() -> None:
+    """No module of the package or the bench imports, however indirectly, a module that imports it
+    back (cli -> runner -> cli, stream/hub -> stream/response -> hub, bench -> streams -> bench were)."""
+    found = cycles(import_graph(MODULES + sorted(BENCH.glob("*.py"))))
+    assert not found, f"import cycles: {found}"
+
+
+def test_the_cycle_check_catches_a_cycle(tmp_path: Path) -> None:
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
