@@ -1,7 +1,7 @@
-"""SIGTERM with streams open: every stream ends cleanly and the process still exits within a second.
+"""SIGTERM with streams open: every stream ends cleanly and the process still exits at once.
 
 Uvicorn waits for open responses before it exits, and a stream never ends on its own: the server
-ends them first (cli.make_server), so clients see a complete chunked body, not a cut connection.
+ends them first (launch.make_server), so clients see a complete chunked body, not a cut connection.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def server() -> Iterator[Server]:
         running.close()
 
 
-def test_sigterm__ends_open_streams_and_exits_within_a_second(server: Server) -> None:
+def test_sigterm__ends_open_streams_and_exits(server: Server) -> None:
     streams = []
     for accept in ("application/json", "text/event-stream", "application/json"):
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
