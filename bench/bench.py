@@ -72,6 +72,7 @@ from harness import (  # bench/harness.py: what every bench module shares
     get,
     mb,
     measured,
+    ms,
     wrk,
 )
 
@@ -199,10 +200,6 @@ def import_state(port: int, messages: int = IMPORT_MESSAGES) -> dict[str, Any]:
 
 
 # --- formatting ----------------------------------------------------------------------------------
-def ms(us: float) -> str:
-    return f"{us / 1000:.1f} ms"
-
-
 def us(r: dict[str, Any]) -> str:
     return f"{r.get('cpu_us_per_request', 0):.0f} µs"
 

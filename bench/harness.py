@@ -244,3 +244,7 @@ def ensure_prism() -> None:
 
 def mb(n: float) -> str:
     return f"{n / 1e6:.0f} MB"
+
+
+def ms(us: float) -> str:
+    return f"{us / 1000:.1f} ms"

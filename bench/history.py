@@ -172,7 +172,7 @@ def render(h: dict[str, Any], ms: Any) -> list[str]:
 
 def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import bench  # bench/bench.py: the server and wrk helpers
+    import harness as bench  # bench/harness.py: the server and wrk helpers, as bench.py passes them
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", dest="history_messages", type=int, default=MESSAGES)

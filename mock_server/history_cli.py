@@ -3,13 +3,11 @@
 ``with_archives`` adds the exports ``--history`` names to the world ``serve`` is about to build
 (every archive read and checked first: one broken archive stops the start with a line naming it
 and the record, and nothing is served); ``banner_lines`` lists each loaded flow and its users'
-credentials; ``export`` writes a flow of the world the serve options describe as an export.
+credentials; ``flowdock-mock history export`` (mock_server/cli/history.py) writes a flow as an export.
 """
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -18,11 +16,6 @@ if TYPE_CHECKING:
 
 BANNER_USERS = 10
 """History users the banner lists per flow; all of them are in GET /_mock/worlds/default."""
-
-
-def split_env(text: str) -> list[str]:
-    """``FLOWDOCK_MOCK_HISTORY``: values separated by newlines or the path separator (``:``)."""
-    return [part.strip() for line in text.splitlines() for part in line.split(os.pathsep) if part.strip()]
 
 
 def with_archives(
@@ -67,32 +60,3 @@ def banner_lines(loaded: list[Loaded], store: Store) -> list[str]:
         if len(entry.users) > BANNER_USERS:
             lines.append(f"    ... and {len(entry.users) - BANNER_USERS} more: GET /_mock/worlds/default")
     return lines
-
-
-def export(settings: Any, flow: str, out: str) -> int:
-    """``flowdock-mock history export ORG/FLOW OUT.zip``: the flow of the world ``settings``
-    describe (the serve options: --fixtures, --seed, --history, ...) written as an export."""
-    from mock_server.contract import load_default_world
-    from mock_server.history import gc_paused
-    from mock_server.history.export import export_zip
-    from mock_server.launch import load_world
-    from mock_server.settings import UsageError
-    from mock_server.store import Store
-
-    organization, _, name = flow.partition("/")
-    if not organization or not name:
-        raise UsageError(f"history export {flow!r}: name the flow as ORG/FLOW")
-    with gc_paused():
-        store = Store(load_world(settings) or load_default_world())
-    found = store.flows.find(organization, name)
-    if found is None:
-        raise UsageError(f"history export: the world has no flow {flow}")
-    count = len(store.messages.log(found.id).messages)
-    data = export_zip(store, organization, name)
-    try:
-        with open(out, "wb") as fh:
-            fh.write(data)
-    except OSError as exc:
-        raise UsageError(f"history export: cannot write {out}: {exc.strerror or exc}") from None
-    sys.stdout.write(f"wrote {out}: {flow}, {count:,} messages, {len(data):,} bytes\n")
-    return 0

@@ -136,8 +136,6 @@ class Option:
         """The flag, else the first variable set, else the default; a bad value is a UsageError."""
         given = getattr(args, self.dest, None)
         if self.kind == "list":
-            from mock_server.history_cli import split_env
-
             found_list = env_value(self.env)
             return tuple(given) if given else tuple(split_env(found_list[1])) if found_list else ()
         if given is not None:
@@ -507,3 +505,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
             "--create-token needs --admin-token (without an admin token, creating a world is open)"
         )
     return settings
+
+
+def split_env(text: str) -> list[str]:
+    """``FLOWDOCK_MOCK_HISTORY``: values separated by newlines or the path separator (``:``)."""
+    return [part.strip() for line in text.splitlines() for part in line.split(os.pathsep) if part.strip()]

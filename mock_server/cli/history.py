@@ -1,11 +1,14 @@
 """``flowdock-mock history export ORG/FLOW OUT.zip``: a flow of the world the serve options describe,
-written as a Flowdock flow export (mock_server/history_cli.py, docs/history.md)."""
+written as a Flowdock flow export (docs/history.md)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from typing import Any
 
-from mock_server.settings import add_serve_arguments, settings_from_args
+from mock_server.launch import load_world
+from mock_server.settings import UsageError, add_serve_arguments, settings_from_args
 
 NAME = "history"
 
@@ -31,6 +34,31 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def execute(args: argparse.Namespace) -> int:
-    from mock_server.history_cli import export
-
     return export(settings_from_args(args), args.flow, args.out)
+
+
+def export(settings: Any, flow: str, out: str) -> int:
+    """``flowdock-mock history export ORG/FLOW OUT.zip``: the flow of the world ``settings``
+    describe (the serve options: --fixtures, --seed, --history, ...) written as an export."""
+    from mock_server.contract import load_default_world
+    from mock_server.history import gc_paused
+    from mock_server.history.export import export_zip
+    from mock_server.store import Store
+
+    organization, _, name = flow.partition("/")
+    if not organization or not name:
+        raise UsageError(f"history export {flow!r}: name the flow as ORG/FLOW")
+    with gc_paused():
+        store = Store(load_world(settings) or load_default_world())
+    found = store.flows.find(organization, name)
+    if found is None:
+        raise UsageError(f"history export: the world has no flow {flow}")
+    count = len(store.messages.log(found.id).messages)
+    data = export_zip(store, organization, name)
+    try:
+        with open(out, "wb") as fh:
+            fh.write(data)
+    except OSError as exc:
+        raise UsageError(f"history export: cannot write {out}: {exc.strerror or exc}") from None
+    sys.stdout.write(f"wrote {out}: {flow}, {count:,} messages, {len(data):,} bytes\n")
+    return 0

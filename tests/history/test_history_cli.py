@@ -13,7 +13,7 @@ import pytest
 
 from mock_server import cli, launch
 from mock_server.history.synthetic import Export, generate
-from mock_server.settings import Settings, UsageError
+from mock_server.settings import Settings, UsageError, settings_from_args
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def archive(tmp_path: Path, export: Export) -> Path:
 
 
 def settings(argv: list[str]) -> Settings:
-    return cli.settings_from_args(cli.parse_args(["serve", *argv]))
+    return settings_from_args(cli.parse_args(["serve", *argv]))
 
 
 def test_history_flags_are_repeatable_and_the_slug_comes_from_the_name(tmp_path: Path, archive: Path) -> None:

@@ -339,10 +339,10 @@ def test_settings__limits_are_the_server_s_http_limits() -> None:
 
 def test_settings__a_create_token_with_its_admin_token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FLOWDOCK_MOCK_CREATE_TOKEN", "make")
-    with pytest.raises(cli.UsageError, match="--create-token needs --admin-token"):
+    with pytest.raises(UsageError, match="--create-token needs --admin-token"):
         settings()
     s = settings("--admin-token", "tok")
     assert (s.admin_token, s.create_token) == ("tok", "make")
-    client = cli.build_app(s, "http://127.0.0.1:9999").test_client()
+    client = launch.build_app(s, "http://127.0.0.1:9999").test_client()
     assert client.post("/_mock/worlds", json={}).status_code == 401
     assert client.post("/_mock/worlds", json={}, headers={"Authorization": "Bearer make"}).status_code == 201
