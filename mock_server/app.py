@@ -52,6 +52,7 @@ def create_app(
     clock: Callable[[], float] | None = None,
     stream_keepalive: float | None = None,
     stream_queue: int | None = None,
+    max_streams: int | None = None,
     shard: str | None = None,
 ) -> MockApp:
     """Create and configure one mock server: a fresh store unless ``store`` is given.
@@ -69,7 +70,8 @@ def create_app(
     caps the worlds created through ``/_mock/worlds`` and their idle time; ``clock`` (seconds)
     measures idle time, injectable so tests drive expiry (runtime/worlds.py).
     ``stream_keepalive`` (seconds between keep-alives on a quiet stream) and ``stream_queue``
-    (events a stream may have waiting before it is cut) set the store's config, which every
+    (events a stream may have waiting before it is cut) and ``max_streams`` (stream connections
+    held at once, every world's together) set the store's config, which every
     world created later shares (mock_server/stream/hub.py). ``shard`` names this server as one
     shard of several: the created worlds' ids and credentials start with it (runtime/worlds.py).
     """
@@ -87,6 +89,8 @@ def create_app(
         store.config.stream_keepalive = stream_keepalive
     if stream_queue is not None:
         store.config.stream_queue = stream_queue
+    if max_streams is not None:
+        store.config.max_streams = max_streams
     runtime = Runtime(
         store,
         operations,

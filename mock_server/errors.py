@@ -98,6 +98,9 @@ NO_SUCH_MESSAGE = "is not the id of a message here"
 # --- streaming (docs/flowdock.md §8.1) -------------------------------------------------------------
 STREAM_NEEDS_FILTER = "must name at least one flow unless user=1 asks for private messages"
 STREAM_REFUSED = "stream connections are refused for now (a stream fault of flowdock-mock); retry later"
+STREAM_LIMIT = (
+    "this server holds at most {limit} stream connections at once (--max-streams); retry when one ends"
+)
 
 # --- integrations, access control and OAuth -------------------------------------------------------
 FLOW_ADMIN_ONLY = "Only flow admins and organization admins can do this"

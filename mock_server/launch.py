@@ -120,6 +120,37 @@ def base_url_for(settings: Settings, sock: socket.socket) -> str:
     return f"http://{host}:{port}"
 
 
+FD_RESERVE = 256
+"""File descriptors kept for everything but streams (requests, health checks, files, logs)."""
+MAX_DEFAULT_STREAMS = 10_000
+
+
+def raise_fd_limit() -> int:
+    """The soft limit of open files raised to the hard one where allowed; the soft limit after."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+        except (ValueError, OSError):
+            pass  # not allowed here: keep the soft limit
+    return soft if soft != resource.RLIM_INFINITY else 1 << 20
+
+
+def stream_limit() -> int:
+    """The default ``--max-streams``: below the open-file limit, so streams never take the file
+    descriptors health checks and ordinary requests need."""
+    import resource
+
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft == resource.RLIM_INFINITY:
+        return MAX_DEFAULT_STREAMS
+    return max(1, min(MAX_DEFAULT_STREAMS, soft - FD_RESERVE))
+
+
 def build_app(settings: Settings, base_url: str, *, validate_responses: bool = True) -> Any:
     with warnings.catch_warnings():
         # Import-time deprecations inside connexion that no user of the mock can act on (see the
@@ -137,7 +168,10 @@ def build_app(settings: Settings, base_url: str, *, validate_responses: bool = T
         app = create_app(
             world=world,
             config=StoreConfig(
-                base_url=base_url, clock_start_ms=settings.clock_start, event_log_size=settings.event_log_size
+                base_url=base_url,
+                clock_start_ms=settings.clock_start,
+                event_log_size=settings.event_log_size,
+                max_streams=settings.max_streams or stream_limit(),
             ),
             validate_responses=validate_responses,
             strict=settings.strict,

@@ -34,6 +34,8 @@ from typing import Any
 
 from mock_server import errors
 
+ABORT = "flowdock.abort"
+"""Scope key of the connection's ``transport.abort`` (read by mock_server/stream/response.py)."""
 DEFAULT_MAX_HEADER_BYTES = 64 * 1024
 DEFAULT_MAX_HEADERS = 100
 DEFAULT_HEADER_TIMEOUT = 10.0
@@ -171,6 +173,9 @@ def _httptools_protocol(limits: HttpLimits) -> type[asyncio.Protocol]:
                 self._refuse(too_large)
                 return
             super().on_headers_complete()
+            # How a response drops its connection at once, unsent buffer and all (a stream whose
+            # client stopped reading, mock_server/stream/response.py); ASGI has no word for it.
+            self.scope[ABORT] = self.transport.abort  # type: ignore[literal-required]
 
         def on_message_complete(self) -> None:
             super().on_message_complete()
@@ -265,6 +270,12 @@ def _h11_protocol(limits: HttpLimits) -> type[asyncio.Protocol]:
             self._head_timer = None
             if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
                 self._refuse(too_slow)
+
+        def handle_events(self) -> None:
+            super().handle_events()
+            cycle = self.cycle
+            if cycle is not None:  # its task has not started yet: it sees the key (as httptools')
+                cycle.scope.setdefault(ABORT, self.transport.abort)  # type: ignore[misc]
 
         def send_400_response(self, msg: str) -> None:
             if self._refusal is None:

@@ -56,6 +56,8 @@ class Settings:
     max_worlds: int = 1000
     world_memory_mb: int = 512
     """Memory one world may take when built (runtime/worlds.py ``Limits.world_memory_mb``)."""
+    max_streams: int = 0
+    """Stream connections held at once; 0: below the file-descriptor limit (launch.py ``stream_limit``)."""
     world_idle_timeout: int = 3600
     clock_start: int | None = None
     """Epoch milliseconds the worlds' clock starts at (store/clock.py); None: real time."""
@@ -370,6 +372,15 @@ OPTIONS: list[Option] = [
         "worlds POST /_mock/worlds may hold besides the default one; one more is a 429 (default 1000)",
         kind="int",
         high=100_000,
+    ),
+    Option(
+        "max-streams",
+        ("FLOWDOCK_MOCK_MAX_STREAMS",),
+        "stream connections held at once, every world's together; one more is a 503 in Flowdock's "
+        "error shape, logged (default 0: the file-descriptor limit, raised to its hard limit at start, "
+        "less 256 for everything else, at most 10000)",
+        kind="int",
+        high=1_000_000,
     ),
     Option(
         "world-memory-mb",

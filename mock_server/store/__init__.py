@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from random import Random
 from typing import Any
 
@@ -49,6 +49,10 @@ class StoreConfig:
     """Seconds between keep-alives on a quiet stream (mock_server/stream/)."""
     stream_queue: int = 1000
     """Events a stream may have waiting before its client counts as stopped and is cut."""
+    max_streams: int = 1000
+    """Stream connections the server holds at once, every world's together (``--max-streams``)."""
+    streams_open: list[int] = field(default_factory=lambda: [0], repr=False, compare=False)
+    """How many are open now: shared by every world's hub, as the config is (mock_server/stream/)."""
 
 
 class Store:

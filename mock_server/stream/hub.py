@@ -213,6 +213,7 @@ class StreamHub:
             self._loop, self._loop_thread = loop, threading.get_ident()
         if self._unsubscribe is None:
             self._unsubscribe = self.store.events.subscribe(self._on_event)
+        self.store.config.streams_open[0] += 1
         conn = Connection(next(self._ids), user, flows, private, format, active, path, self.queue_size)
         conn.task = asyncio.current_task()
         if self.shutting_down:
@@ -241,7 +242,8 @@ class StreamHub:
         if conn.cut_budget is not None and self.faults is not None:  # it ended before its cut
             self.faults.cut_pending = max(0, self.faults.cut_pending - 1)
         conn.close(conn.reason or "ended")
-        self.connections.pop(conn.id, None)
+        if self.connections.pop(conn.id, None) is not None:
+            self.store.config.streams_open[0] -= 1
         for flow in conn.flows:
             found = self._by_flow.get(flow)
             if found is not None:
@@ -320,6 +322,11 @@ class StreamHub:
         """The server is stopping: end every stream and refuse new ones (they end at once)."""
         self.shutting_down = True
         self.close_all("server shutting down")
+
+    def full(self) -> bool:
+        """Whether the server holds ``StoreConfig.max_streams`` streams already (every world's)."""
+        config = self.store.config
+        return config.streams_open[0] >= config.max_streams
 
     def list(self) -> list[dict[str, Any]]:
         return [c.to_dict() for c in list(self.connections.values())]  # any thread: a copy first

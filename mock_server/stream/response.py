@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
@@ -33,6 +34,8 @@ from mock_server.stream.hub import JSON, SSE, Connection, StreamHub, retry_after
 if TYPE_CHECKING:
     from mock_server.store.events import Event
 
+log = logging.getLogger("flowdock_mock.stream")
+
 EVENT_STREAM = "text/event-stream"
 JSON_KEEPALIVE = b"\n"
 SSE_KEEPALIVE = b":\n\n"
@@ -43,6 +46,8 @@ straight to it, past the pipeline's send wrappers, once the response start went 
 Nothing there looks at body chunks of a stream: its schema is marked ``x-stream`` (never
 validated as one body) and the exchange acts on the start only (middleware/exchange.py)."""
 TRUE = ("1", "true")
+ABORT = "flowdock.abort"
+"""Scope key of the connection's ``transport.abort`` (set by serving.py's protocol)."""
 
 
 def encode(event: Event, fmt: str) -> bytes:
@@ -89,6 +94,21 @@ class StreamResponse(Response):
                 [(b"retry-after", retry_after(refused).encode())],
             )
             return
+        if self.hub.full():
+            # Each stream holds a file descriptor for as long as it lasts: past the limit, one more
+            # would take the ones health checks and ordinary requests need.
+            limit = self.hub.store.config.max_streams
+            log.warning(
+                "stream of user %s refused: %d streams open, the limit (--max-streams)", self.user, limit
+            )
+            await _error(
+                send,
+                503,
+                errors.SERVICE_UNAVAILABLE,
+                {"base": [errors.STREAM_LIMIT.format(limit=limit)]},
+                [(b"retry-after", b"1")],
+            )
+            return
         fmt = wire_format(query, headers)
         active = (query.get("active") or [None])[-1]
         conn = self.hub.open(
@@ -122,8 +142,16 @@ class StreamResponse(Response):
         except asyncio.CancelledError:
             if conn.reason is None or not conn.reason.startswith("slow consumer"):
                 raise
-            # The client stopped reading while a write waited for it: end here; the server drops
-            # the connection (its client reconnects with Last-Event-ID and replays what it missed).
+            # The client stopped reading while a write waited for it: the connection is aborted,
+            # its unsent buffer dropped (a graceful close would wait on megabytes the client never
+            # reads); its client reconnects with Last-Event-ID and replays what it missed.
+            log.warning(
+                "stream %d of user %s disconnected: slow consumer (%d events waiting, the limit)",
+                conn.id,
+                conn.user,
+                conn.limit,
+            )
+            await _abort(scope)
         finally:
             watcher.cancel()
             self.hub.release(conn)
@@ -186,6 +214,16 @@ class StreamResponse(Response):
                 self._present(conn)
         if conn.reason != "client disconnected":
             await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _abort(scope: Any) -> None:
+    """Drop the connection at once (serving.py puts the transport's ``abort`` in the scope), and
+    let the server see it gone, so it reports no unfinished response."""
+    abort = scope.get(ABORT)
+    if abort is not None:
+        abort()
+        for _ in range(3):  # connection_lost runs on the next turns of the loop
+            await asyncio.sleep(0)
 
 
 async def _watch_disconnect(receive: Any, conn: Connection) -> None:

@@ -6,7 +6,9 @@ spec/asyncapi.yaml (conftest.Stream).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -328,8 +330,11 @@ def test_server_close__ends_the_stream_cleanly(live, open_stream: Opener) -> Non
     stream.wait_end()
 
 
-def test_slow_consumer__closed_without_holding_up_the_others(open_stream: Opener) -> None:
-    """A client that stops reading fills its queue and is dropped; a reading client is unaffected."""
+def test_slow_consumer__closed_without_holding_up_the_others(
+    open_stream: Opener, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A client that stops reading fills its queue and is dropped (aborted: its unsent buffer is
+    not waited on), with one WARNING line and no ASGI error; a reading client is unaffected."""
     import socket
 
     from mock_server.app import create_app
@@ -356,8 +361,53 @@ def test_slow_consumer__closed_without_holding_up_the_others(open_stream: Opener
         )
         say(server, ALICE["id"], "still flowing")
         reader.wait_for(content_is("still flowing"), timeout=20)
+        # aborted: the server's side is gone at once (a reset or an end once the client reads)
+        stuck.settimeout(20)
+        with contextlib.suppress(ConnectionResetError):
+            while stuck.recv(1 << 20):
+                pass
         reader.close()
         stuck.close()
+    warnings = [
+        r for r in caplog.records if r.levelno == logging.WARNING and "slow consumer" in r.getMessage()
+    ]
+    assert len(warnings) == 1, [r.getMessage() for r in caplog.records]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], [
+        r.getMessage() for r in caplog.records
+    ]
+
+
+def test_stream_limit__one_more_is_503_in_flowdocks_shape_and_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Past ``--max-streams`` (every world's streams together) a stream is refused, before it holds
+    a file descriptor for good; once one ends, the next is taken."""
+    from mock_server.app import create_app
+    from tests.clients.conftest import serve
+
+    with serve(create_app(validate_responses=False, max_streams=2)) as server:
+        opener = Opener(server)
+        first = opener(ALICE["id"], filter="acme/main")
+        opener(BOB["id"], filter="acme/main")
+        conn, refused = opener.request(
+            "/stream/flows", {"Authorization": basic(server.token(BOB["id"]))}, filter="acme/main"
+        )
+        assert refused.status == 503
+        assert refused.getheader("content-type", "").startswith("application/json")
+        assert refused.getheader("retry-after") == "1"
+        body = json.loads(refused.read())
+        conn.close()
+        assert body["message"] == errors.SERVICE_UNAVAILABLE
+        assert body["errors"] == {"base": [errors.STREAM_LIMIT.format(limit=2)]}
+        assert any("--max-streams" in r.getMessage() and r.levelno == logging.WARNING for r in caplog.records)
+        health, answer = opener.request("/_mock/health")
+        assert answer.status == 200
+        health.close()
+        first.close()
+        wait_until(lambda: len(opener.streams()) == 1, what="the first stream to end")
+        again = opener(ALICE["id"], filter="acme/main")
+        again.close()
+        opener.opened[1].close()
 
 
 def test_emit_from_another_thread__reaches_open_streams(live, open_stream: Opener) -> None:

@@ -346,3 +346,34 @@ def test_settings__a_create_token_with_its_admin_token(monkeypatch: pytest.Monke
     client = launch.build_app(s, "http://127.0.0.1:9999").test_client()
     assert client.post("/_mock/worlds", json={}).status_code == 401
     assert client.post("/_mock/worlds", json={}, headers={"Authorization": "Bearer make"}).status_code == 201
+
+
+def test_fd_limit__raised_to_the_hard_limit_and_streams_stay_below_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import resource
+
+    cli = launch
+    limits = {"now": (1024, 4096)}
+    monkeypatch.setattr(resource, "getrlimit", lambda _: limits["now"])
+    monkeypatch.setattr(resource, "setrlimit", lambda _, value: limits.update(now=value))
+    assert cli.stream_limit() == 1024 - cli.FD_RESERVE
+    assert cli.raise_fd_limit() == 4096 and limits["now"] == (4096, 4096)
+    assert cli.stream_limit() == 4096 - cli.FD_RESERVE
+
+    def refuse(*_: object) -> None:
+        raise ValueError("not allowed")
+
+    limits["now"] = (1024, 4096)
+    monkeypatch.setattr(resource, "setrlimit", refuse)
+    assert cli.raise_fd_limit() == 1024  # not allowed here: kept
+    limits["now"] = (1 << 20, 1 << 20)
+    assert cli.stream_limit() == cli.MAX_DEFAULT_STREAMS
+
+
+def test_max_streams__flag_and_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+
+    assert settings_from_args(parse_args(["--max-streams", "50"])).max_streams == 50
+    monkeypatch.setenv("FLOWDOCK_MOCK_MAX_STREAMS", "7")
+    assert settings_from_args(parse_args([])).max_streams == 7
+    assert settings_from_args(parse_args(["--world-memory-mb", "64"])).world_memory_mb == 64

@@ -62,6 +62,7 @@ H11_METHODS = {
     "on_response_complete": ("self",),
     "send_400_response": ("self", "msg"),
     "timeout_keep_alive_handler": ("self",),
+    "handle_events": ("self",),
 }
 """Overridden or called by serving.py's h11 protocol, with the parameters it passes."""
 H11_ATTRIBUTES = ("loop", "transport", "conn", "timeout_keep_alive", "timeout_keep_alive_task")
@@ -96,3 +97,12 @@ def test_h11__reports_an_endless_head_with_the_431_hint() -> None:
         conn.next_event()
     assert refused.value.error_status_hint == 431
     assert conn.trailing_data[0]  # what serving.py reads to see a head already begun
+
+
+@pytest.mark.parametrize("protocol", [HttpToolsProtocol, H11Protocol])
+def test_request_cycle__built_from_the_protocols_scope_and_started_as_a_task(protocol: type) -> None:
+    # serving.py adds the transport's abort to the scope right after the cycle is made: the cycle
+    # must share that scope dict and run in a task started later (a stream's slow consumer).
+    source = inspect.getsource(protocol)
+    assert "RequestResponseCycle(" in source and "scope=self.scope" in source
+    assert "create_task(" in source
