@@ -34,15 +34,17 @@ from urllib.parse import quote
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-import bench  # bench/bench.py, beside this script
+import harness  # bench/harness.py: servers, ports, credentials
 
-CONTENT_JSON = {"Content-Type": "application/json", "Authorization": bench.AUTH}
+import bench  # bench/bench.py, beside this script (machine())
+
+CONTENT_JSON = {"Content-Type": "application/json", "Authorization": harness.AUTH}
 
 
-def peak_rss(server: bench.Server) -> int:
+def peak_rss(server: harness.Server) -> int:
     """The server process's peak RSS so far (VmHWM), bytes."""
     assert server.proc is not None
-    for pid in bench._descendants(server.proc.pid):
+    for pid in harness._descendants(server.proc.pid):
         with contextlib.suppress(OSError), open(f"/proc/{pid}/status", encoding="ascii") as fh:
             for line in fh:
                 if line.startswith("VmHWM:"):
@@ -64,7 +66,7 @@ class Prober:
         while not self.stop.is_set():
             started = time.perf_counter()
             try:
-                conn.request("GET", "/flows", headers={"Authorization": bench.AUTH})
+                conn.request("GET", "/flows", headers={"Authorization": harness.AUTH})
                 conn.getresponse().read()
             except (OSError, http.client.HTTPException):
                 conn.close()
@@ -164,10 +166,10 @@ def import_document(messages: int, text: str = "imported message {i}") -> bytes:
     return json.dumps(world).encode()
 
 
-def serve(name: str, *extra: str) -> bench.Server:
-    port = bench.free_port()
-    server = bench.Server(
-        name, [*bench.SERVE_CMD, "--port", str(port), "--log-level", "warning", *extra], port
+def serve(name: str, *extra: str) -> harness.Server:
+    port = harness.free_port()
+    server = harness.Server(
+        name, [*harness.SERVE_CMD, "--port", str(port), "--log-level", "warning", *extra], port
     )
     server.start()
     return server
@@ -175,7 +177,7 @@ def serve(name: str, *extra: str) -> bench.Server:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {"machine": bench.machine()}
-    servers: list[bench.Server] = []
+    servers: list[harness.Server] = []
     try:
         server = serve("stalls")
         servers.append(server)
@@ -268,8 +270,8 @@ def main() -> None:
     parser.add_argument("--big-world-memory-mb", type=int, default=1024)
     args = parser.parse_args()
     result = run(args)
-    bench.OUT_DIR.mkdir(exist_ok=True)
-    (bench.OUT_DIR / "stalls.json").write_text(json.dumps(result, indent=2))
+    harness.OUT_DIR.mkdir(exist_ok=True)
+    (harness.OUT_DIR / "stalls.json").write_text(json.dumps(result, indent=2))
     print(json.dumps({k: v for k, v in result.items() if k != "machine"}, indent=2))
 
 
