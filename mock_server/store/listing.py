@@ -14,43 +14,45 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from mock_server.store import tags as tagging
 from mock_server.store.message_model import Message, Thread
 
+_ID = attrgetter("id")
+
 
 class Timeline:
-    """Messages in ascending id order with a parallel id list for bisection."""
+    """Messages in ascending id order, found by bisection on their ids (one list: a thread's
+    timeline is per thread, and most threads hold one message)."""
 
-    __slots__ = ("ids", "items")
+    __slots__ = ("items",)
 
     def __init__(self) -> None:
-        self.ids: list[int] = []
         self.items: list[Message] = []
 
     def __len__(self) -> int:
         return len(self.items)
 
     def append(self, message: Message) -> None:
-        self.ids.append(message.id)
         self.items.append(message)
 
     def remove(self, message_id: int) -> None:
-        i = bisect_left(self.ids, message_id)
-        if i < len(self.ids) and self.ids[i] == message_id:
-            del self.ids[i]
-            del self.items[i]
+        items = self.items
+        i = bisect_left(items, message_id, key=_ID)
+        if i < len(items) and items[i].id == message_id:
+            del items[i]
 
     def page(self, query: ListQuery, match: Callable[[Message], bool] | None) -> list[Message]:
         """``skip`` then ``limit`` matches from the ``sort`` end, returned ascending by id."""
-        ids, items = self.ids, self.items
-        lo, hi = 0, len(ids)
+        items = self.items
+        lo, hi = 0, len(items)
         if not query.search:  # id bounds are ignored for search requests (docs/flowdock.md §3.3)
             if query.since_id is not None:
-                lo = bisect_right(ids, query.since_id)
+                lo = bisect_right(items, query.since_id, key=_ID)
             if query.until_id is not None:
-                hi = bisect_left(ids, query.until_id)
+                hi = bisect_left(items, query.until_id, key=_ID)
         want = query.skip + query.limit
         picked: list[Message] = []
         indexes = range(hi - 1, lo - 1, -1) if query.sort == "desc" else range(lo, hi)
@@ -184,7 +186,10 @@ class FlowLog(Log):
     def add(self, message: Message) -> Message:
         super().add(message)
         if message.thread_id is not None:
-            self.thread_timelines.setdefault(message.thread_id, Timeline()).append(message)
+            timeline = self.thread_timelines.get(message.thread_id)
+            if timeline is None:
+                timeline = self.thread_timelines[message.thread_id] = Timeline()
+            timeline.append(message)
         return message
 
     def remove(self, message: Message) -> None:
@@ -194,7 +199,8 @@ class FlowLog(Log):
 
     def add_thread(self, thread: Thread) -> Thread:
         self.threads[thread.id] = thread
-        self.thread_timelines.setdefault(thread.id, Timeline())
+        if thread.id not in self.thread_timelines:
+            self.thread_timelines[thread.id] = Timeline()
         if thread.external_thread_id is not None:
             self.external[(thread.source_id, thread.external_thread_id)] = thread.id
         return thread

@@ -7,6 +7,7 @@ messages.py (flows), threads.py and private.py; their JSON representation in rep
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,8 +60,9 @@ class Thread:
     body: str = ""
     external_url: str | None = None
     status: dict[str, Any] | None = None
-    fields: list[dict[str, Any]] = field(default_factory=list)
-    actions: list[dict[str, Any]] = field(default_factory=list)
+    fields: Sequence[dict[str, Any]] = ()
+    """A posted thread state's fields; ``()`` (one shared empty value) until a state sets them."""
+    actions: Sequence[dict[str, Any]] = ()
     source_id: int | None = None
     external_thread_id: str | None = None
     activities: int = 0

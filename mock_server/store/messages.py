@@ -508,7 +508,7 @@ class MessageStore:
             if thread is not None and thread.initial_message == message.id:
                 # the thread now starts with its next message (none left: no initial message)
                 rest = log.thread_timelines.get(thread.id)
-                thread.initial_message = rest.ids[0] if rest is not None and rest.ids else None
+                thread.initial_message = rest.items[0].id if rest is not None and rest.items else None
             if message.event == "file" and isinstance(message.content, dict):
                 self.store.files.discard(str(message.content.get("path") or ""))
             return True

@@ -63,6 +63,6 @@ def thread_from_record(raw: dict[str, Any]) -> Thread:
     thread = Thread(**raw)
     if thread.status is not None:
         thread.status = clone(thread.status)
-    thread.fields = clone(thread.fields) if thread.fields else []
-    thread.actions = clone(thread.actions) if thread.actions else []
+    thread.fields = clone(thread.fields) if thread.fields else ()
+    thread.actions = clone(thread.actions) if thread.actions else ()
     return thread

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
+from sys import intern
 
 EVERYONE = frozenset({"everyone", "everybody", "all", "anyone", "anybody"})
 """Group mentions that address every member (``:user:everyone`` plus ``:unread:`` for each)."""
@@ -47,14 +48,15 @@ def is_json_object(tag: object) -> bool:
 
 
 def dedup(tags: Iterable[str]) -> list[str]:
-    """Drop later case-insensitive duplicates, keeping order."""
+    """Drop later case-insensitive duplicates, keeping order. Each tag is interned: the same few
+    tags (``:user:2``, ``:unread:2``, ``ci``) recur on most messages, and are then kept once."""
     seen: set[str] = set()
     out = []
     for tag in tags:
         key = tag.lower()
         if key not in seen:
             seen.add(key)
-            out.append(tag)
+            out.append(intern(tag) if type(tag) is str else tag)
     return out
 
 

@@ -14,6 +14,8 @@ from mock_server.store.message_model import Message
 from tests.bounded import run_bounded
 
 MILLION = 1_000_000
+PROBES = 2 * MILLION.bit_length()
+"""Messages two bisections (since_id, until_id) look at in a million: 40, not a million."""
 
 
 class CountingItems:
@@ -37,7 +39,6 @@ class CountingItems:
 @pytest.fixture
 def million() -> tuple[Timeline, CountingItems]:
     timeline = Timeline()
-    timeline.ids = list(range(1, MILLION + 1))
     items = CountingItems(MILLION)
     timeline.items = items  # type: ignore[assignment]
     return timeline, items
@@ -56,7 +57,7 @@ def million() -> tuple[Timeline, CountingItems]:
 def test_timeline_page__reads_only_the_page_in_a_million_messages(million, query, expected) -> None:
     timeline, items = million
     assert [m.id for m in timeline.page(query, None)] == expected
-    assert items.reads == len(expected)
+    assert items.reads <= len(expected) + PROBES  # the page, and each id bound found by bisection
 
 
 def test_timeline_page__a_matching_filter_still_reads_only_the_page(million) -> None:
@@ -64,7 +65,7 @@ def test_timeline_page__a_matching_filter_still_reads_only_the_page(million) -> 
     page = timeline.page(
         ListQuery(until_id=700_000, limit=5, event="message"), lambda m: m.event == "message"
     )
-    assert [m.id for m in page] == list(range(699_995, 700_000)) and items.reads == 5
+    assert [m.id for m in page] == list(range(699_995, 700_000)) and items.reads <= 5 + PROBES
 
 
 @pytest.fixture
@@ -87,7 +88,10 @@ def test_flow_stats__is_counted_not_scanned(store: Store) -> None:
     expected = sum(1 for m in log.messages if ":unread:2" in m.tags)
     log.timeline.items = NoScan(log.timeline.items)
     stats = store.messages.flow_stats(flow, viewer=2)
-    assert stats["unread_mentions"] == expected and stats["last_message_id"] == log.timeline.ids[-1]
+    assert (
+        stats["unread_mentions"] == expected
+        and stats["last_message_id"] == list.__getitem__(log.timeline.items, -1).id
+    )
 
 
 def test_flow_stats__follows_posts_retags_and_removals(store: Store) -> None:
