@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 
 .DEFAULT_GOAL := help
-.PHONY: help install node-clients run test test-fast test-browser chromium screenshots lint fmt fixtures fuzz bench bench-compare wrk-installed lock clean cluster haproxy podman containers-conf image-base image image-test clean-image bench-stalls
+.PHONY: help install node-clients run test test-fast test-browser chromium screenshots lint fmt fixtures fuzz bench bench-compare wrk-installed lock clean cluster haproxy podman containers-conf image-base image image-test clean-image bench-stalls docs
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -50,7 +50,7 @@ haproxy: ## Debian's haproxy for `make cluster` and tests/cluster (apt-get; skip
 cluster: $(STAMP) haproxy ## $(CLUSTER_PROCESSES) mock processes (shards) behind HAProxy on $(HOST):$(PORT)
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/flowdock-mock cluster --processes $(CLUSTER_PROCESSES)
 
-test: $(STAMP) $(NODE_STAMP) lint chromium haproxy podman ## lint, then the whole suite: spec, unit, api, contract (Schemathesis), real clients, browser, image
+test: $(STAMP) $(NODE_STAMP) lint docs chromium haproxy podman ## lint, the docs site, then the whole suite: spec, unit, api, contract (Schemathesis), real clients, browser, image
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP) haproxy ## everything except the Schemathesis, real-client, browser and image runs
@@ -137,7 +137,13 @@ clean-image: ## forget the built images and the cached base
 image-test: $(STAMP) image ## run the image and check it (port, health, SIGTERM, uid, env, fixtures, Testcontainers)
 	FLOWDOCK_MOCK_IMAGE=$(IMAGE) $(BIN)/python -m pytest tests/container -p no:cacheprovider
 
-LINTED := mock_server tests fixtures bench
+# The documentation site (mkdocs.yml): docs/*.md, README.md as its home page and two reference pages
+# generated from the code (docs/hooks.py); every warning is an error, so a broken link or anchor, or a
+# page left out of the navigation, fails the build. `make test` builds it; open site/index.html.
+docs: $(STAMP) ## build the documentation site into site/ (MkDocs, warnings as errors)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+LINTED := mock_server tests fixtures bench docs
 
 lint: $(STAMP) ## ruff (lint and format check), mypy (strict, on mock_server), actionlint (.github/workflows)
 	$(BIN)/ruff check $(LINTED)

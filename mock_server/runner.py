@@ -67,7 +67,7 @@ CLIENT_ENV: list[tuple[str, str, str]] = [
         "your tests: Authorization: Bearer for /_mock",
     ),
 ]
-"""(variable, value, who reads it): the table in the README's `flowdock-mock run` section."""
+"""(variable, value, who reads it): the table in docs/ci.md."""
 
 
 def client_environment(base_url: str, user: dict[str, Any], admin_token: str | None) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Connexion 3.3 with its per-request set-up work moved to startup (README "Performance").
+"""Connexion 3.3 with its per-request set-up work moved to startup (docs/performance-report.md).
 
 On every request Connexion rebuilds things that depend only on the operation: the decorator chain
 around the handler (two ``inspect.signature`` calls and a fresh closure per layer), the URI parser,

@@ -123,7 +123,7 @@ class Clock:
 
 class Kit:
     """The bot-testing kit on a mock or a world: play other users, wait instead of sleeping, move
-    time. Each method is one control route (README "Bot-testing kit")."""
+    time. Each method is one control route (docs/bot-testing.md)."""
 
     def _kit(self) -> tuple[ControlAPI, str | None]:
         raise NotImplementedError

@@ -1,4 +1,4 @@
-"""Access control over every operation of the spec (README "Access control").
+"""Access control over every operation of the spec (docs/clients.md "Access control").
 
 The operations come from spec/openapi.yaml itself, and each needs an entry in ``SAMPLES`` (a
 request a member could make), so a new operation fails ``test_every_operation_has_a_sample``
@@ -268,8 +268,8 @@ def test_get_current_user__the_only_operation_open_to_any_scope() -> None:
     assert open_to_any == ["getCurrentUser"]
 
 
-def test_readme_access_control_table_names_every_operation() -> None:
-    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Access control", 1)[1].split("\n## ", 1)[0]
+def test_docs_access_control_table_names_every_operation() -> None:
+    page = (Path(__file__).parents[2] / "docs" / "clients.md").read_text(encoding="utf-8")
+    section = page.split("## Access control", 1)[1].split("\n## ", 1)[0]
     missing = [op for op in IDS if f"| `{op}` |" not in section]
     assert missing == []

@@ -1,7 +1,7 @@
 """Testing a hubot script end to end with the kit, over real sockets and without a sleep: a real
 hubot (hubot-flowdock, from tests/clients/node/package-lock.json) runs tests/clients/node/scripts/
 deploy.js; the test waits for its stream, speaks as another user, reacts with an emoji, and waits on
-the bot's answers through the control API (README "Bot-testing kit")."""
+the bot's answers through the control API (docs/bot-testing.md)."""
 
 from __future__ import annotations
 

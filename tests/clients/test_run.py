@@ -188,8 +188,8 @@ def test_run__the_command_gets_every_documented_client_variable(tmp_path: Path) 
         env["HUBOT_FLOWDOCK_LOGIN_EMAIL"] == "alice@example.com"
         and env["FLOWDOCK_MOCK_ADMIN_TOKEN"] == "adm1n"
     )
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert all(f"| `{name}` |" in readme for name in documented)  # the README table lists each one
+    page = (ROOT / "docs" / "ci.md").read_text(encoding="utf-8")
+    assert all(f"| `{name}` |" in page for name in documented)  # the docs' table lists each one
     assert not listening(base)  # the mock stopped with the command
 
 

@@ -1,6 +1,6 @@
 """Real streaming clients against the mock over real sockets (docs/flowdock.md §8.1, §10).
 
-Each client is pointed at the mock only through its documented knob (README "Streaming clients"):
+Each client is pointed at the mock only through its documented knob (docs/streaming.md):
 node-flowdock and hubot-flowdock through ``FLOWDOCK_API_URL``/``FLOWDOCK_STREAM_URL``,
 aioflowdock's ``EventStream`` through ``FLOWDOCK_STREAM_URL``, flowdock-api-wrapper through its
 module global ``STREAM``. The npm packages come from tests/clients/node/package-lock.json

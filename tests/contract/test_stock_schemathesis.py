@@ -4,7 +4,7 @@
 ``schemathesis.toml``: every phase and every check, nothing narrowed, only bounded (few examples,
 deterministic generation) so `make test` stays quick. The contract says what strict mode enforces,
 so the only failures left are schema-valid requests refused for data the schema cannot know
-(``DATA_DEPENDENT``, listed with their reasons in the README); anything else fails this test.
+(``DATA_DEPENDENT``, listed with their reasons in docs/development.md); anything else fails this test.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ DATA_DEPENDENT: dict[str, re.Pattern[str]] = {
         r'"error": "(invalid_client|invalid_request)".*(client_id|redirect_uri)'
     ),
 }
-"""Failure kinds the schema cannot prevent; the README lists them with the same reasons."""
+"""Failure kinds the schema cannot prevent; docs/development.md lists them with the same reasons."""
 BY_DESIGN: dict[str, tuple[str, str, re.Pattern[str]]] = {
     # (check code, status, response body): Flowdock's behaviour, which a stock check misreads.
     "a deleted chat message or comment is emptied, not removed (docs/flowdock.md §3.3 op 14)": (

@@ -1,6 +1,6 @@
 """The repository describes itself truly: its map, license, type marker and pre-commit hooks.
 
-The README's "Repository map" and ARCHITECTURE.md must tell the same story as the folders; the
+The the repository map (docs/development.md) and ARCHITECTURE.md must tell the same story as the folders; the
 license file must be the one pyproject.toml declares; the package must ship its ``py.typed``; the
 pre-commit hooks must run what ``make lint`` runs.
 """
@@ -22,8 +22,8 @@ def section(text: str, heading: str) -> str:
 
 
 def readme_map() -> dict[str, str]:
-    """First column (a backticked path) -> second column, from the README's repository map."""
-    rows = section((ROOT / "README.md").read_text(encoding="utf-8"), "### Repository map")
+    """First column (a backticked path) -> second column, from the repository map (docs/development.md)."""
+    rows = section((ROOT / "docs" / "development.md").read_text(encoding="utf-8"), "## Repository map")
     return dict(re.findall(r"^\| `([^`]+)` \| (.+) \|$", rows, flags=re.MULTILINE))
 
 

@@ -65,10 +65,13 @@ def test_export_then_load_is_identity() -> None:
     assert Store(exported).export() == exported
 
 
-def test_readme_lists_the_main_users_credentials() -> None:
+def test_readme_and_getting_started_list_the_main_users_credentials() -> None:
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    for value in (MAIN_USER["email"], MAIN_USER["password"], MAIN_USER["api_token"]):
-        assert value in readme
+    root = Path(__file__).resolve().parents[2]
+    for page in (root / "README.md", root / "docs" / "getting-started.md"):
+        text = page.read_text(encoding="utf-8")
+        for value in (MAIN_USER["email"], MAIN_USER["password"], MAIN_USER["api_token"]):
+            assert value in text, page
+    readme = (root / "README.md").read_text(encoding="utf-8")
     assert f"curl -u {MAIN_USER['api_token']}: http://127.0.0.1:8080/flows" in readme
