@@ -143,7 +143,7 @@ image-test: $(STAMP) image ## run the image and check it (port, health, SIGTERM,
 docs: $(STAMP) ## build the documentation site into site/ (MkDocs, warnings as errors)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
-LINTED := mock_server tests fixtures bench docs/hooks.py docs/reference.py
+LINTED := mock_server tests fixtures bench docs
 
 lint: $(STAMP) ## ruff (lint and format check), mypy (strict, on mock_server), actionlint (.github/workflows)
 	$(BIN)/ruff check $(LINTED)
