@@ -207,6 +207,16 @@ def test_wait_for_event__answers_with_an_event_already_emitted(client: Any) -> N
     assert r.json()["event"]["content"] == "deploy api #deploy"
 
 
+def test_wait_for_event__the_user_filter_holds(client: Any) -> None:
+    """``user`` is a query parameter of the wait, never the caller (the control API has none)."""
+    after = last_id(client)
+    for who in (ALICE["id"], BOB["id"]):
+        client.post("/_mock/events", json={"event": "message", "user": who, "flow": MAIN, "content": "hi"})
+    r = client.get("/_mock/waits/event", params={"after": after, "user": BOB["id"], "timeout": 5})
+    assert r.status_code == 200, r.text
+    assert r.json()["event"]["user"] == str(BOB["id"])
+
+
 def test_wait_for_event__wakes_when_the_event_is_emitted(app: Any, client: Any, alice: Any) -> None:
     after = last_id(client)
     answers: list[Any] = []
