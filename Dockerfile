@@ -2,8 +2,8 @@
 #   docker build -t flowdock-mock .
 #   docker run --rm -p 127.0.0.1:8080:8080 -e FLOWDOCK_MOCK_SEED=7 flowdock-mock
 # `make image` builds this file with podman, on a base assembled from Debian packages where no
-# registry is reachable (BASE_IMAGE; docs/containers.md). Any base with python3 >= 3.11 first on
-# PATH, its pip, useradd and a shell will do.
+# registry is reachable (BASE_IMAGE; docs/containers.md). Any Debian-based image with python3 >= 3.11
+# first on PATH, its pip, useradd and a shell will do.
 ARG BASE_IMAGE=python:3.11-slim
 FROM ${BASE_IMAGE}
 
@@ -11,6 +11,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# tini as PID 1 passes signals on to the server and reaps; `-e 143` makes a SIGTERM that lands
+# before the server has set its handler (Python still starting) an exit 0 as well. The Debian
+# base of `make image` has it; elsewhere it comes from Debian's archive.
+RUN if ! command -v tini >/dev/null; then \
+        apt-get update && apt-get install -y --no-install-recommends tini \
+        && apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin; \
+    fi
 
 # The package index of the machine that builds, if not PyPI: build arguments, so they configure
 # this build only and are never part of the image's environment.
@@ -48,4 +56,5 @@ HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=3 CMD ["flow
 
 # `docker stop` sends SIGTERM: the server stops within a second and exits 0.
 STOPSIGNAL SIGTERM
+ENTRYPOINT ["tini", "-e", "143", "--"]
 CMD ["flowdock-mock", "serve"]

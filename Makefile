@@ -108,7 +108,7 @@ containers-conf: podman
 
 $(BASE_TAR):
 	@mkdir -p $(CONTAINER_DIR)
-	mmdebstrap --variant=minbase --format=tar --include=python3,python3-venv,ca-certificates \
+	mmdebstrap --variant=minbase --format=tar --include=python3,python3-venv,ca-certificates,tini \
 		--dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
 		--dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/locale/*' \
 		--customize-hook='chroot "$$1" python3 -m venv /opt/venv' \
@@ -118,7 +118,7 @@ $(BASE_TAR):
 
 # The base image is kept in podman's store and its tarball in .container/: either one makes a
 # repeat build skip mmdebstrap (45-90 s); `make clean-image` forgets both.
-image-base: containers-conf ## the local base image (Debian bookworm, python3, a venv first on PATH), cached
+image-base: containers-conf ## the local base image (Debian bookworm, python3, a venv first on PATH, tini), cached
 	@podman image exists $(LOCAL_BASE) || { $(MAKE) --no-print-directory $(BASE_TAR) && podman import \
 		--change 'ENV PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
 		--change 'ENV LANG=C.UTF-8' --change 'CMD ["python3"]' $(BASE_TAR) $(LOCAL_BASE); }

@@ -10,6 +10,7 @@ The figures the README quotes (image size, start to first 200, stop) are printed
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -32,7 +33,8 @@ CONTAINERS_CONF = ROOT / ".container" / "containers.conf"
 """Written by `make containers-conf` (runc, the host's ulimits): podman reads it, never /etc."""
 IMAGE_ENV = "FLOWDOCK_MOCK_IMAGE"
 """`make image-test` names the image it just built; otherwise the fixture builds this one:"""
-DEFAULT_IMAGE = "flowdock-mock:latest"
+DEFAULT_IMAGE = f"flowdock-mock:test-{hashlib.sha1(str(ROOT).encode()).hexdigest()[:10]}"
+"""A tag of this checkout's own: podman's image store is the machine's, shared by every checkout."""
 SESSION_LABEL = f"flowdock-mock-test={uuid.uuid4().hex[:12]}"
 COMMAND_TIMEOUT = 120.0
 """Seconds any one podman command may take (two busy cores, a cold store)."""

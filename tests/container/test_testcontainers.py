@@ -9,6 +9,7 @@ mode (this machine looks like a container to Testcontainers), and the port publi
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from tests.container.conftest import (
     COMMAND_TIMEOUT,
     FIGURES,
     PODMAN,
+    SESSION_LABEL,
     needs_podman,
     podman_env,
     wait_for,
@@ -87,7 +89,10 @@ def docker_api(image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 def container(image: str, **options: Any) -> FlowdockMockContainer:
     from mock_server.testing.container import FlowdockMockContainer
 
-    return FlowdockMockContainer(image, startup_timeout=COMMAND_TIMEOUT, **options)
+    # Labelled like every container of this session, so the session's clean-up finds it even if
+    # a test is interrupted before its `with` block removes it.
+    name, value = SESSION_LABEL.split("=", 1)
+    return FlowdockMockContainer(image, startup_timeout=COMMAND_TIMEOUT, labels={name: value}, **options)
 
 
 @pytest.fixture(scope="module")
@@ -111,18 +116,19 @@ def test_it_serves_the_api_on_a_loopback_port_as_a_non_root_user(mock: FlowdockM
 
 def test_the_stream_url_streams(mock: FlowdockMockContainer) -> None:
     world = mock.new_world()
-    flow_path = "acme/main"
-    with httpx.stream(
-        "GET", mock.stream_url(), params={"filter": flow_path}, auth=(world.api_token, ""), timeout=10
-    ) as stream:
-        assert stream.status_code == 200
-        world.wait_for_stream(world.user["id"], flow_path)
-        said = world.say(world.second_user["id"], flow_path, "over the stream")
-        for line in stream.iter_lines():
-            if line.strip():
-                assert '"over the stream"' in line and f'"id":{said["id"]}' in line.replace(" ", "")
-                break
-    world.delete()
+    try:
+        flow_path = "acme/main"
+        with httpx.stream(
+            "GET", mock.stream_url(), params={"filter": flow_path}, auth=(world.api_token, ""), timeout=10
+        ) as stream:
+            # The mock registers a stream before its headers go out: what is said now is on it.
+            assert stream.status_code == 200
+            said = world.say(world.second_user["id"], flow_path, "over the stream")
+            first = next(line for line in stream.iter_lines() if line.strip())
+        event = json.loads(first)
+        assert (event["event"], event["id"], event["content"]) == ("message", said["id"], "over the stream")
+    finally:
+        world.delete()
 
 
 def test_new_world_and_wait_for_message(mock: FlowdockMockContainer) -> None:
@@ -148,6 +154,7 @@ def test_new_world_and_wait_for_message(mock: FlowdockMockContainer) -> None:
 
 
 def test_its_options_configure_it_and_sigterm_ends_it_with_0(docker_api: str, image: str) -> None:
+    name, value = SESSION_LABEL.split("=", 1)
     with container(image, seed=7, strict=True, admin_token="s3cret") as started:
         assert httpx.get(started.api_url() + "/_mock/state", timeout=10).status_code == 401
         assert started.control.call("GET", "/state")["seed"] == 7
@@ -157,3 +164,4 @@ def test_its_options_configure_it_and_sigterm_ends_it_with_0(docker_api: str, im
         wrapped.stop(timeout=10)
         wrapped.reload()
         assert wrapped.attrs["State"]["ExitCode"] == 0
+        assert wrapped.labels[name] == value  # the session's clean-up would have found it
