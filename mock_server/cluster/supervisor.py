@@ -132,7 +132,7 @@ class Cluster:
         opts = self.options
         haproxy = find_haproxy(opts.haproxy)
         port = opts.port or free_port(opts.host)
-        shown = "127.0.0.1" if opts.host in ("0.0.0.0", "") else opts.host
+        shown = "127.0.0.1" if opts.host in ("0.0.0.0", "", "::") else opts.host
         self.url = opts.public_url or f"http://{shown}:{port}"
         try:
             shards = [Shard(name, f"127.0.0.1:{free_port()}") for name in shard_names(opts.processes)]
