@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 
 .DEFAULT_GOAL := help
-.PHONY: help install node-clients run test test-fast test-browser chromium screenshots lint fmt fixtures fuzz bench bench-compare wrk-installed lock clean cluster haproxy podman containers-conf image-base image image-test clean-image bench-stalls docs
+.PHONY: help install node-clients run test test-fast test-browser chromium screenshots lint fmt fixtures fuzz bench bench-compare wrk-installed lock clean cluster haproxy podman containers-conf image-base image image-test clean-image bench-stalls docs profile
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -207,6 +207,9 @@ bench-stalls: $(STAMP) ## how long one heavy request (regex wait, long tags, big
 
 bench-compare: $(STAMP) wrk-installed ## the same load alternately against Prism 5 (npm, into bench/.prism), with ratios
 	$(BIN)/python bench/bench.py --compare $(BENCH_ARGS)
+
+profile: $(STAMP) wrk-installed ## py-spy under the bench's load: flame graph .bench/profile.svg, top frames printed
+	$(BIN)/python bench/profile.py $(PROFILE_ARGS)
 
 lock: $(STAMP) ## re-pin constraints.txt from the current environment
 	{ head -2 constraints.txt; $(BIN)/pip freeze --exclude-editable; } > constraints.tmp && mv constraints.tmp constraints.txt

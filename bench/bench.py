@@ -239,6 +239,21 @@ def render(result: dict[str, Any]) -> str:
             lines.append(
                 f"| {name} | {o['rps']:.0f} | {ms(o['p50_us'])} | {ms(o['p99_us'])} | {o['errors']} | {us(o)} |"
             )
+    if result.get("ceiling"):
+        c, o = best(result["ceiling"]), best(result["loads"][LOADS[0][0]])
+        lines += [
+            "",
+            (
+                "| ceiling (bench/ceiling.py: bare Starlette on the same uvicorn, our GET /flows bytes) "
+                "| req/s | p50 | p99 | CPU/req | flowdock-mock's share |"
+            ),
+            "|---|---:|---:|---:|---:|---:|",
+            (
+                f"| {LOADS[0][0]} | {c['rps']:.0f} | {ms(c['p50_us'])} | {ms(c['p99_us'])} | {us(c)} "
+                f"| {100 * o['rps'] / max(c['rps'], 1e-9):.0f}% of its req/s, its CPU/req "
+                f"{100 * c.get('cpu_us_per_request', 0) / max(o.get('cpu_us_per_request', 1), 1e-9):.0f}% of ours |"
+            ),
+        ]
     lines += [
         "",
         "| measure | flowdock-mock |" + (" Prism |" if prism else ""),
@@ -424,6 +439,24 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             }
             print(f"prism: spawn to first 200 {prism.spawn_to_200:.2f} s", flush=True)
 
+        ceiling: Server | None = None
+        if args.ceiling:
+            # The ceiling (bench/ceiling.py): a bare Starlette app answering GET /flows with our bytes.
+            status, flows_body = get(port, "/flows")
+            if status != 200:
+                raise RuntimeError(f"GET /flows answered {status}")
+            body_file = OUT_DIR / "ceiling-flows.json"
+            body_file.write_bytes(flows_body)
+            ceiling_port = free_port()
+            ceiling = Server(
+                "starlette-ceiling",
+                [str(PY), str(BENCH / "ceiling.py"), "--port", str(ceiling_port), "--body", str(body_file)],
+                ceiling_port,
+            )
+            servers.append(ceiling)
+            ceiling.start(deadline=60)
+            result["ceiling"] = []
+
         for name, method, path, body in LOADS:
             if method == "POST":  # what the reads leave; the writes then add stored messages
                 result["rss_after_reads"] = ours.rss()
@@ -439,6 +472,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     f"ours  {name}: {r['rps']:.0f} req/s p99 {ms(r['p99_us'])} errors {r['errors']}",
                     flush=True,
                 )
+                if ceiling and name == LOADS[0][0]:  # alternating with ours, the same load
+                    r = measured(ceiling, method, path, body, load)
+                    result["ceiling"].append(r)
+                    print(f"bare Starlette {name}: {r['rps']:.0f} req/s", flush=True)
                 if prism:
                     r = measured(prism, method, path, body, load)
                     result["prism"]["loads"][name].append(r)
@@ -549,6 +586,12 @@ def main() -> None:
         type=lambda s: [int(x) for x in s.split(",") if x],
         default=[1_000, 100_000, 1_000_000],
         help="messages in each big flow (empty to skip)",
+    )
+    parser.add_argument(
+        "--ceiling",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also load a bare Starlette app with GET /flows's bytes (bench/ceiling.py), alternating",
     )
     parser.add_argument(
         "--validation", action="store_true", help="also measure response validation on and off"
