@@ -63,8 +63,6 @@ def with_posted_history(
     return doc, [entry.to_dict() for entry in loaded]
 
 
-def _fresh(kind: str, key: Any) -> str:
-    return secrets.token_hex(16)
 
 
 def load_into(runtime: Runtime, archive: bytes, organization: str, flow: str) -> dict[str, Any]:
@@ -81,7 +79,12 @@ def load_into(runtime: Runtime, archive: bytes, organization: str, flow: str) ->
         try:
             # a running world's new users and flow get random tokens: the same archive may be
             # loaded into several worlds, and no two worlds share a credential
-            doc, loaded = with_history(store.export(), [(placement, history)], mint=_fresh)
+            prefix = store.keys.prefix  # a shard's name: its router places the new tokens too
+
+            def mint(kind: str, key: Any) -> str:
+                return prefix + secrets.token_hex(16)
+
+            doc, loaded = with_history(store.export(), [(placement, history)], mint=mint)
         except ArchiveError as exc:
             raise _refused("body", exc) from None
         fresh = check_world(doc, store.config)
