@@ -63,8 +63,6 @@ def with_posted_history(
     return doc, [entry.to_dict() for entry in loaded]
 
 
-
-
 def load_into(runtime: Runtime, archive: bytes, organization: str, flow: str) -> dict[str, Any]:
     """The export added to ``runtime``'s world as ``organization/flow``, whole or not at all."""
     source = HistorySource(archive, organization, flow, name=f"{organization}/{flow}.zip")
