@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mock_server.errors import (
-    ALREADY_MEMBER,
     FORBIDDEN,
     NOT_A_MEMBER,
     NOT_IN_ORGANIZATION,
@@ -275,7 +274,9 @@ class FlowStore:
             return [self.user_dict(found, uid) for uid in sorted(found.members)]
 
     def add_user_to_flow(self, organization: str, flow: str, user_id: int, *, viewer: int) -> dict[str, Any]:
-        """A member adds another member of the organization; Flowdock answered ``{}``."""
+        """A member adds another member of the organization; Flowdock answered ``{}``
+        (docs/flowdock.md §3.6 op 29, no other answer documented), so adding someone already in
+        the flow is that same ``{}`` and changes nothing (no event, no action)."""
         with self.store.lock:
             found = self.get_joined(organization, flow, viewer=viewer)
             org = self.store.organizations.by_id[found.organization_id]
@@ -283,7 +284,7 @@ class FlowStore:
                 raise ValidationFailed.field("id", NOT_IN_ORGANIZATION)
             existing = found.members.get(user_id)
             if existing is not None and not existing.disabled:
-                raise ValidationFailed.field("id", ALREADY_MEMBER)
+                return {}  # already in: Flowdock's one answer, 200 {}, and nothing changes
             found.members[user_id] = Membership(open=True)
             self.store.events.member_added(found.id, user_id, viewer)
             return {}

@@ -126,9 +126,11 @@ def test_add_user_to_flow__outside_the_organization_is_400(alice) -> None:
     assert_error(response, 400, errors.VALIDATION_ERROR, {"id": [errors.NOT_IN_ORGANIZATION]})
 
 
-def test_add_user_to_flow__already_a_member_is_400(alice) -> None:
+def test_add_user_to_flow__already_a_member_is_200_and_changes_nothing(alice, store) -> None:
+    before = store.events.last_seq
     response = alice.post("/flows/acme/dev/users", json={"id": BOB["id"]})
-    assert_error(response, 400, errors.VALIDATION_ERROR, {"id": [errors.ALREADY_MEMBER]})
+    assert response.status_code == 200 and response.json() == {}
+    assert store.events.last_seq == before  # no action, no backend.user.join
 
 
 def test_add_user_to_flow__non_member_caller_is_403(alice) -> None:

@@ -31,7 +31,6 @@ RUN_TIMEOUT = 900
 DATA_DEPENDENT: dict[str, re.Pattern[str]] = {
     # Each: a 400 for a schema-valid request, because of data only the server holds.
     "a name or email already taken": re.compile(r"has already been taken"),
-    "a user already in the flow": re.compile(r"is already a member of the flow"),
     "a user outside the flow's organization": re.compile(r"is not a member of the organization"),
     "a thread id that no thread of the flow has": re.compile(r'"thread_id": \["is invalid"\]'),
     "a comment on a comment": re.compile(r"can't be a comment"),
@@ -87,7 +86,7 @@ def unexplained(junit: str) -> list[str]:
 
 
 def test_unexplained__keeps_data_dependent_failures_and_reports_the_rest() -> None:
-    data = '1. Test Case ID: a\n\n- ST202 Schema-valid request rejected\n\n[400] Bad Request:\n\n    `{"message": "Validation error", "errors": {"id": ["is already a member of the flow"]}}`\n'
+    data = '1. Test Case ID: a\n\n- ST202 Schema-valid request rejected\n\n[400] Bad Request:\n\n    `{"message": "Validation error", "errors": {"id": ["is not a member of the organization"]}}`\n'
     other = '1. Test Case ID: b\n\n- ST202 Schema-valid request rejected\n\n[400] Bad Request:\n\n    `{"message": "Validation error", "errors": {"content": ["can\'t be blank"]}}`\n'
     wrong = "1. Test Case ID: c\n\n- ST204 Wrong response to undeclared method\n\n[400] Bad Request:\n\n    `{}`\n"
 
