@@ -22,7 +22,7 @@ def clone(value: Any) -> Any:
     """
     if isinstance(value, dict):
         return {k: clone(v) for k, v in value.items()}
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):  # a tuple: a shared empty value (a thread's fields), as a list
         return [clone(v) for v in value]
     return value
 
