@@ -243,10 +243,21 @@ STREAM_KEY = "x-stream"
 body, which would wait for its end; its events are checked against spec/asyncapi.yaml instead."""
 
 
+BYTES_KEY = "x-bytes"
+"""Vendor key of a response schema whose body is opaque bytes under whatever type they were given
+(an uploaded file, spec/control.yaml): not parsed as that type, which they need not be."""
+
+
+BYTES_KEY = "x-bytes"
+"""Vendor key of a response schema whose body is opaque bytes under whatever type they were given
+(an uploaded file, spec/control.yaml): not parsed as that type, which they need not be
+(dispatch.py leaves such a response unvalidated)."""
+
+
 def _unless_stream(wrap_send: Any) -> Any:
     def wrap(self: Any, send: Any) -> Any:
         schema = self._schema
-        if isinstance(schema, dict) and schema.get(STREAM_KEY):
+        if isinstance(schema, dict) and (schema.get(STREAM_KEY) or schema.get(BYTES_KEY)):
             return send
         return wrap_send(self, send)
 

@@ -63,6 +63,19 @@ def test_download_file__302_to_the_exact_bytes(alice) -> None:
     assert r.status_code == 200 and r.content == DATA and r.headers["content-type"] == "image/png"
 
 
+@pytest.mark.parametrize(
+    ("media_type", "data"),
+    [("application/json", b"not json {"), ("text/plain", b"\xff\xfe not UTF-8"), ("application/xml", b"<a>")],
+)
+def test_download_file__any_bytes_under_any_declared_type(alice, media_type: str, data: bytes) -> None:
+    """The uploader's content type is a label, not a promise: the bytes come back as they were,
+    never a 500 from validating them as that type."""
+    r = alice.post(MAIN, data={"event": "file"}, files={"content": ("x.bin", data, media_type)})
+    assert r.status_code == 201, r.text
+    got = fetch(alice, r.json()["content"]["path"])
+    assert got.status_code == 200 and got.content == data
+
+
 def test_download_file__location_is_this_servers_base_url(alice, store) -> None:
     path = upload(alice).json()["content"]["path"]
     location = alice.get(path, follow_redirects=False).headers["location"]
