@@ -26,6 +26,7 @@ import pytest
 
 from mock_server.testing.container import free_port
 from mock_server.world import MAIN_USER
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 PODMAN = shutil.which("podman")
@@ -83,15 +84,9 @@ def make(*targets: str, timeout: float) -> None:
 
 
 def wait_for(what: str, condition: Callable[[], Any], timeout: float, on_timeout: Callable[[], str]) -> Any:
-    """Polls ``condition`` until it answers something true (a wait on a condition, bounded)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        answer = condition()
-        if answer:
-            return answer
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not within {timeout:.0f} s\n{on_timeout()}")
-        time.sleep(0.05)
+    """Polls ``condition`` until it answers something true (a wait on a condition, bounded): each
+    poll asks podman or the container, so every 50 ms, not as often as a socket read."""
+    return wait_until(condition, timeout, what, details=on_timeout, interval=0.05)
 
 
 @dataclass

@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from tests import waiting
 from tests.clients.conftest import LiveServer, stream_server, streaming
 from tests.stream.asyncapi import assert_valid_event
 
@@ -31,14 +32,7 @@ TIMEOUT = 10.0
 
 def wait_until(condition: Callable[[], Any], timeout: float = TIMEOUT, what: str = "condition") -> Any:
     """Poll ``condition`` until it is truthy (returned) or ``timeout`` passes (fail)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
+    return waiting.wait_until(condition, timeout, what)
 
 
 def basic(token: str, password: str = "") -> str:
