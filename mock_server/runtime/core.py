@@ -27,6 +27,7 @@ from mock_server.world.loading import (
     collector_paused,
     dump_document,
     parse_document,
+    release,
 )
 
 __all__ = ["DocumentText", "Runtime", "SchemaRefused", "collector_paused", "operation_table"]
@@ -99,39 +100,57 @@ class Runtime:
     def replace_state(self, doc: dict[str, Any]) -> dict[str, Any]:
         fresh = check_world(doc, self.store.config)
         state = fresh.export()  # before the swap: exported under its own lock, not the world's
-        self._adopt(fresh)
+        try:
+            self._adopt(fresh)
+        except BaseException:
+            fresh.detach()
+            raise
         return state
 
     def replace_state_text(self, body: DocumentText) -> list[bytes]:
         """``PUT .../state`` from the request's text, in small steps (world/loading.py): parsed,
         checked whole, built aside and swapped in; the new state as JSON chunks. Meant for a
-        worker thread: no step holds the interpreter long, so the event loop keeps serving."""
+        worker thread: no step holds the interpreter long, so the event loop keeps serving.
+
+        What a large import leaves behind goes in small steps too (``release``): the parsed
+        document once the store is built, the world's old parts once the new ones serve; the
+        answer is written from the built store (``Store.export_json``), never as a second
+        document of dicts."""
         with collector_paused():
             doc = parse_document(body.text())
-            # What refused it before this path existed, in the same order with the same words:
-            # the body guard (what no client can read back), Connexion (the schema), check_world.
-            if isinstance(doc, dict) and (problems := representation_problems(doc)):
-                raise errors.ValidationFailed(errors=problems)
-            if not isinstance(doc, dict) or not schema_valid(doc):
-                raise SchemaRefused(
-                    list(dump_document(doc)) if isinstance(doc, dict) else [orjson.dumps(doc)]
-                )
-            fresh = check_world(doc, self.store.config, representable=True)
-            del doc
+            try:
+                fresh = self._checked(doc)
+            finally:
+                release(doc)
+                del doc
             # Exported before the swap, under the fresh store's own lock: the world's lock is
             # held only for the swap, so its other requests never wait on a long export.
-            state = fresh.export()
-            self._adopt(fresh)
+            state = fresh.export_json()
+            try:
+                replaced = self._adopt(fresh)
+            except BaseException:
+                fresh.detach()  # refused: its parts and it are dropped without the collector
+                raise
             del fresh
-            return list(dump_document(state))
+            release(replaced)
+            return state
 
-    def _adopt(self, fresh: Store) -> None:
+    def _checked(self, doc: Any) -> Store:
+        # What refused it before this path existed, in the same order with the same words:
+        # the body guard (what no client can read back), Connexion (the schema), check_world.
+        if isinstance(doc, dict) and (problems := representation_problems(doc)):
+            raise errors.ValidationFailed(errors=problems)
+        if not isinstance(doc, dict) or not schema_valid(doc):
+            raise SchemaRefused(list(dump_document(doc)) if isinstance(doc, dict) else [orjson.dumps(doc)])
+        return check_world(doc, self.store.config, representable=True)
+
+    def _adopt(self, fresh: Store) -> list[Any]:
         # Checked and built without the store's lock; only the swap holds it (world/documents.py).
         with self.store.lock:
             taken = self.store.keys.conflicts(fresh.credentials())
             if taken:
                 raise errors.Conflict(errors={kind: [errors.CREDENTIAL_TAKEN] for kind, _ in taken})
-            self.store.adopt(fresh)
+            return self.store.adopt(fresh)
 
     # --- faults -------------------------------------------------------------------------------
     def replace_faults(self, body: dict[str, Any]) -> dict[str, Any]:

@@ -321,6 +321,7 @@ class Webhooks:
     def close(self) -> None:
         """Stop for good (the world is removed): no more deliveries, the worker ends."""
         self._unsubscribe()
+        self._unsubscribe = _nothing  # it refers back to this object: the world goes without the collector
         with self._cond:
             self._closed = True
             self.clear()
@@ -451,6 +452,10 @@ class Webhooks:
 
 class _Deadline(Exception):
     """The attempt's total deadline passed."""
+
+
+def _nothing() -> None:
+    return None
 
 
 def _abort(sock: socket.socket) -> None:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
@@ -141,9 +142,17 @@ class WorldKeys(Keys):
 
     def __init__(self, index: CredentialIndex, world: World, prefix: str = "") -> None:
         self.index = index
-        self.world = world
+        self._world = weakref.ref(world)
+        """Weak: the world holds its keys, and a removed world must go without the collector."""
         self.prefix = prefix
         self.held: set[Key] = set()
+
+    @property
+    def world(self) -> World:
+        world = self._world()
+        # Whoever uses a world's keys holds the world (a request: ``CURRENT``), so it is alive.
+        assert world is not None, "the keys of a world that is gone"
+        return world
 
     def claim(self, kind: str, value: str) -> bool:
         key = (kind, value)
@@ -306,6 +315,15 @@ def credential_sheet(store: Store) -> dict[str, Any]:
         }
 
 
+def _detach(world: World) -> None:
+    """What refers back to a removed world's store made weak, so the world is freed as soon as
+    nothing uses it, without the cyclic collector (which never frees what a world load froze,
+    world/loading.py ``collector_paused``)."""
+    store = getattr(world, "store", None)
+    if store is not None:
+        store.detach()
+
+
 # --- the registry -------------------------------------------------------------------------------
 class Worlds:
     """Every world of one server, the credential index, and their lifecycle."""
@@ -427,6 +445,7 @@ class Worlds:
                 self.only_default = False
         except BaseException:
             world.keys.drop()
+            _detach(world)
             raise
         return world
 
@@ -476,6 +495,7 @@ class Worlds:
         streams = world.store.streams  # the world's stream hub (mock_server/stream/), if it has one
         if streams is not None:
             streams.close_all("world removed")
+        _detach(world)
 
     def list(self) -> list[World]:
         self.sweep()

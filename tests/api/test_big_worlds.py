@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -121,12 +121,22 @@ def test_replace_state__is_parsed_checked_and_built_off_the_event_loop(
 
         return call
 
+    from mock_server.store import Store
+
     monkeypatch.setattr(core, "parse_document", spy("parse", core.parse_document))
     monkeypatch.setattr(core, "check_world", spy("check", core.check_world))
-    monkeypatch.setattr(core, "dump_document", spy("dump", core.dump_document))
+    monkeypatch.setattr(core, "release", spy("release", core.release))
+    monkeypatch.setattr(Store, "export_json", spy("export", Store.export_json))
     doc = client.get("/_mock/state").json()
     assert client.put("/_mock/state", json=doc).status_code == 200
-    assert seen == [("parse", False), ("check", False), ("dump", False)]
+    # the parsed document and the world's old parts are dropped off the loop too
+    assert seen == [
+        ("parse", False),
+        ("check", False),
+        ("release", False),
+        ("export", False),
+        ("release", False),
+    ]
 
 
 def _in_event_loop() -> bool:
@@ -256,3 +266,131 @@ def test_create_world__is_generated_and_built_off_the_event_loop(
     response = worlds_app.test_client().post("/_mock/worlds", json={"seed": 12345, "sizes": {"users": 9}})
     assert response.status_code == 201, response.text
     assert seen == [("generate", False), ("build", False)]
+
+
+# --- parsing in pieces ----------------------------------------------------------------------------
+def _records(n: int, content: Callable[[int], Any]) -> list[dict[str, Any]]:
+    return [{"id": i, "flow": "f", "content": content(i), "tags": ["a", f"t{i}"]} for i in range(n)]
+
+
+PIECE_DOCUMENTS = {
+    "plain": {"messages": _records(500, lambda i: f"message {i}"), "seed": 3},
+    "a '},{' inside strings": {"messages": _records(500, lambda i: '[{"a":1},{"b":2}]' * (i % 3))},
+    "nested objects": {"messages": _records(300, lambda i: {"a": [{"b": i}, {"c": "},{"}]})},
+    "integers of 19 and 20 digits": {"messages": _records(300, lambda i: 10**18 * (i % 30))},
+    "unicode": {"messages": _records(300, lambda i: "\u00e9\u2603\U0001f600" * (i % 4))},
+}
+
+
+@pytest.mark.parametrize("doc", PIECE_DOCUMENTS.values(), ids=PIECE_DOCUMENTS.keys())
+@pytest.mark.parametrize("indent", [None, 2])
+def test_parse_document__in_pieces_gives_what_json_loads_gives(
+    doc: dict[str, Any], indent: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # orjson parses an array a piece at a time, cut at a '},{'; a cut inside a string or a
+    # nested object is no valid JSON, and that stretch is parsed element by element instead.
+    monkeypatch.setattr(loading, "PIECE_CHARS", 2000)
+    pieces = []
+    real = loading._piece
+    monkeypatch.setattr(loading, "_piece", lambda *a: pieces.append(real(*a)) or pieces[-1])
+    text = json.dumps(doc, indent=indent, ensure_ascii=False)
+    parsed = loading.parse_document(text)
+    expected = json.loads(text)
+    assert parsed == expected
+    # equal is not enough: 10**20 == 1e20, and orjson reads an integer beyond 64 bits as a float
+    contents = [(type(m["content"]), m["content"]) for m in parsed["messages"]]
+    assert contents == [(type(m["content"]), m["content"]) for m in expected["messages"]]
+    if doc is not PIECE_DOCUMENTS["integers of 19 and 20 digits"]:
+        assert any(piece is not None for piece in pieces), "no piece was parsed by orjson"
+
+
+@pytest.mark.parametrize(
+    ("bad", "field", "text"),
+    [
+        ("NaN", "messages.250.content", errors.NOT_A_NUMBER),
+        ("1e999", "messages.250.content", errors.NOT_A_NUMBER),
+        ("123456789012345678901234567890", "messages.250.content", errors.OUT_OF_RANGE),
+        ('"\\ud800"', "messages.250.content", errors.NOT_UNICODE),
+    ],
+)
+def test_replace_state__what_orjson_reads_differently_is_still_refused_by_its_place(
+    client: Any, monkeypatch: pytest.MonkeyPatch, bad: str, field: str, text: str
+) -> None:
+    monkeypatch.setattr(loading, "PIECE_CHARS", 2000)
+    before = client.get("/_mock/state").json()
+    doc = grown(before, 400, "hello")
+    marker = "MARKER-VALUE"
+    doc["messages"][250]["content"] = marker
+    body = json.dumps(doc).replace(f'"{marker}"', bad)
+    response = client.put("/_mock/state", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400, response.text
+    assert text in response.json()["errors"][field]
+    assert client.get("/_mock/state").json() == before
+
+
+# --- what a load leaves behind ----------------------------------------------------------------------
+def test_store_export_json__is_orjson_dumps_of_export_in_chunks(store: Any) -> None:
+    doc = grown(store.export(), 50, "chunked")
+    fresh = core.check_world(doc)
+    chunks = fresh.export_json(per_chunk=7)
+    assert b"".join(chunks) == orjson.dumps(fresh.export())
+    assert len(chunks) > 50 / 7
+
+
+def test_release__takes_apart_only_what_nothing_else_holds() -> None:
+    shared = list(range(5000))
+    kept = {"inner": [{"x": i} for i in range(5000)]}
+    doc = {
+        "mine": [list(range(3000)) for _ in range(3)],
+        "shared": shared,
+        "records": [{"id": i, "kept": kept if i == 7 else None} for i in range(4500)],
+    }
+    loading.release(doc, step=1000)
+    assert doc == {}
+    assert shared == list(range(5000))
+    assert len(kept["inner"]) == 5000 and kept["inner"][4999] == {"x": 4999}
+
+
+def test_collector_paused__freezes_what_the_load_made() -> None:
+    import gc
+
+    before = gc.get_freeze_count()
+    with loading.collector_paused():
+        made = [[i] for i in range(1000)]
+    assert gc.isenabled()
+    assert gc.get_freeze_count() >= before + len(made)
+
+
+def test_delete_world__a_frozen_world_is_still_freed(worlds_app: Any) -> None:
+    # A world load freezes what it built (the collector would walk it all, holding the loop), and
+    # the collector never frees frozen objects that refer to each other: a removed world's
+    # references back to itself are made weak, so it goes as soon as nothing uses it.
+    import gc
+    import weakref
+
+    control = worlds_app.test_client()
+    frozen = gc.get_freeze_count()
+    made = control.post("/_mock/worlds", json={}).json()
+    world = worlds_app.worlds.by_id[made["id"]]
+    assert gc.get_freeze_count() > frozen
+    alice = made["credentials"]["users"][0]["api_token"]
+    assert worlds_app.test_client().get("/flows", auth=(alice, "")).status_code == 200
+    gone = [weakref.ref(x) for x in (world, world.store, world.store.messages, world.runtime)]
+    del world
+    assert control.delete(f"/_mock/worlds/{made['id']}").status_code == 204
+    gc.collect()  # the requests' own cycles (not frozen) may still hold the world
+    assert [ref() for ref in gone] == [None] * len(gone)
+
+
+def test_replace_state__the_old_world_is_freed_without_the_cyclic_collector(client: Any, app: Any) -> None:
+    import gc
+    import weakref
+
+    old = weakref.ref(app.store.messages)
+    doc = grown(client.get("/_mock/state").json(), 30, "again")
+    gc.disable()
+    try:
+        assert client.put("/_mock/state", json=doc).status_code == 200
+        assert old() is None
+    finally:
+        gc.enable()
