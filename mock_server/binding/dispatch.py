@@ -45,6 +45,14 @@ from starlette.responses import RedirectResponse
 from starlette.responses import Response as StarletteResponse
 
 from mock_server.binding.fastpath import BYTES_KEY
+from mock_server.binding.invoke import (
+    CONTENT_TYPE_CACHE,
+    Invoker,
+    RequestView,
+    ValidatorView,
+    content_type_of,
+    sanitizer,
+)
 from mock_server.middleware.exchange import ANSWERED
 from mock_server.middleware.types import CONTROL_PREFIX
 
@@ -65,16 +73,21 @@ class Operation:
         "consumes_ok",
         "context",
         "handler",
+        "invoker",
         "operation_id",
         "parameters",
         "produces_ok",
         "request",
+        "request_types",
         "response",
         "responses",
+        "uri_parser",
         "verify",
     )
 
-    def __init__(self, base_path: str, operation_id: str, parts: dict[str, Any]) -> None:
+    def __init__(
+        self, base_path: str, operation_id: str, parts: dict[str, Any], sanitize: Callable[[str], str]
+    ) -> None:
         self.base_path = base_path
         self.operation_id = operation_id
         security = parts["security"]
@@ -88,7 +101,7 @@ class Operation:
             self.verify = None
         request = self.request = parts["request"]  # RequestValidationOperation
         spec_operation = request._operation
-        uri_parser = spec_operation._uri_parser_class(
+        uri_parser = self.uri_parser = spec_operation._uri_parser_class(
             spec_operation.parameters, spec_operation.body_definition()
         )
         self.parameters = request._validator_map["parameter"](
@@ -105,14 +118,29 @@ class Operation:
         response = parts["response"]  # ResponseValidationOperation, or the next app when not validating
         self.response: Any = response if hasattr(response, "validate_required_headers") else None
         self.responses: dict[tuple[int, str, str], Any] = {}
+        self.request_types: dict[str | None, tuple[str, str]] = {}
+        """What ``extract_content_type`` made of each Content-Type value seen (bounded)."""
         self.context = parts["context"].operation
-        self.handler = parts["handler"]  # AsyncOperation (fastpath.py: decorated once)
+        handler = self.handler = parts["handler"]  # AsyncOperation (fastpath.py: decorated once)
+        function = handler._fn  # the resolver's (resolver.py: always a coroutine function)
+        self.invoker = (
+            Invoker(self.context, function, jsonifier=handler.jsonifier, sanitize=sanitize)
+            if inspect.iscoroutinefunction(function)
+            else None
+        )
 
     # -- request validation (RequestValidationOperation.__call__, its per-operation parts kept)
     async def validate_request(self, x: Exchange) -> None:
         request = self.request
-        self.parameters.validate(x.scope)
-        mime_type, encoding = request.extract_content_type(x.scope["headers"])
+        self.parameters.validate_request(ValidatorView(view_of(x), self.uri_parser))
+        headers = x.scope["headers"]
+        raw = content_type_of(headers)
+        found = self.request_types.get(raw)
+        if found is None:
+            found = request.extract_content_type(headers)
+            if len(self.request_types) < CONTENT_TYPE_CACHE:
+                self.request_types[raw] = found
+        mime_type, encoding = found
         if mime_type not in self.consumes_ok:
             request.validate_mime_type(mime_type)
             self.consumes_ok.add(mime_type)
@@ -221,6 +249,7 @@ class Dispatch:
                 target.add_api(api.specification, base_path=api.base_path, **api.kwargs)
             handlers_app.add_api(api.specification, base_path=api.base_path, **api.kwargs)
         self.operations: dict[tuple[str, str], Operation] = {}
+        sanitizers: dict[bool, Callable[[str], str]] = {}
         for base_path, handler_apis in handlers_app.apis.items():
             for index, api in enumerate(handler_apis):
                 for operation_id, handler in api.operations.items():
@@ -229,7 +258,12 @@ class Dispatch:
                         for name, layer in layers.items()
                     }
                     parts["handler"] = handler
-                    self.operations[(base_path, operation_id)] = Operation(base_path, operation_id, parts)
+                    sanitize = sanitizers.setdefault(
+                        handler.pythonic_params, sanitizer(handler.pythonic_params)
+                    )
+                    self.operations[(base_path, operation_id)] = Operation(
+                        base_path, operation_id, parts, sanitize
+                    )
         self.mounts = self._mounts(routing)
         self.routes: dict[tuple[str, str], tuple[Operation, tuple[tuple[str, Any], ...]]] = {}
         self.error_handlers = dict(middleware.error_handlers)
@@ -323,7 +357,7 @@ class Dispatch:
     async def authenticate(x: Exchange) -> None:
         operation = x.operation
         if operation is not None and operation.verify is not None:
-            await operation.verify(ConnexionRequest(x.scope))
+            await operation.verify(view_of(x))
 
     @staticmethod
     async def validate_request(x: Exchange) -> None:
@@ -346,7 +380,11 @@ class Dispatch:
         _operation.set(operation.context)
         _receive.set(x.receive)
         _scope.set(scope)
-        response = await operation.handler.fn()
+        invoker = operation.invoker
+        if invoker is not None and invoker.takes(content_type_of(scope["headers"])):
+            response = await invoker(view_of(x), x.receive, operation.uri_parser)
+        else:
+            response = await operation.handler.fn()
         await response(scope, x.receive, x.send)
         return ANSWERED
 
@@ -391,6 +429,16 @@ class Dispatch:
                 handler: Callable[..., Any] = self.error_handlers[cls]
                 return handler
         return None
+
+
+def view_of(x: Exchange) -> RequestView:
+    """The request of ``x`` as read once for its security, validation and binding (invoke.py)."""
+    view: RequestView | None = x.view
+    if view is None:
+        view = x.view = RequestView(x.scope)
+    elif view.scope is not x.scope:
+        view = x.view = view.follow(x.scope)
+    return view
 
 
 class _Stage:

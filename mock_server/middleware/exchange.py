@@ -38,6 +38,7 @@ class Exchange:
         "started",
         "state",
         "status",
+        "view",
         "world_token",
     )
 
@@ -64,6 +65,8 @@ class Exchange:
         self.journal: Any = None
         self.world_token: Any = None
         self.control_caller: Any = None
+        self.view: Any = None
+        """The request as read once for the Connexion stages (binding/invoke.py's RequestView)."""
 
     async def out(self, message: dict[str, Any]) -> None:
         """The response's way out: Flowdock's headers added (the charset of JSON bodies,
