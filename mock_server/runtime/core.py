@@ -117,7 +117,7 @@ class Runtime:
         answer is written from the built store (``Store.export_json``), never as a second
         document of dicts."""
         with collector_paused():
-            doc = parse_document(body.text())
+            doc = parse_document(body.take())
             try:
                 fresh = self._checked(doc)
             finally:

@@ -5,10 +5,11 @@ compiled-validator call, or dumped by one ``orjson.dumps``) holds the interprete
 and with it the event loop every world shares: no thread switch happens inside a C call. Here
 each step is small, so a worker thread doing them lets the loop run between any two:
 
-- ``DocumentText`` decodes the body as its chunks arrive (UTF-8, strictly);
-- ``parse_document`` parses it one value at a time: the top-level object's keys, and each
-  element of a top-level array on its own (``json.JSONDecoder.raw_decode``, the standard
-  library's C scanner, one element per call);
+- ``DocumentText`` keeps the body's bytes as its chunks arrive, checking they are UTF-8;
+- ``parse_document`` parses them a value at a time: the top-level object's keys, and each
+  top-level array a piece of about 128 KiB per ``orjson.loads`` call (cut between two
+  elements), or, where orjson would read it differently, one element per call of the standard
+  library's decoder (``json.JSONDecoder.raw_decode``) over a decoded window;
 - ``dump_document`` writes a document back as chunks of at most ``DUMP_ELEMENTS`` elements.
 
 What the document may hold is then checked by ``world/documents.py`` (also in chunks).
@@ -58,7 +59,7 @@ def generated_document_bytes(organizations: int, users: int, flows: int, message
     )
 
 
-_SPACE = re.compile(r"[ \t\n\r]*")
+_SPACE = re.compile(rb"[ \t\n\r]*")
 _PAUSES = [0]
 _PAUSES_LOCK = threading.Lock()
 
@@ -196,87 +197,111 @@ _DECODER = json.JSONDecoder(parse_constant=lambda _: UNREPRESENTABLE, parse_floa
 
 
 class DocumentText:
-    """A request body decoded as its chunks arrive; ``ValidationFailed`` at the first byte that
-    is not UTF-8."""
+    """A request body kept as the bytes that arrive, checked to be UTF-8 as they do;
+    ``ValidationFailed`` at the first byte that is not. Never decoded whole: joining or decoding
+    hundreds of megabytes is one long C call (``parse_document`` decodes what it needs)."""
 
     def __init__(self) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8")("strict")
-        self._parts: list[str] = []
+        self.data = bytearray()
         self.size = 0
 
     def feed(self, chunk: bytes, final: bool = False) -> None:
         self.size += len(chunk)
         try:
-            self._parts.append(self._decoder.decode(chunk, final))
+            self._decoder.decode(chunk, final)
         except UnicodeDecodeError:
             raise errors.ValidationFailed.field(
                 "body", errors.NOT_VALID_TEXT.format(charset="UTF-8")
             ) from None
+        self.data += chunk
 
-    def text(self) -> str:
-        """The whole text (the parts are released)."""
-        text = "".join(self._parts)
-        self._parts = []
-        return text.removeprefix("\ufeff")
+    def take(self) -> bytearray:
+        """The bytes (released here: the caller holds the only reference)."""
+        data, self.data = self.data, bytearray()
+        return data
 
 
 def _malformed() -> errors.ValidationFailed:
     return errors.ValidationFailed.field("body", errors.MALFORMED_JSON)
 
 
-def _value(text: str, at: int) -> tuple[Any, int]:
-    try:
-        return _DECODER.raw_decode(text, at)
-    except RecursionError:
-        raise errors.ValidationFailed.field("body", errors.NESTED_TOO_DEEP) from None
-    except ValueError:  # JSONDecodeError, and integers beyond Python's digit limit
-        raise _malformed() from None
+Data = bytes | bytearray
+
+WINDOW = 64 * 1024
+"""Bytes decoded at first to read one value element by element (more when the value is longer)."""
 
 
-def _skip(text: str, at: int) -> int:
-    match = _SPACE.match(text, at)
+def _value(data: Data, at: int) -> tuple[Any, int]:
+    """The JSON value starting at byte ``at`` (the standard decoder, over a decoded window of
+    ``data`` grown until it holds the whole value), and the byte after it."""
+    size = WINDOW
+    while True:
+        last = at + size >= len(data)
+        window = data[at : at + size]
+        text = codecs.getincrementaldecoder("utf-8")("strict").decode(window, last)
+        try:
+            value, end = _DECODER.raw_decode(text, 0)
+        except RecursionError:
+            raise errors.ValidationFailed.field("body", errors.NESTED_TOO_DEEP) from None
+        except json.JSONDecodeError as exc:
+            cut_short = exc.pos >= len(text) - 1 or exc.msg.startswith("Unterminated string")
+            if last or not cut_short:
+                raise _malformed() from None
+        except ValueError:  # integers beyond Python's digit limit
+            raise _malformed() from None
+        else:
+            if last or end < len(text):  # a value ending with the window may go on (a number)
+                if len(text) == len(window):  # ASCII: characters are bytes
+                    return value, at + end
+                return value, at + len(text[:end].encode("utf-8"))
+        size *= 4
+
+
+def _skip(data: Data, at: int) -> int:
+    match = _SPACE.match(data, at)
     assert match is not None  # `*` always matches
     return match.end()
 
 
-def _expect(text: str, at: int, char: str) -> int:
-    at = _skip(text, at)
-    if text[at : at + 1] != char:
+def _expect(data: Data, at: int, char: bytes) -> int:
+    at = _skip(data, at)
+    if data[at : at + 1] != char:
         raise _malformed()
     return at + 1
 
 
-def _array(text: str, at: int) -> tuple[list[Any], int]:
-    """The array starting at ``text[at] == "["``: a piece of about ``PIECE_CHARS`` at a time
+def _array(data: Data, at: int) -> tuple[list[Any], int]:
+    """The array starting at ``data[at] == "["``: a piece of about ``PIECE_BYTES`` at a time
     (``_piece``), else one element per decoder call."""
     out: list[Any] = []
-    at = _skip(text, at + 1)
-    if text[at : at + 1] == "]":
+    at = _skip(data, at + 1)
+    if data[at : at + 1] == b"]":
         return out, at + 1
-    between = ""  # what separates two elements, as the first two show (",", ",\n  ")
+    between = b""  # what separates two elements, as the first two show (",", ",\n  ")
     slow_until = 0
     while True:
         if between and at >= slow_until:
-            piece = _piece(text, at, between)
+            piece = _piece(data, at, between)
             if piece is not None:
                 elements, at = piece
                 out.extend(elements)
                 continue
-            slow_until = at + PIECE_CHARS  # no piece here: this stretch element by element
-        value, end = _value(text, _skip(text, at))
+            slow_until = at + PIECE_BYTES  # no piece here: this stretch element by element
+        value, end = _value(data, _skip(data, at))
         out.append(value)
-        at = _skip(text, end)
-        char = text[at : at + 1]
-        if char == "]":
+        at = _skip(data, end)
+        char = data[at : at + 1]
+        if char == b"]":
             return out, at + 1
-        if char != ",":
+        if char != b",":
             raise _malformed()
         at += 1
-        if not between and text[end - 1 : end] == "}":
-            between = text[end : _skip(text, at)]
+        if not between and data[end - 1 : end] == b"}":
+            between = bytes(data[end : _skip(data, at)])
 
 
-PIECE_CHARS = 128 * 1024
+PIECE_BYTES = 128 * 1024
 """About how much of an array ``_piece`` parses per call (about a millisecond)."""
 PIECE_TRIES = 4
 """Places ``_piece`` tries to cut at before giving a stretch to the element-by-element decoder."""
@@ -288,9 +313,9 @@ checks then refuse it by its place). Three passes at memory speed, where a regul
 took longer than the parse."""
 
 
-def _piece(text: str, at: int, between: str) -> tuple[list[Any], int] | None:
-    """The elements of the array in ``text`` from ``at`` (the start of an element) to a place
-    about ``PIECE_CHARS`` on where one object ends and the next begins (``}``, ``between``,
+def _piece(data: Data, at: int, between: bytes) -> tuple[list[Any], int] | None:
+    """The elements of the array in ``data`` from ``at`` (the start of an element) to a place
+    about ``PIECE_BYTES`` on where one object ends and the next begins (``}``, ``between``,
     ``{``), parsed by one ``orjson.loads``, and where the next element starts. None when there is
     no such place, or the stretch is not a run of whole elements that orjson reads as the
     standard decoder does (NaN, a lone surrogate, a long integer, malformed JSON): the caller
@@ -302,53 +327,56 @@ def _piece(text: str, at: int, between: str) -> tuple[list[Any], int] | None:
     JSON) is never inside a string, and its indent is this array's own. orjson is several times
     faster than the standard decoder and shares the strings of repeated keys across calls, so
     the records of a large document take much less memory."""
-    separator = "}" + between + "{"
-    cut = text.find(separator, at + PIECE_CHARS)
+    separator = b"}" + between + b"{"
+    cut = data.find(separator, at + PIECE_BYTES)
     for _ in range(PIECE_TRIES):
         if cut < 0:
             return None
-        stretch = text[at : cut + 1].encode("utf-8", "surrogatepass")
+        stretch = b"[" + data[at : cut + 1] + b"]"
         if _LONG_NUMBER in stretch.translate(_DIGITS):
             return None
         try:
-            return orjson.loads(b"[" + stretch + b"]"), cut + len(separator) - 1
+            return orjson.loads(stretch), cut + len(separator) - 1
         except orjson.JSONDecodeError:
-            cut = text.find(separator, cut + 1)
+            cut = data.find(separator, cut + 1)
     return None
 
 
-def parse_document(text: str) -> Any:
-    """The JSON value of ``text``; a top-level object's array values are parsed element by element.
+def parse_document(data: Data | str) -> Any:
+    """The JSON value of ``data`` (UTF-8, a leading byte-order mark skipped); a top-level
+    object's array values are parsed a piece or an element at a time.
 
     The same values ``json.loads`` gives, except that ``NaN``, ``Infinity`` and numbers beyond a
     double are ``UNREPRESENTABLE`` (refused by the checks). Malformed JSON, or JSON nested too
     deeply, is a 400 on ``body``.
     """
-    at = _skip(text, 0)
-    if text[at : at + 1] != "{":
-        value, at = _value(text, at)
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogatepass")
+    at = _skip(data, 3 if data.startswith(codecs.BOM_UTF8) else 0)
+    if data[at : at + 1] != b"{":
+        value, at = _value(data, at)
     else:
         value = {}
-        at = _skip(text, at + 1)
-        if text[at : at + 1] == "}":
+        at = _skip(data, at + 1)
+        if data[at : at + 1] == b"}":
             at += 1
         else:
             while True:
-                key, at = _value(text, _skip(text, at))
+                key, at = _value(data, _skip(data, at))
                 if not isinstance(key, str):
                     raise _malformed()
-                at = _skip(text, _expect(text, at, ":"))
-                item, at = _array(text, at) if text[at : at + 1] == "[" else _value(text, at)
+                at = _skip(data, _expect(data, at, b":"))
+                item, at = _array(data, at) if data[at : at + 1] == b"[" else _value(data, at)
                 value[key] = item
-                at = _skip(text, at)
-                char = text[at : at + 1]
-                if char == "}":
+                at = _skip(data, at)
+                char = data[at : at + 1]
+                if char == b"}":
                     at += 1
                     break
-                if char != ",":
+                if char != b",":
                     raise _malformed()
                 at += 1
-    if _skip(text, at) != len(text):
+    if _skip(data, at) != len(data):
         raise _malformed()
     return value
 

@@ -10,6 +10,7 @@ half-loaded).
 
 from __future__ import annotations
 
+import codecs
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -289,7 +290,7 @@ def test_parse_document__in_pieces_gives_what_json_loads_gives(
 ) -> None:
     # orjson parses an array a piece at a time, cut at a '},{'; a cut inside a string or a
     # nested object is no valid JSON, and that stretch is parsed element by element instead.
-    monkeypatch.setattr(loading, "PIECE_CHARS", 2000)
+    monkeypatch.setattr(loading, "PIECE_BYTES", 2000)
     pieces = []
     real = loading._piece
     monkeypatch.setattr(loading, "_piece", lambda *a: pieces.append(real(*a)) or pieces[-1])
@@ -316,7 +317,7 @@ def test_parse_document__in_pieces_gives_what_json_loads_gives(
 def test_replace_state__what_orjson_reads_differently_is_still_refused_by_its_place(
     client: Any, monkeypatch: pytest.MonkeyPatch, bad: str, field: str, text: str
 ) -> None:
-    monkeypatch.setattr(loading, "PIECE_CHARS", 2000)
+    monkeypatch.setattr(loading, "PIECE_BYTES", 2000)
     before = client.get("/_mock/state").json()
     doc = grown(before, 400, "hello")
     marker = "MARKER-VALUE"
@@ -394,3 +395,25 @@ def test_replace_state__the_old_world_is_freed_without_the_cyclic_collector(clie
         assert old() is None
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("window", [7, 16, 64])
+def test_parse_document__windows_cut_anywhere_give_what_json_loads_gives(
+    window: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Element by element, the decoder reads a decoded window of the bytes, grown until it holds
+    # the value: a window may end inside a number, a string or a character of several bytes.
+    monkeypatch.setattr(loading, "WINDOW", window)
+    monkeypatch.setattr(loading, "PIECE_BYTES", 300)
+    doc = {
+        "seed": 123456789012,
+        "big": {"k\u00e9y": ["\u2603" * 40, 1.5, -7, True, None, {"n": 12345678}]},
+        "messages": _records(60, lambda i: "\u00e9\U0001f600 " * (i % 5) + str(10**i % 997)),
+        "numbers": [10**i for i in range(25)],
+    }
+    for text in (json.dumps(doc, ensure_ascii=False), json.dumps(doc, indent=1, ensure_ascii=False)):
+        data = text.encode()
+        assert loading.parse_document(data) == json.loads(text)
+        assert loading.parse_document(codecs.BOM_UTF8 + data) == json.loads(text)
+    with pytest.raises(errors.ValidationFailed):
+        loading.parse_document(json.dumps(doc).encode() + b" 1")
