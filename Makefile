@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 
 .DEFAULT_GOAL := help
-.PHONY: help install node-clients run test test-fast test-browser chromium screenshots lint fmt fixtures fuzz bench bench-compare wrk-installed lock clean cluster haproxy podman containers-conf image-base image image-test clean-image bench-stalls docs profile
+.PHONY: help install node-clients run test test-fast test-browser chromium screenshots lint fmt fixtures fuzz bench bench-compare wrk-installed lock clean cluster haproxy podman containers-conf image-base image image-test clean-image bench-stalls docs profile jq
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -50,10 +50,10 @@ haproxy: ## Debian's haproxy for `make cluster` and tests/cluster (apt-get; skip
 cluster: $(STAMP) haproxy ## $(CLUSTER_PROCESSES) mock processes (shards) behind HAProxy on $(HOST):$(PORT)
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/flowdock-mock cluster --processes $(CLUSTER_PROCESSES)
 
-test: $(STAMP) $(NODE_STAMP) lint docs chromium haproxy podman ## lint, the docs site, then the whole suite: spec, unit, api, contract (Schemathesis), real clients, browser, image
+test: $(STAMP) $(NODE_STAMP) lint docs chromium haproxy podman jq ## lint, the docs site, then the whole suite: spec, unit, api, contract (Schemathesis), real clients, browser, image
 	$(BIN)/python -m pytest
 
-test-fast: $(STAMP) haproxy ## everything except the Schemathesis, real-client, browser and image runs
+test-fast: $(STAMP) haproxy jq ## everything except the Schemathesis, real-client, browser and image runs
 	$(BIN)/python -m pytest -m "not contract and not client and not browser and not container"
 
 # The browser tests drive Debian's Chromium through Playwright (executable_path); Playwright never
@@ -87,6 +87,10 @@ PIP_CA ?= $(firstword $(wildcard $(PIP_CERT) /etc/ssl/certs/ca-certificates.crt)
 # netavark, the bridge network of rootful podman, calls iptables.
 PODMAN_PACKAGES := podman runc conmon netavark aardvark-dns iptables uidmap slirp4netns fuse-overlayfs mmdebstrap ca-certificates
 DEBIAN_MIRROR ?= $(firstword $(wildcard /etc/apt/sources.list.d/debian.sources) http://deb.debian.org/debian)
+
+# The docs test (tests/docs/test_examples.py) runs the documentation's shell examples, which use jq.
+jq: ## Debian's jq for the documentation's examples (apt-get; skipped when present)
+	@command -v jq >/dev/null || { apt-get update && apt-get install -y --no-install-recommends jq; }
 
 podman: ## podman, runc and mmdebstrap from Debian (apt-get; skipped when all are present)
 	@missing=$$(for p in $(PODMAN_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
