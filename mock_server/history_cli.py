@@ -24,15 +24,22 @@ def with_archives(
     """``doc`` with every archive of ``values`` (``ORG/FLOW=PATH``, ``FLOW=PATH``, ``PATH``)."""
     from mock_server.history import ArchiveError, gc_paused, load_history, parse_source, read_users
     from mock_server.settings import UsageError
-    from mock_server.world.documents import document_problems
+    from mock_server.world.documents import document_problems, representation_problems, schema_valid
 
-    try:
-        users = read_users(users_file) if users_file else None
-        merged, loaded = load_history(doc, [parse_source(value) for value in values], users)
-    except ArchiveError as exc:
-        raise UsageError(f"{exc}; nothing was loaded") from None
-    with gc_paused():
-        problems = document_problems(merged)
+    with gc_paused():  # the export becomes objects, none of them in a cycle (gc_paused says why)
+        try:
+            users = read_users(users_file) if users_file else None
+            merged, loaded = load_history(doc, [parse_source(value) for value in values], users)
+        except ArchiveError as exc:
+            raise UsageError(f"{exc}; nothing was loaded") from None
+        # Every value representable and the schema met (compiled checks, fast). Uniqueness and
+        # references hold by construction: the exports' records were checked as they were read,
+        # their users, threads and flows made from them, and merge.py refuses what clashes with
+        # the world; the rest of the world was checked as it was read (--fixtures) or is the
+        # mock's own. The full walk (document_problems) runs only to word a failure.
+        problems = representation_problems(merged)
+        if not problems and not schema_valid(merged):
+            problems = document_problems(merged)
     if problems:
         lines = [f"  {where}: {text}" for where, texts in list(problems.items())[:10] for text in texts]
         raise UsageError(

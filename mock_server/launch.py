@@ -163,8 +163,10 @@ def build_app(settings: Settings, base_url: str, *, validate_responses: bool = T
         from mock_server.runtime.worlds import Limits
         from mock_server.store import StoreConfig
 
-    world = load_world(settings)
-    with gc_paused():  # a large world (a history export) becomes objects faster without it
+    # a large world (a history export) becomes objects faster without the collector, and what
+    # the server starts with lives as long as it does: frozen rather than walked once it is on
+    with gc_paused(freeze=bool(settings.history)):
+        world = load_world(settings)
         app = create_app(
             world=world,
             config=StoreConfig(

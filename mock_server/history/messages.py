@@ -14,7 +14,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from itertools import pairwise
 from typing import Any
 from urllib.parse import unquote
 
@@ -257,26 +256,33 @@ def rebuild_threads(flow_id: str, messages: list[dict[str, Any]]) -> list[dict[s
     title and ``initial_message`` of its first message, its first and last ``sent`` as
     ``created_at``/``updated_at``, and the counters each event feeds."""
     threads: dict[str, dict[str, Any]] = {}
+    counters: dict[str, str | None] = {}  # event -> the counter it feeds
     for record in messages:
         thread_id = record["thread_id"]
         if thread_id is None:
             continue
+        sent = record["sent"]
         thread = threads.get(thread_id)
         if thread is None:
             thread = threads[thread_id] = {
                 "id": thread_id,
                 "flow": flow_id,
                 "title": thread_title(record),
-                "created_at": record["sent"],
-                "updated_at": record["sent"],
+                "created_at": sent,
+                "updated_at": sent,
                 "initial_message": record["id"],
                 "activities": 0,
                 "internal_comments": 0,
                 "external_comments": 0,
             }
-        thread["created_at"] = min(thread["created_at"], record["sent"])
-        thread["updated_at"] = max(thread["updated_at"], record["sent"])
-        counter = counter_of(record["event"])
+        elif sent > thread["updated_at"]:
+            thread["updated_at"] = sent
+        elif sent < thread["created_at"]:
+            thread["created_at"] = sent
+        event = record["event"]
+        counter = counters.get(event, "")
+        if counter == "":
+            counter = counters[event] = counter_of(event)
         if counter is not None:
             thread[counter] += 1
     return list(threads.values())
@@ -296,37 +302,49 @@ def read_flow(archive: Archive, parsed: Iterable[Any]) -> HistoryFlow:
     name = archive.name
     records: list[dict[str, Any]] = []
     flow_id: str | None = None
-    seen: dict[int, int] = {}
+    seen: dict[int, int] | None = None  # made once an id does not ascend (exports ascend)
+    last = 0
     users: set[int] = set()
+    with_files: list[dict[str, Any]] = []
     for index, raw in enumerate(parsed):
-        flow = raw.get("flow") if isinstance(raw, dict) else None  # before the record replaces it
+        flow = raw.get("flow") if type(raw) is dict else None  # before the record replaces it
         record = message_record(raw, index, name)
-        first = seen.setdefault(record["id"], index)
-        if first != index:
-            raise ArchiveError(
-                name, f"repeats id {record['id']} of record {first}", f"messages.json record {index}"
-            )
-        if flow is not None:
+        message_id = record["id"]
+        if message_id > last:
+            last = message_id
+            if seen is not None:
+                seen[message_id] = index
+        else:
+            if seen is None:
+                seen = {r["id"]: i for i, r in enumerate(records)}
+            first = seen.setdefault(message_id, index)
+            if first != index:
+                raise ArchiveError(
+                    name, f"repeats id {message_id} of record {first}", f"messages.json record {index}"
+                )
+        if flow is not None and flow != flow_id:
             if not isinstance(flow, str) or not flow:
                 raise ArchiveError(
                     name, f"flow must be the flow's id, not {flow!r}", f"messages.json record {index}"
                 )
-            if flow_id is None:
-                flow_id = flow
-            elif flow != flow_id:
+            if flow_id is not None:
                 raise ArchiveError(
                     name,
                     f"belongs to flow {flow!r}, not {flow_id!r} as the records before it: one flow per archive",
-                    f"messages.json record {index} (id {record['id']})",
+                    f"messages.json record {index} (id {message_id})",
                 )
+            flow_id = flow
         users.add(record["user"])
         if record["tags"] or "reactions" in record:
             users.update(users_named(record))
+        if type(record["content"]) is dict or "attachments" in record:
+            with_files.append(record)
         records.append(record)
     users.discard(0)  # integrations and anonymous posts
-    if any(a["id"] >= b["id"] for a, b in pairwise(records)):
+    if seen is not None:
         records.sort(key=lambda r: r["id"])  # exports are sorted by id; a hand-made one may not be
-    files, missing, files_ids = _files(archive, records)
+        with_files.sort(key=lambda r: r["id"])
+    files, missing, files_ids = _files(archive, with_files)
     return HistoryFlow(name, flow_id, records, [], users, files, missing, files_ids)
 
 

@@ -77,6 +77,29 @@ def test_a_broken_archive_stops_the_start_with_one_line(
     assert "nothing was loaded" in err
 
 
+def test_the_loaded_world_passes_every_check_of_a_world_document(
+    tmp_path: Path, archive: Path, export: Export
+) -> None:
+    """Loading skips the full walk of uniqueness and references (they hold by construction);
+    this is the check that they do."""
+    from mock_server.world.documents import document_problems
+
+    other = generate(40, seed=16).write_zip(tmp_path / "ops-2022-02-02.zip")
+    doc = launch.load_world(settings(["--history", f"acme/eng={archive}", "--history", f"initech/ops={other}"]))
+    assert doc is not None and document_problems(doc) == {}
+    assert sum(1 for m in doc["messages"] if m["flow"] == export.flow_id) == len(export.messages)
+
+
+def test_what_no_client_could_read_back_stops_the_start(tmp_path: Path, export: Export) -> None:
+    records = [dict(m) for m in export.messages]
+    records[5]["content"] = "\ud800 lone"
+    bad = tmp_path / "lone-2020-01-01.zip"
+    with zipfile.ZipFile(bad, "w") as zf:
+        zf.writestr("messages.json", json.dumps(records))
+    with pytest.raises(UsageError, match=r"not a valid world document:\n  messages\.\d+\.content: "):
+        launch.load_world(settings(["--history", f"acme/lone={bad}"]))
+
+
 def test_history_users_needs_history(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="--history-users"):
         settings(["--history-users", str(tmp_path / "u.json")])
