@@ -231,7 +231,7 @@ class Archive:
     def find_file(self, api_path: str) -> tuple[str, ...] | None:
         """The entry holding the file an API path names: its name is the path's last segment
         (decoded or as written) and the path's token is one of its folders; a thumbnail's entry
-        also has a ``thumb`` folder, the file's own entry has none if one such exists."""
+        also has a ``thumb`` folder, the file's own entry has none."""
         m = FILE_PATH.match(api_path)
         if m is None:
             return None
@@ -246,9 +246,7 @@ class Archive:
         if not candidates:
             return None
         preferred = [p for p in candidates if ("thumb" in p[:-1]) == thumb]
-        if preferred:
-            return min(preferred)
-        return None if thumb else min(candidates)
+        return min(preferred) if preferred else None  # a file's thumbnail never stands in for it
 
     def entries(self) -> Iterator[str]:
         return ("/".join(p) for p in self._entries)

@@ -4,7 +4,8 @@ The records have the export's shape (docs/history.md): the REST message with ``u
 ``emojiReactions``, ``edited`` but no ``edited_at`` or ``created_at``, and a ``thread`` snapshot
 without ``flow``. The snapshot is rebuilt from the exported messages the way loading rebuilds
 threads, so exporting, loading and exporting again gives the same ``messages.json`` byte for byte.
-Files are stored as ``files/<token>/<name>``, where loading finds them by token and name.
+Files are stored as ``files/<token>/<name>`` and their thumbnails as ``files/<token>/thumb/<name>``,
+where loading finds them by token and name.
 """
 
 from __future__ import annotations
@@ -94,9 +95,12 @@ def flow_export(store: Store, organization: str, flow: str) -> tuple[list[dict[s
             raise NotFound()
         log = store.messages.logs.get(found.id)
         records = [_record(m, found.id) for m in (log.messages if log is not None else [])]
-        files = {
-            f"files/{f.hash}/{f.file_name}": f.data for f in store.files.by_key.values() if f.flow == found.id
-        }
+        files = {}
+        for f in store.files.by_key.values():
+            if f.flow == found.id:
+                files[f"files/{f.hash}/{f.file_name}"] = f.data
+                if f.thumbnail is not None:
+                    files[f"files/{f.hash}/thumb/{f.thumbnail.file_name}"] = f.thumbnail.data
     _snapshots(found.id, records)
     return records, files
 

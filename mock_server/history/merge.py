@@ -13,7 +13,6 @@ on every start (created worlds replace them with fresh ones, as for any template
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import re
 import uuid
@@ -24,6 +23,7 @@ from typing import Any
 
 from mock_server.history.archive import ArchiveError
 from mock_server.history.messages import HistoryFlow, rebuild_threads
+from mock_server.store.files import StoredFile, file_document
 
 DEFAULT_ORGANIZATION = "history"
 """The organization of an archive loaded without ``ORG/``."""
@@ -223,15 +223,17 @@ def with_history(
                 raise ArchiveError(name, f"file token {stored.token} is already a file of the world")
             hashes.add(stored.token)
             out["files"].append(
-                {
-                    "files_id": stored.files_id,
-                    "hash": stored.token,
-                    "file_name": stored.file_name,
-                    "content_type": stored.content_type,
-                    "data": base64.b64encode(stored.data).decode("ascii"),
-                    "flow": flow_id,
-                    "private": None,
-                }
+                file_document(
+                    StoredFile(
+                        stored.files_id,
+                        stored.token,
+                        stored.file_name,
+                        stored.content_type,
+                        stored.data,
+                        flow=flow_id,
+                        thumbnail=stored.thumbnail,
+                    )
+                )
             )
         loaded.append(
             Loaded(

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from mock_server.history.archive import FILE_PATH, Archive, ArchiveError
+from mock_server.store.files import Thumbnail
 from mock_server.store.message_model import THREAD_TITLE_LENGTH, counter_of
 
 INT64_MAX = 2**63 - 1
@@ -27,13 +28,15 @@ USER_TAGS = (":user:", ":unread:", ":highlight:")
 
 @dataclass(slots=True)
 class StoredBytes:
-    """A file of the export found in the archive: where its API path points and its bytes."""
+    """A file of the export found in the archive: where its API path points and its bytes, and
+    its thumbnail's name and bytes when a message names one and the archive holds it."""
 
     files_id: int
     token: str
     file_name: str
     content_type: str
     data: bytes
+    thumbnail: Thumbnail | None = None
 
 
 @dataclass
@@ -289,12 +292,14 @@ def rebuild_threads(flow_id: str, messages: list[dict[str, Any]]) -> list[dict[s
 
 
 def file_paths(record: dict[str, Any]) -> Iterable[str]:
-    """The API paths of the files a record names (its content's and its attachments')."""
+    """The API paths of the files a record names (its content's and its attachments'), and of
+    their thumbnails."""
     content = record["content"]
     for holder in ([content] if isinstance(content, dict) else []) + record.get("attachments", []):
-        path = holder.get("path")
-        if isinstance(path, str) and FILE_PATH.match(path):
-            yield path
+        thumbnail = holder.get("thumbnail")
+        for path in (holder.get("path"), thumbnail.get("path") if isinstance(thumbnail, dict) else None):
+            if isinstance(path, str) and FILE_PATH.match(path):
+                yield path
 
 
 def read_flow(archive: Archive, parsed: Iterable[Any]) -> HistoryFlow:
@@ -349,7 +354,10 @@ def read_flow(archive: Archive, parsed: Iterable[Any]) -> HistoryFlow:
 
 
 def _files(archive: Archive, records: list[dict[str, Any]]) -> tuple[list[StoredBytes], list[str], list[int]]:
+    """The files the records name, with their bytes from the archive; the paths it lacks (a
+    thumbnail counts as missing when its file is); the file namespace number of each file."""
     found: dict[tuple[int, str], StoredBytes] = {}
+    thumbnails: dict[tuple[int, str], tuple[str, str, bytes]] = {}  # key -> path, name, bytes
     missing: list[str] = []
     ids: list[int] = []
     for record in records:
@@ -357,22 +365,27 @@ def _files(archive: Archive, records: list[dict[str, Any]]) -> tuple[list[Stored
         for path in file_paths(record):
             m = FILE_PATH.match(path)
             assert m is not None
-            if m.group("thumb"):
-                continue  # thumbnails: the contract serves none (docs/history.md)
             key = (int(m.group("n")), m.group("token"))
-            if key in found or path in missing:
+            if key in (thumbnails if m.group("thumb") else found) or path in missing:
                 continue
-            ids.append(key[0])
+            if not m.group("thumb"):
+                ids.append(key[0])
             entry = archive.find_file(path)
             if entry is None:
                 missing.append(path)
-                continue
-            data = archive.read(entry)
-            found[key] = StoredBytes(
-                key[0],
-                key[1],
-                unquote(m.group("name")),
-                str(content.get("content_type") or "application/octet-stream"),
-                data,
-            )
+            elif m.group("thumb"):
+                thumbnails[key] = (path, unquote(m.group("name")), archive.read(entry))
+            else:
+                found[key] = StoredBytes(
+                    key[0],
+                    key[1],
+                    unquote(m.group("name")),
+                    str(content.get("content_type") or "application/octet-stream"),
+                    archive.read(entry),
+                )
+    for key, (path, name, data) in thumbnails.items():
+        if key in found:
+            found[key].thumbnail = Thumbnail(name, found[key].content_type, data)
+        else:
+            missing.append(path)  # a thumbnail is served with its file, which the archive lacks
     return list(found.values()), missing, ids

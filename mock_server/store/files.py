@@ -5,6 +5,12 @@ an ``Upload``, are checked against ``StoreConfig.max_upload_bytes`` and stored u
 (or private conversation's) file namespace number. A download (``downloadFile``) answers with a
 short-lived URL this server serves itself (``/_mock/files/<token>``), as Flowdock redirected to a
 signed S3 URL; the control API's ``getFileContent`` turns that token back into the bytes.
+
+Thumbnails: Flowdock stored a scaled copy of an uploaded image and named it in the file
+message's ``content.thumbnail.path`` (``/files/<n>/<hash>/thumb/<name>``); ``downloadFileThumbnail``
+serves it the same way. Only a loaded Flowdock export brings thumbnails (``StoredFile.thumbnail``):
+the mock scales no images, so its own uploads name no thumbnail, and asking for one answers the
+404 Flowdock gave for a file without one (docs/history.md).
 """
 
 from __future__ import annotations
@@ -91,6 +97,22 @@ def _content_type(name: str, declared: str | None) -> str:
     return guessed or declared or "application/octet-stream"
 
 
+@dataclass(frozen=True, slots=True)
+class Thumbnail:
+    """A file's thumbnail: the name its path ends with, its type and its bytes."""
+
+    file_name: str
+    content_type: str
+    data: bytes
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file_name": self.file_name,
+            "content_type": self.content_type,
+            "data": base64.b64encode(self.data).decode("ascii"),
+        }
+
+
 @dataclass(slots=True)
 class StoredFile:
     """One upload: ``files_id`` is the flow's (or conversation's) file namespace number."""
@@ -102,6 +124,23 @@ class StoredFile:
     data: bytes
     flow: str | None = None
     private: tuple[int, int] | None = None
+    thumbnail: Thumbnail | None = None
+
+
+def file_document(f: StoredFile) -> dict[str, Any]:
+    """A stored file as a world document's ``files`` element (its thumbnail only when it has one)."""
+    out = {
+        "files_id": f.files_id,
+        "hash": f.hash,
+        "file_name": f.file_name,
+        "content_type": f.content_type,
+        "data": base64.b64encode(f.data).decode("ascii"),
+        "flow": f.flow,
+        "private": list(f.private) if f.private else None,
+    }
+    if f.thumbnail is not None:
+        out["thumbnail"] = f.thumbnail.to_dict()
+    return out
 
 
 class FileStore:
@@ -110,11 +149,13 @@ class FileStore:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.by_key: dict[tuple[int, str], StoredFile] = {}
-        self.downloads: dict[str, tuple[tuple[int, str], int]] = {}
+        self.downloads: dict[str, tuple[tuple[int, str], int, bool]] = {}
+        """Download token -> the file, when the token expires, and whether it is the thumbnail."""
 
     def load(self, world: dict[str, Any]) -> None:
         for raw in world.get("files", []):
             private = raw.get("private")
+            thumbnail = raw.get("thumbnail")
             stored = StoredFile(
                 files_id=raw["files_id"],
                 hash=raw["hash"],
@@ -123,24 +164,16 @@ class FileStore:
                 data=base64.b64decode(raw["data"]),
                 flow=raw.get("flow"),
                 private=(int(private[0]), int(private[1])) if private else None,
+                thumbnail=Thumbnail(
+                    thumbnail["file_name"], thumbnail["content_type"], base64.b64decode(thumbnail["data"])
+                )
+                if thumbnail
+                else None,
             )
             self.by_key[(stored.files_id, stored.hash)] = stored
 
     def export(self) -> dict[str, Any]:
-        return {
-            "files": [
-                {
-                    "files_id": f.files_id,
-                    "hash": f.hash,
-                    "file_name": f.file_name,
-                    "content_type": f.content_type,
-                    "data": base64.b64encode(f.data).decode("ascii"),
-                    "flow": f.flow,
-                    "private": list(f.private) if f.private else None,
-                }
-                for f in self.by_key.values()
-            ]
-        }
+        return {"files": [file_document(f) for f in self.by_key.values()]}
 
     # --- writes (called by the message stores) ---------------------------------------------------
     def save(
@@ -180,13 +213,17 @@ class FileStore:
         return max(used, default=100000) + 1
 
     # --- operations -------------------------------------------------------------------------------
-    def download_file(self, files_id: int, file_hash: str, filename: str, *, viewer: int) -> str:
-        """The short-lived URL of a file the viewer can see (its flow or their conversation)."""
+    def download_file(
+        self, files_id: int, file_hash: str, filename: str, *, viewer: int, thumbnail: bool = False
+    ) -> str:
+        """The short-lived URL of a file (or of its thumbnail) the viewer can see (its flow or
+        their conversation); 404 for a file without a thumbnail, as for an unknown file."""
         with self.store.lock:
             found = self.by_key.get((files_id, file_hash))
+            served = found.thumbnail if thumbnail and found is not None else found
             # the name as the path gave it once decoded, or still encoded (a client that quoted the
             # path it was given): both name the file
-            names = (found.file_name, quote(found.file_name, safe="")) if found is not None else ()
+            names = (served.file_name, quote(served.file_name, safe="")) if served is not None else ()
             if found is None or filename not in names or not self._can_see(found, viewer=viewer):
                 raise NotFound()
             token = self.store.new_credential(DOWNLOAD, length=32)
@@ -194,7 +231,7 @@ class FileStore:
             for expired in [t for t, v in self.downloads.items() if v[1] <= now]:
                 del self.downloads[expired]
                 self.store.keys.release(DOWNLOAD, expired)
-            self.downloads[token] = ((files_id, file_hash), now + DOWNLOAD_TTL_MS)
+            self.downloads[token] = ((files_id, file_hash), now + DOWNLOAD_TTL_MS, thumbnail)
             return f"{self.store.config.base_url}/_mock/files/{token}"
 
     def get_file_content(self, token: str) -> tuple[bytes, str, str]:
@@ -204,9 +241,10 @@ class FileStore:
             if entry is None or entry[1] <= self.store.now_ms():
                 raise NotFound()
             found = self.by_key.get(entry[0])
-            if found is None:
+            served = found.thumbnail if entry[2] and found is not None else found
+            if served is None:
                 raise NotFound()
-            return found.data, found.content_type, found.file_name
+            return served.data, served.content_type, served.file_name
 
     def _can_see(self, stored: StoredFile, *, viewer: int) -> bool:
         if stored.private is not None:

@@ -33,6 +33,14 @@ DEV_THREAD = "Iu5M_3gmoDWZhOmnXvwMSpX6Y4_"
 ACME_ID = 14849
 MAIN_FILE = "/files/151242/liioMdowZbMs9I9XCHp4-2/release%20notes.txt"
 """A file of acme/main."""
+
+
+def thumbnail_path(file_path: str) -> str:
+    """``/files/<n>/<hash>/thumb/<name>``: where a file's thumbnail is (the file has none: 404)."""
+    head, _, name = file_path.rpartition("/")
+    return f"{head}/thumb/{name}"
+
+
 OUTSIDER = FRANK_ID
 """Frank is in globex only: he shares no flow or organization with acme/dev, alice or carol."""
 
@@ -107,6 +115,7 @@ SAMPLES: dict[str, Sample] = {
     "deleteInvitation": Sample("/flows/acme/dev/invitations/1"),
     "importInvitations": Sample("/flows/acme/dev/invitations/import", json={"list": "new@corp.com"}),
     "downloadFile": Sample(MAIN_FILE),
+    "downloadFileThumbnail": Sample(thumbnail_path(MAIN_FILE)),
     "streamFlows": Sample("/stream/flows", query={"filter": "acme/dev"}),
     "streamFlow": Sample("/stream/flows/acme/dev"),
     "pushChatMessage": Sample("/messages/chat/" + "0" * 32, json={"content": "hi", "external_user_name": "bot"},

@@ -28,7 +28,7 @@ import pytest
 from mock_server.runtime.worlds import World
 from mock_server.store.oauth import SCOPES
 from mock_server.stream import StreamHub
-from tests.api.test_access_control import IDS, OPERATIONS, basic
+from tests.api.test_access_control import IDS, OPERATIONS, basic, thumbnail_path
 
 ALL_SCOPES = " ".join(SCOPES)
 B_SEED = 7
@@ -121,6 +121,7 @@ def samples(b: dict[str, Any]) -> dict[str, Sample]:
         "deleteInvitation": Sample(f"{flow}/invitations/{b['invitation']}"),
         "importInvitations": Sample(f"{flow}/invitations/import", json={"list": "new@corp.com"}),
         "downloadFile": Sample(b["file"]),
+        "downloadFileThumbnail": Sample(thumbnail_path(b["file"])),
         "streamFlows": Sample("/stream/flows", query={"filter": f"{b['org']}/{b['flow']}"}),
         "streamFlow": Sample(f"/stream{flow}"),
         "pushChatMessage": Sample("/messages/chat/{A_PUSH}", json={"content": "hi", "external_user_name": "bot"},
@@ -186,6 +187,13 @@ def b_document(app: Any) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
     thread = actor.get(f"{path}/threads", params={"limit": 1}).json()[0]["id"]
     doc = worlds.get(seed_world["id"]).runtime.get_state()
     worlds.delete(seed_world["id"])
+    # a thumbnail for B's file (only a loaded Flowdock export brings one), so its route is real too
+    b_file = next(f for f in doc["files"] if f["hash"] == file_message["content"]["path"].split("/")[3])
+    b_file["thumbnail"] = {
+        "file_name": b_file["file_name"],
+        "content_type": "image/png",
+        "data": base64.b64encode(b"B's thumbnail").decode(),
+    }
     b_user = next(u for u in doc["users"] if u["id"] == B_ONLY_USER)
     resources = {
         "org": org.parameterized_name,

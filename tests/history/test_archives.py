@@ -18,6 +18,7 @@ from mock_server.history.archive import slug_of
 from mock_server.history.export import export_zip, flow_export
 from mock_server.history.synthetic import generate
 from mock_server.store import Store
+from mock_server.store.files import Thumbnail
 from mock_server.world import generate as generate_world
 from mock_server.world.documents import check_world
 
@@ -236,6 +237,7 @@ def test_round_trip_export_load_export_gives_the_same_messages_json(tmp_path: Pa
     with zipfile.ZipFile(io.BytesIO(first)) as a, zipfile.ZipFile(io.BytesIO(second)) as b:
         assert a.read("messages.json") == b.read("messages.json")
         assert sorted(a.namelist()) == sorted(b.namelist())
+        assert any("/thumb/" in name for name in a.namelist())  # thumbnails go round too
 
 
 def test_a_faker_flow_exports_and_loads_with_its_file(tmp_path: Path) -> None:
@@ -246,3 +248,34 @@ def test_a_faker_flow_exports_and_loads_with_its_file(tmp_path: Path) -> None:
     doc, done = load_history(load_default_world(), [HistorySource(archive, "acme", "main-copy", "main.zip")])
     assert done[0].files == len(files) and not done[0].missing_files
     assert check_world(doc) is not None
+
+
+def test_a_thumbnail_is_found_beside_its_file_and_never_stands_in_for_it(tmp_path: Path) -> None:
+    image = {
+        "path": "/files/9/tok/a%20b.png",
+        "file_name": "a b.png",
+        "content_type": "image/png",
+        "thumbnail": {"path": "/files/9/tok/thumb/a%20b.png", "width": 10, "height": 10},
+    }
+    lost = {
+        "path": "/files/9/gone/c.png",
+        "file_name": "c.png",
+        "content_type": "image/png",
+        "thumbnail": {"path": "/files/9/gone/thumb/c.png", "width": 10, "height": 10},
+    }
+    archive = zip_of(
+        {
+            "messages.json": messages(
+                record(1, event="file", content=image, attachments=[image]),
+                record(2, event="file", content=lost),
+            ),
+            "deep/tok/a b.png": b"image",
+            "other/tok/thumb/a b.png": b"thumb",
+            "x/gone/thumb/c.png": b"thumb of a file the archive lacks",
+        }
+    )
+    history = read_archive(HistorySource(archive, "acme", "t", "t.zip"))
+    assert [(f.token, f.file_name, f.data, f.thumbnail) for f in history.files] == [
+        ("tok", "a b.png", b"image", Thumbnail("a b.png", "image/png", b"thumb"))
+    ]
+    assert history.missing_files == ["/files/9/gone/c.png", "/files/9/gone/thumb/c.png"]

@@ -236,3 +236,63 @@ def test_the_stream_of_a_history_flow_carries_new_posts(loaded: Any, export: Exp
         got = stream.wait_for(lambda e: e.get("content") == "streamed after import")
         assert got["flow"] == export.flow_id and got["id"] > export.messages[-1]["id"]
         stream.close()
+
+
+def thumbnail_message(export: Export) -> dict[str, Any]:
+    return next(m for m in export.messages if m["event"] == "file" and "thumbnail" in m["content"])
+
+
+def test_a_thumbnail_is_served_from_the_archive_with_the_download_hardening(
+    poster: Any, export: Export
+) -> None:
+    content = thumbnail_message(export)["content"]
+    token = content["path"].split("/")[3]
+    r = poster.get(content["thumbnail"]["path"], follow_redirects=False)
+    assert r.status_code == 302 and r.headers["content-length"] == "0", r.text
+    got = poster.get(urlsplit(r.headers["location"]).path)
+    assert got.content == export.files[f"files/{token}/thumb/{content['file_name']}"]
+    assert got.content != poster.get(content["path"]).content  # not the image itself
+    assert got.headers["content-type"] == content["content_type"] == "image/png"
+    assert got.headers["x-content-type-options"] == "nosniff"
+    assert got.headers["content-security-policy"] == "sandbox"
+    assert got.headers["content-disposition"] == "inline; filename*=UTF-8''diagram.png"  # a raster image
+
+
+def test_a_thumbnail_nobody_made_is_flowdocks_404(app: Any, poster: Any, export: Export) -> None:
+    for m in export.messages:
+        if m["event"] == "file" and "thumbnail" not in m["content"]:
+            files_id, token, name = m["content"]["path"].split("/")[2:]
+            r = poster.get(f"/files/{files_id}/{token}/thumb/{name}")
+            assert r.status_code == 404 and r.json() == {"message": "not found"}
+    content = thumbnail_message(export)["content"]
+    wrong_name = content["thumbnail"]["path"].rsplit("/", 1)[0] + "/other.png"
+    assert poster.get(wrong_name).status_code == 404
+    outsider = client_of(app, next(u for u in app.store.users.by_id if u not in expected_users(export)))
+    assert outsider.get(content["thumbnail"]["path"]).status_code == 404  # cannot see the flow
+
+
+def test_an_upload_to_the_mock_has_no_thumbnail_and_its_thumbnail_path_is_404(poster: Any) -> None:
+    png = b"\x89PNG\r\n\x1a\n not really an image"
+    r = poster.post(
+        f"/flows/{ORG}/{FLOW}/messages",
+        data={"event": "file"},
+        files={"content": ("shot.png", png, "image/png")},
+    )
+    assert r.status_code == 201, r.text
+    content = r.json()["content"]
+    assert "thumbnail" not in content and "image" not in content  # the mock scales no images
+    files_id, token, name = content["path"].split("/")[2:]
+    assert poster.get(content["path"]).content == png
+    r = poster.get(f"/files/{files_id}/{token}/thumb/{name}")
+    assert r.status_code == 404 and r.json() == {"message": "not found"}
+
+
+def test_a_thumbnail_survives_the_state_export_and_import(app: Any, poster: Any, export: Export) -> None:
+    admin = app.test_client()
+    state = admin.get("/_mock/state").json()
+    assert sum(1 for f in state["files"] if f.get("thumbnail")) == 1
+    app.store.reset()
+    assert admin.put("/_mock/state", json=state).status_code == 200
+    path = thumbnail_message(export)["content"]["thumbnail"]["path"]
+    r = poster.get(path)
+    assert r.status_code == 200 and r.content.startswith(b"thumbnail ")

@@ -85,7 +85,9 @@ def test_the_loaded_world_passes_every_check_of_a_world_document(
     from mock_server.world.documents import document_problems
 
     other = generate(40, seed=16).write_zip(tmp_path / "ops-2022-02-02.zip")
-    doc = launch.load_world(settings(["--history", f"acme/eng={archive}", "--history", f"initech/ops={other}"]))
+    doc = launch.load_world(
+        settings(["--history", f"acme/eng={archive}", "--history", f"initech/ops={other}"])
+    )
     assert doc is not None and document_problems(doc) == {}
     assert sum(1 for m in doc["messages"] if m["flow"] == export.flow_id) == len(export.messages)
 
