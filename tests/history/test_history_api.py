@@ -15,6 +15,7 @@ from mock_server.contract import load_default_world
 from mock_server.history import HistorySource, load_history, read_users
 from mock_server.history.synthetic import Export, generate
 from mock_server.store import Store
+from mock_server.store.timefmt import iso_ms
 from mock_server.world import MAIN_USER
 from tests.history.helpers import every_page_of
 
@@ -153,6 +154,8 @@ def test_threads_are_rebuilt_from_the_messages_not_the_stale_snapshots(poster: A
     assert t["title"] == str(members[0]["content"])[:100]
     assert t["internal_comments"] == sum(m["event"] in ("message", "comment", "file") for m in members)
     assert t["updated_at"] != "1970-01-01T00:00:02.020Z"
+    sent = [m["sent"] for m in members]  # the first and last times of its messages
+    assert (t["created_at"], t["updated_at"]) == (iso_ms(min(sent)), iso_ms(max(sent)))
     listed = poster.get(f"/flows/{ORG}/{FLOW}/threads/{thread_id}/messages", params={"limit": 100}).json()
     assert [m["id"] for m in listed] == [m["id"] for m in members][-100:]
     served = poster.get(f"/flows/{ORG}/{FLOW}/messages/{members[0]['id']}").json()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -126,3 +127,48 @@ def test_history_export_of_a_faker_flow(tmp_path: Path) -> None:
 def test_history_export_of_an_unknown_flow(tmp_path: Path, capsys: Any) -> None:
     assert cli.main(["history", "export", "acme/nope", str(tmp_path / "x.zip")]) == 2
     assert "the world has no flow acme/nope" in capsys.readouterr().err
+
+
+def test_a_served_export__credentials_printed_listed_and_in_a_created_world(
+    tmp_path: Path, archive: Path, export: Export
+) -> None:
+    """The real process: FLOWDOCK_MOCK_HISTORY read from the environment, each history user's
+    credentials printed at start and listed in GET /_mock/worlds/default, and a world created
+    from the default one holds the export too, with credentials of its own."""
+    import base64
+    import urllib.request
+
+    from tests.clients.test_lifecycle import Server, clean_env, free_port
+
+    def call(method: str, path: str, token: str | None = None, body: Any = None) -> Any:
+        request = urllib.request.Request(server.url + path, method=method)
+        if token is not None:
+            request.add_header("Authorization", "Basic " + base64.b64encode(f"{token}:".encode()).decode())
+        if body is not None:
+            request.add_header("Content-Type", "application/json")
+            request.data = json.dumps(body).encode()
+        with urllib.request.urlopen(request, timeout=30) as r:
+            return json.loads(r.read())
+
+    port = free_port()
+    command = [str(Path(sys.executable).parent / "flowdock-mock"), "serve", "--port", str(port)]
+    server = Server(command, clean_env(FLOWDOCK_MOCK_HISTORY=f"acme/eng={archive}"), port)
+    try:
+        server.wait_ready()
+        printed = "".join(server.out)
+        assert f"history acme/eng from {archive.name}: {len(export.messages)} messages" in printed
+        listed = {u["id"]: u for u in call("GET", "/_mock/worlds/default")["credentials"]["users"]}
+        first = listed[export.posters[0]]
+        assert (
+            f"{first['name']}: {first['email']} / password flowdock, API token {first['api_token']}"
+            in printed
+        )
+        assert call("GET", "/flows/acme/eng", first["api_token"])["id"] == export.flow_id
+
+        created = call("POST", "/_mock/worlds", body={})
+        own = {u["id"]: u for u in created["credentials"]["users"]}[export.posters[0]]
+        assert own["api_token"] != first["api_token"]
+        page = call("GET", "/flows/acme/eng/messages?limit=100&since_id=0&sort=asc", own["api_token"])
+        assert [m["id"] for m in page] == [m["id"] for m in export.messages[:100]]
+    finally:
+        server.close()

@@ -45,6 +45,13 @@ def test_json_string_true_is_coerced_in_lenient_mode(alice: Any) -> None:
     assert r.status_code == 200 and r.json()["open"] is False
 
 
+def test_query_users_true_in_lenient_mode(app: Any, alice: Any) -> None:
+    r = alice.get("/flows", params={"users": "True"})
+    assert r.status_code == 200 and all("users" in flow for flow in r.json())
+    assert errors.RULE_BOOLEAN in normalizations(app)
+    assert all("users" not in flow for flow in alice.get("/flows", params={"users": "False"}).json())
+
+
 @pytest.fixture(scope="module")
 def strict_app() -> Any:
     return create_app(strict=True)
