@@ -1,6 +1,6 @@
 """The documentation's code blocks, and what the docs test does with each (tests/docs/test_examples.py).
 
-Every fenced block of README.md, CONTRIBUTING.md and docs/*.md is found with its language and the
+Every fenced block of README.md, CONTRIBUTING.md, ARCHITECTURE.md and docs/*.md is found with its language and the
 ``<!-- docs-test: ... -->`` comment right before it (blank lines between are allowed). The comment is
 invisible on the site and on GitHub; CONTRIBUTING.md ("Code blocks in the documentation") is the
 convention's reference. In short:
@@ -41,7 +41,9 @@ NEEDS_REASON = {"skip", "compile"}
 
 def documents() -> list[Path]:
     """The pages whose blocks are checked, in a stable order."""
-    return [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").glob("*.md"))]
+    return [ROOT / name for name in ("README.md", "CONTRIBUTING.md", "ARCHITECTURE.md")] + sorted(
+        (ROOT / "docs").glob("*.md")
+    )
 
 
 @dataclass
