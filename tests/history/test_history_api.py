@@ -111,7 +111,7 @@ def test_migration_script__users_flows_the_flow_and_every_page_match_the_archive
         assert got["attachments"] == raw["attachments"]
         assert got["uuid"] == raw.get("uuid")  # null where the export has none
         assert got["edited"] == raw["edited"]
-        assert (got["edited_at"] is None) == (raw["edited"] is None)
+        assert got["edited_at"] == (iso_ms(raw["edited"]) if raw["edited"] is not None else None)
         assert got.get("thread_id") == raw.get("thread_id")
 
 

@@ -69,6 +69,8 @@ def test_strict_mode_refuses_python_booleans(strict_app: Any, value: str) -> Non
     )
     r = c.get("/flows", params={"users": value})
     assert r.status_code == 400 and errors.RULE_BOOLEAN in r.json()["errors"]["users"][0]
+    r = c.put("/flows/acme/main", content=f"open={value}", headers=FORM)  # the migration script's form
+    assert r.status_code == 400 and errors.RULE_BOOLEAN in json.dumps(r.json()), r.text
 
 
 def test_stream_active_true_in_lenient_mode() -> None:
