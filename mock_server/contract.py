@@ -7,20 +7,48 @@ header) reads that index instead of walking the document again.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+import marshal
+import os
 import re
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import yaml
 
-from mock_server.resources import asyncapi_path, control_spec_path, default_world_path, spec_path
+from mock_server.resources import asyncapi_path, cache_dir, control_spec_path, default_world_path, spec_path
 
 
 def _load_yaml(path: Any) -> dict[str, Any]:
+    """The YAML document at ``path``, parsed once per distinct content.
+
+    Building the dicts of the two contracts takes PyYAML about 100 ms of every start, a third of
+    what the server does before it answers (the C parser included: the objects are made in
+    Python). The parsed document is kept in the cache directory (``resources.cache_dir``) in
+    ``marshal``'s format (plain data only: dicts, lists, strings, numbers; shared nodes stay
+    shared, integer keys stay integers), named by the digest of the file's bytes and of the
+    Python and PyYAML versions, so an edited file or another version parses the YAML again.
+    An unreadable or unwritable cache only costs the parse.
+    """
+    data = Path(path).read_bytes()
+    key = hashlib.sha256(b"%s\0%s\0%d\0" % (sys.version.encode(), yaml.__version__.encode(), marshal.version))
+    key.update(data)
+    cached = cache_dir() / "parsed" / f"{key.hexdigest()}.marshal"
+    with contextlib.suppress(OSError, ValueError, EOFError, TypeError):
+        doc: dict[str, Any] = marshal.loads(cached.read_bytes())
+        if isinstance(doc, dict):
+            return doc
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader when PyYAML has it
-    with open(path, encoding="utf-8") as fh:
-        doc: dict[str, Any] = yaml.load(fh, Loader=loader)
+    doc = yaml.load(data.decode("utf-8"), Loader=loader)
+    with contextlib.suppress(OSError, ValueError):
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_bytes(marshal.dumps(doc))
+        os.replace(partial, cached)  # whole or absent, never half-written for another process
     return doc
 
 

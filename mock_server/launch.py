@@ -197,11 +197,14 @@ def build_app(settings: Settings, base_url: str, *, validate_responses: bool = T
 
 def make_server(app: Any, log_level: str, on_ready: Any, limits: HttpLimits | None = None) -> Any:
     """A uvicorn server that calls ``on_ready()`` once it accepts connections (serving.py: limits)."""
-    import uvicorn
+    # The two modules, not the package: ``uvicorn/__init__`` imports its command line (click),
+    # which a server started here never runs (server_imports.py defers the package itself).
+    from uvicorn.config import Config
+    from uvicorn.server import Server as UvicornServer
 
     from mock_server.serving import uvicorn_options
 
-    class Server(uvicorn.Server):
+    class Server(UvicornServer):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets=sockets)
             runtime = getattr(app, "runtime", None)
@@ -220,7 +223,7 @@ def make_server(app: Any, log_level: str, on_ready: Any, limits: HttpLimits | No
                 close_streams()
             await super().shutdown(sockets=sockets)
 
-    config = uvicorn.Config(
+    config = Config(
         app,
         log_config=None,  # configure_logging() owns the format
         log_level=log_level,

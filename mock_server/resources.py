@@ -6,6 +6,7 @@ The repository keeps them at the top (``spec/``, ``fixtures/``); a wheel ships t
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent
@@ -47,3 +48,11 @@ def default_world_path() -> Path:
 def world_schema_path() -> Path:
     """The JSON Schema of a world document (fixtures, ``/_mock/state``)."""
     return _find("_fixtures", "fixtures", "world.schema.json")
+
+
+def cache_dir() -> Path:
+    """Where the mock keeps what it can always recompute (the digests of the specs found valid, the
+    parsed YAML documents): ``$FLOWDOCK_MOCK_CACHE_DIR``, else ``$XDG_CACHE_HOME/flowdock-mock``,
+    else ``~/.cache/flowdock-mock``. Deleting it costs a slower next start, nothing else."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(os.environ.get("FLOWDOCK_MOCK_CACHE_DIR") or os.path.join(base, "flowdock-mock"))

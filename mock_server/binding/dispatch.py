@@ -237,7 +237,8 @@ class Dispatch:
         self.middleware = middleware
         apis = utils.sort_apis_by_basepath(middleware.apis)
         routing = RoutingMiddleware(None)
-        self.swagger = SwaggerUIMiddleware(self._unrouted)
+        self.apis = apis
+        self._swagger: SwaggerUIMiddleware | None = None
         layers = {
             "security": SecurityMiddleware(None),
             "request": RequestValidationMiddleware(None),
@@ -245,7 +246,7 @@ class Dispatch:
             "context": ContextMiddleware(None),
         }
         for api in apis:
-            for target in (routing, self.swagger, *layers.values()):
+            for target in (routing, *layers.values()):
                 target.add_api(api.specification, base_path=api.base_path, **api.kwargs)
             handlers_app.add_api(api.specification, base_path=api.base_path, **api.kwargs)
         self.operations: dict[tuple[str, str], Operation] = {}
@@ -268,6 +269,17 @@ class Dispatch:
         self.routes: dict[tuple[str, str], tuple[Operation, tuple[tuple[str, Any], ...]]] = {}
         self.error_handlers = dict(middleware.error_handlers)
         middleware.middleware_stack = [self]  # started: Connexion refuses new APIs and middlewares now
+
+    def swagger(self) -> SwaggerUIMiddleware:
+        """Connexion's Swagger UI and published specs (``/openapi.json``, ``/_mock/swagger/``), built
+        by the first request that no operation takes: its templates (Jinja2) cost every start
+        about as much as the rest of the app, and most servers never serve them."""
+        if self._swagger is None:
+            swagger = SwaggerUIMiddleware(self._unrouted)
+            for api in self.apis:
+                swagger.add_api(api.specification, base_path=api.base_path, **api.kwargs)
+            self._swagger = swagger
+        return self._swagger
 
     # -- routing -----------------------------------------------------------------------------------
     def _mounts(self, routing: Any) -> list[tuple[str, dict[str, list[tuple[Any, Operation]]], list[Any]]]:
@@ -374,7 +386,7 @@ class Dispatch:
         operation = x.operation
         scope = x.scope
         if operation is None:
-            await self.swagger(scope, x.receive, x.send)
+            await self.swagger()(scope, x.receive, x.send)
             return ANSWERED
         _context.set(scope.get("extensions", {}).get("connexion_context", {}))
         _operation.set(operation.context)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import threading
 from importlib.metadata import version
 from pathlib import Path
@@ -25,13 +24,11 @@ from typing import Any
 import orjson
 from connexion.spec import OpenAPISpecification
 
+from mock_server.resources import cache_dir
+
 
 def _cache_file() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return (
-        Path(os.environ.get("FLOWDOCK_MOCK_CACHE_DIR") or os.path.join(base, "flowdock-mock"))
-        / "validated-specs"
-    )
+    return cache_dir() / "validated-specs"
 
 
 def _digest(spec: Any) -> str | None:

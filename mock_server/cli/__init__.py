@@ -42,7 +42,9 @@ def command_names() -> list[str]:
     return [name for _, names in COMMANDS.values() for name in names]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; with ``command``, only that command's subparser is added (a
+    command's parser may import its package: a server's start need not import the cluster's)."""
     options = argparse.ArgumentParser(prog="flowdock-mock serve", add_help=False, usage=argparse.SUPPRESS)
     add_serve_arguments(options)
     options_help = options.format_help().split("\n", 1)[-1]  # drop the "options:" heading
@@ -57,8 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
         + EXAMPLES,
     )
     sub = parser.add_subparsers(dest="command", metavar="{" + ",".join(command_names()) + "}")
-    for module, _ in COMMANDS.values():
-        module.add_parser(sub)
+    for module, names in COMMANDS.values():
+        if command is None or command in names:
+            module.add_parser(sub)
     return parser
 
 
@@ -66,7 +69,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     """The command line, with ``serve`` assumed when no command is given."""
     if not argv or argv[0] not in (*command_names(), "-h", "--help"):
         argv = ["serve", *argv]
-    return build_parser().parse_args(argv)
+    return build_parser(None if argv[0] in ("-h", "--help") else argv[0]).parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:

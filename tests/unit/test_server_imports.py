@@ -1,0 +1,92 @@
+"""server_imports.py: a serving process leaves the unused libraries unimported and still answers.
+
+Leaving modules unimported changes the import state of the whole process, so each check runs in a
+fresh interpreter: it leaves them out, builds the app as ``serve`` does, and serves requests that
+reach every part the server does use (the API, the published specs in JSON and YAML, Swagger UI).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+SCRIPT = textwrap.dedent(
+    """
+    import asyncio, base64, json, sys
+    from mock_server.server_imports import ABSENT, DEFERRED, leave_unimported
+    leave_unimported()
+    from mock_server.app import create_app
+    from mock_server.world import MAIN_USER
+
+    app = create_app()
+    auth = b"Basic " + base64.b64encode(f"{MAIN_USER['api_token']}:".encode())
+
+    async def get(path):
+        scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(),
+                 "query_string": b"", "root_path": "", "http_version": "1.1", "scheme": "http",
+                 "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1),
+                 "headers": [(b"host", b"127.0.0.1"), (b"authorization", auth)]}
+        out = []
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+        async def send(message):
+            out.append(message)
+        await app(scope, receive, send)
+        body = b"".join(m.get("body", b"") for m in out if m["type"] == "http.response.body")
+        return out[0]["status"], body
+
+    status = {}
+    status["flows"] = asyncio.run(get("/flows"))[0]
+    left_out = {name: name in sys.modules for name in ABSENT}
+    stand_ins = {name: type(sys.modules[name]).__name__ for name in DEFERRED if name in sys.modules}
+    for path in ("/openapi.json", "/openapi.yaml", "/_mock/swagger/"):
+        code, body = asyncio.run(get(path))
+        status[path] = [code, len(body)]
+    from starlette.testclient import TestClient
+    client = TestClient(app)  # a stand-in's named attribute imports the real module when called
+    print(json.dumps({"status": status, "imported": left_out, "stand_ins": stand_ins,
+                      "client": type(client).__module__}))
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def served() -> dict[str, object]:
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=180, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_the_absent_modules_are_never_imported(served: dict[str, object]) -> None:
+    assert served["imported"] == {
+        "httpx._main": False,
+        "flask": False,
+        "connexion.apps.flask": False,
+        "connexion.frameworks.flask": False,
+    }
+
+
+def test_the_deferred_modules_stay_stand_ins_while_the_api_answers(served: dict[str, object]) -> None:
+    assert served["stand_ins"] == dict.fromkeys(
+        ("starlette.testclient", "requests", "httpx", "uvicorn", "jinja2"), "_StandIn"
+    )
+
+
+def test_everything_the_server_uses_still_answers(served: dict[str, object]) -> None:
+    status = served["status"]
+    assert isinstance(status, dict)
+    assert status["flows"] == 200
+    for path in ("/openapi.json", "/openapi.yaml", "/_mock/swagger/"):
+        code, size = status[path]
+        assert code == 200 and size > 1000, (path, code, size)
+
+
+def test_a_deferred_name_called_is_the_real_thing(served: dict[str, object]) -> None:
+    assert served["client"] == "starlette.testclient"
