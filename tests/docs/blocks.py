@@ -15,7 +15,8 @@ convention's reference. In short:
 Directives (several separated by ``;``): ``skip (why)`` and ``compile (why)`` (Python: checked for
 syntax only) need their reason in parentheses; ``server`` starts each command as a long-running
 server, waits for its health and stops it; ``strict`` runs the block against a mock in strict mode;
-``status 400 503`` names the HTTP error statuses the block's requests must answer.
+``status 400 503`` names the HTTP error statuses the block's requests must answer; ``bot austin``
+runs the stand-in bot (tests/docs/stand_ins.py) as that user of the default world during the block.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ PICTURES = frozenset({"text", "mermaid"})
 
 FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})\s*(?P<lang>[\w+-]*)")
 DIRECTIVE = re.compile(r"^\s*<!--\s*docs-test:\s*(?P<body>.*?)\s*-->\s*$")
-WORD = re.compile(r"^(?P<word>[a-z-]+)(?P<args>(?:\s+\d{3})*)\s*(?:\((?P<reason>.*)\))?$")
-KNOWN = {"skip", "compile", "server", "strict", "status"}
+WORD = re.compile(r"^(?P<word>[a-z-]+)(?P<args>(?:\s+[\w-]+)*)\s*(?:\((?P<reason>.*)\))?$")
+KNOWN = {"skip", "compile", "server", "strict", "status", "bot"}
 NEEDS_REASON = {"skip", "compile"}
 
 
@@ -102,10 +103,17 @@ def parse_directive(body: str) -> tuple[dict[str, str], list[str]]:
         word, reason = m["word"], (m["reason"] or "").strip()
         if word in NEEDS_REASON and not reason:
             problems.append(f"'{word}' needs its reason in parentheses: {word} (why)")
+        args = m["args"].split()
         if word == "status":
-            if not m["args"]:
-                problems.append("'status' needs the HTTP statuses expected: status 400")
-            reason = m["args"].strip()
+            if not args or not all(re.fullmatch(r"[45]\d\d", a) for a in args):
+                problems.append("'status' needs the HTTP error statuses expected: status 400")
+            reason = " ".join(args)
+        elif word == "bot":
+            if len(args) != 1:
+                problems.append("'bot' needs the nick of the default world's user it runs as: bot austin")
+            reason = " ".join(args)
+        elif args:
+            problems.append(f"'{word}' takes no arguments; a reason goes in parentheses")
         found[word] = reason
     return found, problems
 

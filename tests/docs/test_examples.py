@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 import requests
@@ -34,6 +35,7 @@ import yaml
 from mock_server.app import create_app
 from tests.clients.conftest import LiveServer, serve
 from tests.docs.blocks import ROOT, SHELL, Block, blocks, commands, documents
+from tests.docs.stand_ins import running_bot
 
 COMMAND_TIMEOUT = 60.0
 """A hang detector for one block (the kit's waits in the docs take at most 10 s)."""
@@ -42,6 +44,14 @@ SERVER_STOP_TIMEOUT = 15.0
 DOCUMENTED = re.compile(r"\b(?:127\.0\.0\.1|localhost):8080\b")
 STATUS = re.compile(r"__DOCS_TEST_HTTP (\d{3})")
 BIN = str(Path(sys.executable).parent)
+DEFAULT_WORLD = ROOT / "fixtures" / "default-world.json"
+
+
+def token_of(nick: str) -> str:
+    """The API token of the default world's user ``nick`` (the seeded world's tokens never change)."""
+    users = json.loads(DEFAULT_WORLD.read_text(encoding="utf-8"))["users"]
+    (token,) = [user["api_token"] for user in users if user["nick"] == nick]
+    return str(token)
 
 
 @dataclass
@@ -88,6 +98,8 @@ class Page:
     path: Path
     mocks: Mocks
     scratch: Path
+    pytest_outcomes: dict[str, str | None] = field(default_factory=dict)
+    """Pytest examples already run (``run_pytest_examples``): where → None, or what failed."""
     failures: list[str] = field(default_factory=list)
 
     @property
@@ -110,7 +122,12 @@ class Page:
         (self.scratch / ".curlrc").write_text('write-out = "%{stderr}\\n__DOCS_TEST_HTTP %{http_code}\\n"\n')
         self.mocks.reset()
         for block in blocks(self.path):
-            getattr(self, f"_{block.kind}")(block)
+            run = getattr(self, f"_{block.kind}")
+            if "bot" in block.directives and block.kind in ("shell", "python"):
+                with running_bot(self.mocks.compatible.base_url, token_of(block.directives["bot"])):
+                    run(block)
+            else:
+                run(block)
         return self.failures
 
     # --- what is not run ------------------------------------------------------------------------
@@ -240,10 +257,12 @@ class Page:
         self._python_run(block, [sys.executable, script.name])
 
     def _pytest(self, block: Block) -> None:
-        shutil.copy(Path(__file__).with_name("stand_ins.py"), self.scratch / "stand_ins.py")
-        test = self.scratch / f"test_example_{block.line}.py"
-        test.write_text("from stand_ins import *  # noqa: F403\n" + block.text)
-        self._python_run(block, [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test.name])
+        if block.where in self.pytest_outcomes:  # run with the other pages' pytest examples
+            if outcome := self.pytest_outcomes[block.where]:
+                self.fail(block, outcome)
+            return
+        name = write_pytest_example(block, self.scratch)
+        self._python_run(block, [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", name])
 
     def _python_run(self, block: Block, argv: list[str]) -> None:
         try:
@@ -261,6 +280,69 @@ class Page:
             return
         if done.returncode != 0:
             self.fail(block, f"exited {done.returncode}:\n{(done.stdout + done.stderr)[-3000:]}")
+
+
+def write_pytest_example(block: Block, folder: Path) -> str:
+    """The example as a test module in ``folder`` (with the stand-ins beside it); its file name."""
+    shutil.copy(Path(__file__).with_name("stand_ins.py"), folder / "stand_ins.py")
+    name = "test_" + re.sub(r"\W", "_", block.where) + ".py"
+    prelude = "from stand_ins import *  # noqa: F403\n"
+    if "bot" in block.directives:  # the stand-in bot, on the fixture's own server, for the test
+        prelude += (
+            "import pytest as _pytest\n\n\n@_pytest.fixture(autouse=True)\n"
+            "def _docs_test_bot(flowdock_mock):\n"
+            f"    with running_bot(flowdock_mock.base_url, {token_of(block.directives['bot'])!r}):\n"
+            "        yield\n\n\n"
+        )
+    (folder / name).write_text(prelude + block.text, encoding="utf-8")
+    return name
+
+
+def run_pytest_examples(folder: Path) -> dict[str, str | None]:
+    """Every pytest example of the pages in one pytest run (one plugin server for all of them):
+    each block's place → None when its tests passed, else what failed."""
+    modules = {}
+    for path in documents():
+        for block in blocks(path):
+            if block.kind == "pytest":
+                modules[write_pytest_example(block, folder).removesuffix(".py")] = block.where
+    if not modules:
+        return {}
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER")}
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--junitxml=report.xml"]
+    try:
+        done = subprocess.run(
+            [*argv, *(f"{m}.py" for m in modules)],
+            cwd=folder,
+            env=env,
+            timeout=COMMAND_TIMEOUT * 4,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return dict.fromkeys(
+            modules.values(), f"the pytest examples did not finish within {COMMAND_TIMEOUT * 4:g} s"
+        )
+    ran: set[str] = set()
+    failed: dict[str, str] = {}
+    for case in ElementTree.parse(folder / "report.xml").iter("testcase"):
+        where = modules.get(case.get("classname", "").split(".")[0])
+        if where is None:
+            continue
+        ran.add(where)
+        problems = [f"{p.get('message', '')}\n{p.text or ''}" for p in case if p.tag in ("failure", "error")]
+        if problems:
+            failed.setdefault(where, f"{case.get('name')} failed:\n" + "\n".join(problems)[-3000:])
+    nothing = f"no test of it ran:\n{(done.stdout + done.stderr)[-3000:]}"
+    outcomes = {where: failed.get(where) if where in ran else nothing for where in modules.values()}
+    return outcomes
+
+
+@pytest.fixture(scope="module")
+def pytest_outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str | None]:
+    return run_pytest_examples(tmp_path_factory.mktemp("pytest-examples"))
 
 
 def _wait_healthy(process: subprocess.Popen[bytes], url: str) -> str | None:
@@ -319,8 +401,10 @@ def _page_id(path: Path) -> str:
 
 
 @pytest.mark.parametrize("path", documents(), ids=_page_id)
-def test_page_examples_run(path: Path, mocks: Mocks, tmp_path: Path) -> None:
-    failures = Page(path, mocks, tmp_path).run()
+def test_page_examples_run(
+    path: Path, mocks: Mocks, pytest_outcomes: dict[str, str | None], tmp_path: Path
+) -> None:
+    failures = Page(path, mocks, tmp_path, pytest_outcomes).run()
     assert not failures, "\n\n".join(failures)
 
 
@@ -338,6 +422,8 @@ def markup_problems(paths: list[Path]) -> list[str]:
             misplaced = {"server", "strict", "status"} & set(block.directives)
             if misplaced and block.lang not in SHELL:
                 problems.append(f"{block.where}: {sorted(misplaced)} apply to shell blocks only")
+            if "bot" in block.directives and block.kind not in ("shell", "python", "pytest"):
+                problems.append(f"{block.where}: 'bot' applies to a shell or Python block that runs")
     return problems
 
 
