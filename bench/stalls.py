@@ -24,6 +24,7 @@ import argparse
 import contextlib
 import http.client
 import json
+import os
 import sys
 import threading
 import time
@@ -84,6 +85,25 @@ class Prober:
         self.stop.set()
         self.thread.join(130)
 
+    cpu_per_request = 0.0
+    """The server's CPU seconds per ``GET /flows`` when nothing else runs (``baseline``)."""
+
+    def calibrate(self, server: harness.Server, seconds: float) -> dict[str, Any]:
+        """Nothing else running for ``seconds``: the longest answer (what the machine itself
+        adds) and the server's CPU per ``GET /flows`` (``cpu_per_request``)."""
+        started, cpu = time.perf_counter(), server.cpu()
+        time.sleep(seconds)
+        ended = time.perf_counter()
+        self.cpu_per_request = (server.cpu() - cpu) / max(1, self.count(started, ended))
+        return {
+            "longest_other_ms": self.longest_ms(started, ended),
+            "cpu_per_request_ms": round(self.cpu_per_request * 1000, 3),
+            "load_average": round(os.getloadavg()[0], 2),
+        }
+
+    def count(self, since: float, until: float) -> int:
+        return sum(1 for started, _ in self.times if since <= started <= until)
+
     def longest_ms(self, since: float, until: float) -> float:
         during = [d for started, d in self.times if started + d >= since and started <= until]
         return round(max(during, default=0.0) * 1000, 1)
@@ -101,17 +121,35 @@ def request(
         conn.close()
 
 
-def timed(prober: Prober, port: int, method: str, path: str, body: bytes | None = None) -> dict[str, Any]:
+def timed(
+    prober: Prober,
+    port: int,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    server: harness.Server | None = None,
+) -> dict[str, Any]:
+    """One request while the prober runs: its time, the longest ``GET /flows`` meanwhile, the
+    load average, and (``server``) the server's CPU time for it, less the prober's requests at
+    what each cost before (``Prober.cpu_per_request``): on a shared machine, the figure that
+    does not move with the load."""
+    load = os.getloadavg()[0]
+    cpu = server.cpu() if server is not None else 0.0
     started = time.perf_counter()
     status, data = request(port, method, path, body)
     ended = time.perf_counter()
     time.sleep(0.2)  # the prober's request in flight at the end is counted too
-    return {
+    out = {
         "status": status,
         "seconds": round(ended - started, 3),
         "longest_other_ms": prober.longest_ms(started, ended),
         "answer": data[:200].decode("utf-8", "replace") if status >= 400 else None,
+        "load_average": round(load, 2),
     }
+    if server is not None:
+        probes = prober.count(started, ended + 0.2)
+        out["server_cpu_s"] = round(server.cpu() - cpu - probes * prober.cpu_per_request, 3)
+    return out
 
 
 def scenario_regex(port: int, prober: Prober, length: int) -> dict[str, Any]:
@@ -182,9 +220,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         server = serve("stalls")
         servers.append(server)
         with Prober(server.port) as prober:
-            started = time.perf_counter()
-            time.sleep(args.seconds)  # nothing else running: what the machine itself adds
-            result["baseline"] = {"longest_other_ms": prober.longest_ms(started, time.perf_counter())}
+            result["baseline"] = prober.calibrate(server, args.seconds)
             print("baseline", result["baseline"], flush=True)
             if "regex" in args.only:
                 result["regex"] = scenario_regex(server.port, prober, args.regex_length)
@@ -196,7 +232,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 body = import_document(50_000)
                 result["import"] = {
                     "bytes": len(body),
-                    **timed(prober, server.port, "PUT", "/_mock/state", body),
+                    **timed(prober, server.port, "PUT", "/_mock/state", body, server),
                 }
                 print("import", result["import"], flush=True)
         server.stop()
@@ -205,6 +241,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             server = serve("stalls-world", "--world-memory-mb", str(args.world_memory_mb))
             servers.append(server)
             with Prober(server.port) as prober:
+                prober.calibrate(server, 1.0)
                 before = peak_rss(server)
                 maximum = {"organizations": 50, "users": 500, "flows": 200, "messages_per_flow": 1000}
                 body = json.dumps({"seed": 7, "sizes": maximum}).encode()
@@ -222,6 +259,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     "POST",
                     "/_mock/worlds",
                     json.dumps({"seed": 7, "sizes": sizes}).encode(),
+                    server,
                 )
                 result["world"] = {
                     "maximum_sizes": refused,
@@ -240,8 +278,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             server = serve("stalls-big", "--world-memory-mb", str(args.big_world_memory_mb))
             servers.append(server)
             with Prober(server.port) as prober:
+                prober.calibrate(server, 1.0)
                 before = peak_rss(server)
-                put = timed(prober, server.port, "PUT", "/_mock/state", body)
+                put = timed(prober, server.port, "PUT", "/_mock/state", body, server)
                 after = peak_rss(server)
             result["big"] = {
                 "messages": messages,

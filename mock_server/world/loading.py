@@ -82,7 +82,9 @@ def collector_paused() -> Iterator[None]:
         _PAUSES[0] += 1
         if _PAUSES[0] == 1:
             _PAUSES.append(gc.isenabled())
+            _PAUSES.append(sys.getswitchinterval())
             gc.disable()
+            sys.setswitchinterval(LOAD_SWITCH_INTERVAL)
     try:
         yield
     finally:
@@ -90,9 +92,15 @@ def collector_paused() -> Iterator[None]:
             _PAUSES[0] -= 1
             if _PAUSES[0] == 0:
                 gc.freeze()
+                sys.setswitchinterval(_PAUSES.pop())
                 if _PAUSES.pop():
                     gc.enable()
 
+
+LOAD_SWITCH_INTERVAL = 0.0005
+"""Seconds a thread may hold the interpreter while another waits for it, during a load (5 ms
+otherwise): the load's worker thread gives way to the event loop ten times sooner, and each
+request the loop serves meanwhile needs the interpreter back after each of its socket calls."""
 
 RELEASE_STEP = 2000
 """Containers' items dropped per step by ``release``."""
