@@ -60,8 +60,10 @@ def reset_world(worlds: Worlds, world: str) -> Any:
     return worlds.get(world).runtime.reset_state(), 200
 
 
-def get_world_state(worlds: Worlds, world: str) -> Any:
-    return worlds.get(world).runtime.get_state(), 200
+async def get_world_state(worlds: Worlds, world: str) -> Any:
+    # As GET /_mock/state (control/state.py): written off the event loop.
+    data = await asyncio.to_thread(worlds.get(world).runtime.state_json)
+    return Response(data, media_type="application/json")
 
 
 def replace_world_state(worlds: Worlds, world: str, body: dict[str, Any]) -> Any:

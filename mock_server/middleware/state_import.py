@@ -10,8 +10,10 @@ steps of one element or slice each (world/loading.py), the world's lock held onl
 the new state goes back as chunks. A refused document leaves the world as it was.
 
 The body is bounded before it is read: ``--world-memory-mb`` divided by what a world takes per
-byte of its document, and never more than 512 MiB (``Limits.document_bytes``); over it,
-413 (from ``Content-Length`` when the client sends one, otherwise once that much has arrived).
+byte of its document, and never more than 512 MiB (``Limits.document_bytes``), or the size of
+the world's own export when that is larger (a world grown past its budget by posting takes its
+own export back); over it, 413 (from ``Content-Length`` when the client sends one, otherwise
+once that much has arrived).
 Every other check of the request (the admin gate, the journal) has run by the time it gets here;
 what Connexion would check of it (the JSON content type, the document's schema) is checked here
 the same way, with the same answers.
@@ -58,7 +60,7 @@ class StateImport:
         world_id = match["world"]
         x.state["operation_id"] = "replaceWorldState" if world_id else "replaceState"
         runtime = self.worlds.get(world_id or DEFAULT_ID).runtime
-        body = await self._read(scope, x.receive, document_limit(self.worlds))
+        body = await self._read(scope, x.receive, document_limit(self.worlds), runtime)
         if body is None:
             return ANSWERED  # the client went away
         if body.size == 0:
@@ -77,20 +79,30 @@ class StateImport:
         return ANSWERED
 
     @staticmethod
-    async def _read(scope: Scope, receive: Any, limit: int) -> DocumentText | None:
+    async def _read(scope: Scope, receive: Any, limit: int, runtime: Any) -> DocumentText | None:
         declared = (_header(scope, b"content-length") or "").strip()
         if declared and (not declared.isascii() or not declared.isdigit()):
             raise errors.ValidationFailed.field("content_length", errors.INVALID)
-        if declared and (len(declared) > 18 or int(declared) > limit):
-            raise too_large(limit)
+        own: list[int] = []
+
+        async def over(size: int) -> bool:
+            """Over the limit, which is at least the world's own export (counted off the loop,
+            once, and only for a document over the budget): a world grown past its budget still
+            takes its own export back."""
+            if size > limit and not own:
+                own.append(await asyncio.to_thread(runtime.store.export_size))
+            return size > max([limit, *own])
+
+        if declared and (len(declared) > 18 or await over(int(declared))):
+            raise too_large(max([limit, *own]))
         body = DocumentText()
         while True:
             message = await receive()
             if message["type"] != "http.request":
                 return None
             chunk = message.get("body", b"")
-            if body.size + len(chunk) > limit:
-                raise too_large(limit)
+            if await over(body.size + len(chunk)):
+                raise too_large(max([limit, *own]))
             more = bool(message.get("more_body", False))
             body.feed(chunk, final=not more)
             if not more:

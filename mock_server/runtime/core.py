@@ -97,6 +97,12 @@ class Runtime:
     def get_state(self) -> dict[str, Any]:
         return self.store.export()
 
+    def state_json(self) -> bytes:
+        """``GET .../state``: the world as JSON, the same bytes ``PUT`` answers with and a document
+        of that size is always taken back (middleware/state_import.py). Meant for a worker
+        thread: the world's lock is held only to copy its lists of records (``Store.export_json``)."""
+        return b"".join(self.store.export_json(snapshot=True))
+
     def replace_state(self, doc: dict[str, Any]) -> dict[str, Any]:
         fresh = check_world(doc, self.store.config)
         state = fresh.export()  # before the swap: exported under its own lock, not the world's

@@ -46,6 +46,24 @@ def _sections(exported: dict[str, Any]) -> Iterator[tuple[str, Iterable[bytes] |
         yield key, (map(orjson.dumps, value) if isinstance(value, list) else orjson.dumps(value))
 
 
+def _json_chunks(sections: Iterable[tuple[str, Iterable[bytes] | bytes]], per_chunk: int) -> Iterator[bytes]:
+    """The JSON object of ``sections``, arrays ``per_chunk`` encoded elements per chunk."""
+    sep = b"{"
+    for key, value in sections:
+        head = sep + orjson.dumps(key) + b":"
+        sep = b","
+        if isinstance(value, bytes):
+            yield head + value
+            continue
+        yield head + b"["
+        elements, comma = iter(value), b""
+        while batch := list(islice(elements, per_chunk)):
+            yield comma + b",".join(batch)
+            comma = b","
+        yield b"]"
+    yield b"}"
+
+
 @dataclass
 class StoreConfig:
     """Settings that shape representations, not state."""
@@ -228,27 +246,38 @@ class Store:
                 world.update(part.export())
             return world
 
-    def export_json(self, per_chunk: int = EXPORT_CHUNK) -> list[bytes]:
+    def export_json(self, per_chunk: int = EXPORT_CHUNK, *, snapshot: bool = False) -> list[bytes]:
         """``orjson.dumps(export())``, the same bytes, in chunks of at most ``per_chunk`` records,
         without the export's dicts: a part that can (messages and threads) writes each record
         straight from the stored object, so a large world's export never exists twice (as dicts
-        and as JSON) and takes a fraction of the time."""
+        and as JSON) and takes a fraction of the time.
+
+        With ``snapshot``, the lock is held only to copy what is exported (the lists of records,
+        not the records) and the encoding runs after: the world's other requests wait for the
+        copy, not for the export (each record is encoded whole, before or after any change)."""
         with self.lock:
-            out = [b'{"seed":' + orjson.dumps(self.seed)]
-            for part in self._exported():
-                sections = part.export_json() if hasattr(part, "export_json") else _sections(part.export())
-                for key, value in sections:
-                    if isinstance(value, bytes):
-                        out.append(b"," + orjson.dumps(key) + b":" + value)
-                        continue
-                    out.append(b"," + orjson.dumps(key) + b":[")
-                    elements, sep = iter(value), b""
-                    while batch := list(islice(elements, per_chunk)):
-                        out.append(sep + b",".join(batch))
-                        sep = b","
-                    out.append(b"]")
-            out.append(b"}")
-            return out
+            sections = self._sections(snapshot=snapshot)
+            if not snapshot:
+                return list(_json_chunks(sections, per_chunk))
+        return list(_json_chunks(sections, per_chunk))
+
+    def export_size(self) -> int:
+        """``len(b"".join(export_json()))`` (a snapshot, as ``export_json`` takes one), counted a
+        chunk at a time: the JSON is never kept."""
+        with self.lock:
+            sections = self._sections(snapshot=True)
+        return sum(map(len, _json_chunks(sections, EXPORT_CHUNK)))
+
+    def _sections(self, *, snapshot: bool) -> list[tuple[str, Iterable[bytes] | bytes]]:
+        """``(key, encoded value or its encoded elements)`` of the export, in its order; with
+        ``snapshot``, readable after the lock is released (the lists are copies)."""
+        sections: list[tuple[str, Iterable[bytes] | bytes]] = [("seed", orjson.dumps(self.seed))]
+        for part in self._exported():
+            if hasattr(part, "export_json"):
+                sections.extend(part.export_json(snapshot=snapshot))
+            else:
+                sections.extend(_sections(part.export()))
+        return sections
 
     # --- credentials ----------------------------------------------------------------------------
     def credentials(self) -> Iterator[Key]:

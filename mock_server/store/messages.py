@@ -117,16 +117,22 @@ class MessageStore:
             messages.extend({"flow": flow_id, **record(m)} for m in log.messages)
         return {"messages": messages, "threads": threads}
 
-    def export_json(self) -> Iterator[tuple[str, Iterator[bytes]]]:
+    def export_json(self, *, snapshot: bool = False) -> Iterator[tuple[str, Iterator[bytes]]]:
         """``export``'s records as JSON, each encoded from the stored object as it comes (the
-        bytes ``orjson.dumps`` writes of the record ``export`` makes): ``Store.export_json``."""
-        yield "messages", self._messages_json()
-        yield "threads", (orjson.dumps(t) for log in self.logs.values() for t in log.threads.values())
+        bytes ``orjson.dumps`` writes of the record ``export`` makes): ``Store.export_json``.
+        With ``snapshot``, the lists of records are copied first (readable without the lock)."""
+        logs = [
+            (flow_id, log.messages[:] if snapshot else log.messages, list(log.threads.values()))
+            for flow_id, log in self.logs.items()
+        ]
+        yield "messages", self._messages_json(logs)
+        yield "threads", (orjson.dumps(t) for _, _, threads in logs for t in threads)
 
-    def _messages_json(self) -> Iterator[bytes]:
-        for flow_id, log in self.logs.items():
+    @staticmethod
+    def _messages_json(logs: list[tuple[str, list[Message], list[Thread]]]) -> Iterator[bytes]:
+        for flow_id, messages, _ in logs:
             head = b'{"flow":' + orjson.dumps(flow_id) + b","
-            for message in log.messages:
+            for message in messages:
                 yield head + orjson.dumps(message)[1:]
 
     def append(self, flow_id: str, message: Message) -> Message:

@@ -61,6 +61,7 @@ def generated_document_bytes(organizations: int, users: int, flows: int, message
 
 _SPACE = re.compile(rb"[ \t\n\r]*")
 _PAUSES = [0]
+_SWITCH: list[float] = []
 _PAUSES_LOCK = threading.Lock()
 
 
@@ -82,7 +83,7 @@ def collector_paused() -> Iterator[None]:
         _PAUSES[0] += 1
         if _PAUSES[0] == 1:
             _PAUSES.append(gc.isenabled())
-            _PAUSES.append(sys.getswitchinterval())
+            _SWITCH.append(sys.getswitchinterval())
             gc.disable()
             sys.setswitchinterval(LOAD_SWITCH_INTERVAL)
     try:
@@ -92,7 +93,7 @@ def collector_paused() -> Iterator[None]:
             _PAUSES[0] -= 1
             if _PAUSES[0] == 0:
                 gc.freeze()
-                sys.setswitchinterval(_PAUSES.pop())
+                sys.setswitchinterval(_SWITCH.pop())
                 if _PAUSES.pop():
                     gc.enable()
 

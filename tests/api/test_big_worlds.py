@@ -124,11 +124,11 @@ def test_replace_state__is_parsed_checked_and_built_off_the_event_loop(
 
     from mock_server.store import Store
 
+    doc = client.get("/_mock/state").json()
     monkeypatch.setattr(core, "parse_document", spy("parse", core.parse_document))
     monkeypatch.setattr(core, "check_world", spy("check", core.check_world))
     monkeypatch.setattr(core, "release", spy("release", core.release))
     monkeypatch.setattr(Store, "export_json", spy("export", Store.export_json))
-    doc = client.get("/_mock/state").json()
     assert client.put("/_mock/state", json=doc).status_code == 200
     # the parsed document and the world's old parts are dropped off the loop too
     assert seen == [
@@ -138,6 +138,9 @@ def test_replace_state__is_parsed_checked_and_built_off_the_event_loop(
         ("export", False),
         ("release", False),
     ]
+    seen.clear()
+    assert client.get("/_mock/state").json() == doc  # the export too
+    assert seen == [("export", False)]
 
 
 def _in_event_loop() -> bool:
@@ -417,3 +420,28 @@ def test_parse_document__windows_cut_anywhere_give_what_json_loads_gives(
         assert loading.parse_document(codecs.BOM_UTF8 + data) == json.loads(text)
     with pytest.raises(errors.ValidationFailed):
         loading.parse_document(json.dumps(doc).encode() + b" 1")
+
+
+def test_replace_state__a_world_grown_past_the_budget_takes_its_own_export_back() -> None:
+    # The budget bounds what a world is built from; posting can grow it past that, and its own
+    # export must still load back into it (with Content-Length, and without: chunked).
+    server = create_app(limits=Limits(world_memory_mb=1))
+    control = server.test_client()
+    limit = server.worlds.limits.document_bytes
+    alice = server.test_client()
+    token = next(u["api_token"] for u in control.get("/_mock/state").json()["users"] if u["id"] == 1)
+    while len(control.get("/_mock/state").content) <= limit + 20_000:
+        response = alice.post(
+            "/flows/acme/main/messages", json={"event": "message", "content": "g" * 8000}, auth=(token, "")
+        )
+        assert response.status_code == 201, response.text
+    exported = control.get("/_mock/state").content
+    for body in (exported, iter([exported[i : i + 65536] for i in range(0, len(exported), 65536)])):
+        response = control.put("/_mock/state", content=body, headers={"Content-Type": "application/json"})
+        assert response.status_code == 200, response.text[:300]
+        assert response.json() == orjson.loads(exported)
+    # more than both the budget and the world's own export: still refused, before it is read
+    bigger = orjson.dumps(grown(orjson.loads(exported), 40, "h" * 1000))
+    response = control.put("/_mock/state", content=bigger, headers={"Content-Type": "application/json"})
+    assert response.status_code == 413, response.text[:300]
+    assert control.get("/_mock/state").content == exported
