@@ -168,7 +168,7 @@ class Page:
             "set -o pipefail",
             "__before=$(compgen -v)",
             f'[ -f "{self.state}" ] && source "{self.state}"',
-            'make() { command make -C "$DOCS_TEST_REPO" --no-print-directory "$@"; }',
+            'make() { command make -C "$DOCS_TEST_REPO" --no-print-directory --old-file=.venv/.installed "$@"; }',
         ]
         for n, (_, command) in enumerate(steps):
             script += [
@@ -228,7 +228,7 @@ class Page:
             )
             log = self.scratch / ".docs-test-server.log"
             source = f'[ -f "{self.state}" ] && source "{self.state}"\n'
-            make = 'make() { command make -C "$DOCS_TEST_REPO" --no-print-directory "$@"; }\n'
+            make = 'make() { command make -C "$DOCS_TEST_REPO" --no-print-directory --old-file=.venv/.installed "$@"; }\n'
             with log.open("wb") as sink:
                 process = subprocess.Popen(
                     ["bash", "-c", source + make + command],
