@@ -80,6 +80,7 @@ class Operation:
         "request",
         "request_types",
         "response",
+        "response_types",
         "responses",
         "uri_parser",
         "verify",
@@ -120,6 +121,7 @@ class Operation:
         self.responses: dict[tuple[int, str, str], Any] = {}
         self.request_types: dict[str | None, tuple[str, str]] = {}
         """What ``extract_content_type`` made of each Content-Type value seen (bounded)."""
+        self.response_types: dict[str | None, tuple[str, str]] = {}
         self.context = parts["context"].operation
         handler = self.handler = parts["handler"]  # AsyncOperation (fastpath.py: decorated once)
         function = handler._fn  # the resolver's (resolver.py: always a coroutine function)
@@ -177,12 +179,19 @@ class Operation:
         checks = self.response
         responses = self.responses
         produces_ok = self.produces_ok
+        response_types = self.response_types
 
         async def validated_send(message: dict[str, Any]) -> None:
             nonlocal send
             if message["type"] == "http.response.start":
                 headers = message["headers"]
-                mime_type, encoding = checks.extract_content_type(headers)
+                raw = content_type_of(headers)
+                found_type = response_types.get(raw)
+                if found_type is None:
+                    found_type = checks.extract_content_type(headers)
+                    if len(response_types) < CONTENT_TYPE_CACHE:
+                        response_types[raw] = found_type
+                mime_type, encoding = found_type
                 status = message["status"]
                 if status < 400 and mime_type not in produces_ok:
                     checks.validate_mime_type(mime_type)

@@ -232,6 +232,31 @@ def _one_of_many(data: Any, produces: list[str]) -> str:
     return content_type
 
 
+class _BodyReading:
+    """The operation as ``_get_body_argument`` reads it, its body schema remembered per content
+    type: ``body_definition`` builds a ``MediaTypeDict`` and logs Connexion's "multiple content
+    types" warning (filtered while serving) on every call, for an answer fixed by the spec."""
+
+    def __init__(self, operation: Any) -> None:
+        self.operation = operation
+        self.is_request_body_defined = operation.is_request_body_defined
+        self.schemas: dict[str | None, Any] = {}
+
+    def body_name(self, content_type: str | None) -> Any:
+        return self.operation.body_name(content_type)
+
+    def body_schema(self, content_type: str | None = None) -> Any:
+        schema = self.schemas.get(content_type)
+        if schema is None:
+            schema = self.operation.body_schema(content_type)
+            if len(self.schemas) < CONTENT_TYPE_CACHE:
+                self.schemas[content_type] = schema
+        return schema
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.operation, name)
+
+
 _NO_BODY = "none"
 _JSON_BODY = "json"
 _CONNEXION = "connexion"
@@ -250,6 +275,7 @@ class Invoker:
         self.body_name = sanitize(spec_operation.body_name(None))
         self.wants_body = self.body_name in self.arguments or self.has_kwargs
         self.trace = spec_operation.method.upper() == "TRACE"
+        self.body_reading = _BodyReading(spec_operation)
         defaults = self._query_arguments({})
         self.defaults: dict[str, Any] | None = (
             defaults if all(isinstance(v, _IMMUTABLE) for v in defaults.values()) else None
@@ -317,7 +343,7 @@ class Invoker:
             kwargs.update(
                 _get_body_argument(
                     body,
-                    operation=self.operation,
+                    operation=self.body_reading,
                     arguments=self.arguments,
                     has_kwargs=self.has_kwargs,
                     sanitize=sanitize,

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import UTC, datetime, timedelta
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+@functools.lru_cache(maxsize=8192)
+def _second(seconds: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+
+
 def iso_ms(ms: int) -> str:
     """``1570096207646`` -> ``"2019-10-03T09:50:07.646Z"``.
 
     ``time.gmtime`` on whole seconds: every listed message renders two or three of these, and a
-    ``datetime`` built from a float cost a sixth of a list request's CPU.
+    ``datetime`` built from a float cost a sixth of a list request's CPU. The same messages are
+    listed again and again, so each whole second's text is remembered (a bounded cache).
     """
     seconds, millis = divmod(ms, 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+    return f"{_second(seconds)}.{millis:03d}Z"
 
 
 def parse_iso_ms(text: str) -> int:
