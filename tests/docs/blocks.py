@@ -13,7 +13,7 @@ convention's reference. In short:
 - any other language (``js``, ``ini``...) needs a directive.
 
 Directives (several separated by ``;``): ``skip (why)`` and ``compile (why)`` (Python: checked for
-syntax only) need their reason in parentheses; ``server`` starts each command as a long-running
+syntax only; JavaScript too, with ``node --check``) need their reason in parentheses; ``server`` starts each command as a long-running
 server, waits for its health and stops it; ``strict`` runs the block against a mock in strict mode;
 ``status 400 503`` names the HTTP error statuses the block's requests must answer; ``bot austin``
 runs the stand-in bot (tests/docs/stand_ins.py) as that user of the default world during the block.
@@ -32,6 +32,7 @@ SHELL = frozenset({"console", "sh", "bash", "shell"})
 PYTHON = frozenset({"python", "py"})
 DATA = frozenset({"json", "yaml", "toml"})
 PICTURES = frozenset({"text", "mermaid"})
+JAVASCRIPT = frozenset({"js", "javascript"})
 
 FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})\s*(?P<lang>[\w+-]*)")
 DIRECTIVE = re.compile(r"^\s*<!--\s*docs-test:\s*(?P<body>.*?)\s*-->\s*$")
@@ -74,7 +75,7 @@ class Block:
         if "skip" in self.directives:
             return "skip"
         if "compile" in self.directives:
-            return "compile" if self.lang in PYTHON else "unmarked"
+            return "compile" if self.lang in PYTHON | JAVASCRIPT else "unmarked"
         if self.lang in SHELL:
             return "server" if "server" in self.directives else "shell"
         if self.lang in PYTHON:

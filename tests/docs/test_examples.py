@@ -34,7 +34,7 @@ import yaml
 
 from mock_server.app import create_app
 from tests.clients.conftest import LiveServer, serve
-from tests.docs.blocks import ROOT, SHELL, Block, blocks, commands, documents
+from tests.docs.blocks import JAVASCRIPT, ROOT, SHELL, Block, blocks, commands, documents
 from tests.docs.stand_ins import running_bot
 
 COMMAND_TIMEOUT = 60.0
@@ -141,6 +141,19 @@ class Page:
         pass  # test_every_block_runs_or_says_why_not names it
 
     def _compile(self, block: Block) -> None:
+        if block.lang in JAVASCRIPT:  # parsed as an ES module: top-level await and require() both parse
+            script = self.scratch / f"example_{block.line}.mjs"
+            script.write_text(block.text, encoding="utf-8")
+            done = subprocess.run(
+                ["node", "--check", script.name],
+                cwd=self.scratch,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if done.returncode != 0:
+                self.fail(block, f"does not parse:\n{done.stderr[-3000:]}")
+            return
         try:
             compile(block.text, block.where, "exec")
         except SyntaxError as error:
@@ -484,3 +497,13 @@ def test_markup__a_block_without_a_way_to_run_or_a_reason_is_named(tmp_path: Pat
     assert len(problems) == 2, problems
     assert "page.md:1: a 'js' block the test cannot run" in problems[0]
     assert "page.md:6: 'skip' needs its reason in parentheses" in problems[1]
+
+
+def test_runner__a_compiled_block_that_does_not_parse_fails(mocks: Mocks, tmp_path: Path) -> None:
+    text = (
+        "<!-- docs-test: compile (a fragment) -->\n```python\ndef f(:\n```\n\n"
+        "<!-- docs-test: compile (a fragment) -->\n```js\nconst x = await fetch(url)\nmodule.exports = (robot) => {\n```\n"
+    )
+    python, js = Page(_page(tmp_path, text), mocks, tmp_path / "run").run()
+    assert "page.md:2 [python]: does not compile" in python, python
+    assert "page.md:7 [js]: does not parse" in js and "SyntaxError" in js, js
