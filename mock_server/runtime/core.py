@@ -148,7 +148,7 @@ class Runtime:
             raise errors.ValidationFailed(errors=problems)
         if not isinstance(doc, dict) or not schema_valid(doc):
             raise SchemaRefused(list(dump_document(doc)) if isinstance(doc, dict) else [orjson.dumps(doc)])
-        return check_world(doc, self.store.config, representable=True)
+        return check_world(doc, self.store.config, representable=True, consume=True)
 
     def _adopt(self, fresh: Store) -> list[Any]:
         # Checked and built without the store's lock; only the swap holds it (world/documents.py).

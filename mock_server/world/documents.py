@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from mock_server import errors
@@ -361,13 +361,23 @@ def document_problems(doc: Any, *, representable: bool = False) -> Problems:
     return problems or _Checker(doc).run()
 
 
-def check_world(doc: Any, config: StoreConfig | None = None, *, representable: bool = False) -> Store:
-    """The store ``doc`` describes, built aside; ``ValidationFailed`` listing every problem if broken."""
+def check_world(
+    doc: Any, config: StoreConfig | None = None, *, representable: bool = False, consume: bool = False
+) -> Store:
+    """The store ``doc`` describes, built aside; ``ValidationFailed`` listing every problem if broken.
+
+    ``consume``: ``doc`` is the caller's alone, and each record is dropped from it as soon as the
+    store has taken what it needs (``Consumed``), so the parsed document and the store built from
+    it do not both exist whole: a large import's peak memory is about the larger of the two."""
     from mock_server.store import Store
 
     problems = document_problems(doc, representable=representable)
     if problems:
         raise errors.ValidationFailed(errors.INVALID_WORLD, problems)
+    if consume:
+        for key, value in doc.items():
+            if isinstance(value, list):
+                doc[key] = Consumed(value)
     from mock_server.store.clock import Clock
 
     host = object.__new__(Store)  # what ``Store.build`` reads of the store it builds for
@@ -381,6 +391,17 @@ def check_world(doc: Any, config: StoreConfig | None = None, *, representable: b
         raise errors.ValidationFailed(
             errors.INVALID_WORLD, {"base": [f"the store cannot load this document: {exc}"]}
         ) from None
+
+
+class Consumed(list[Any]):
+    """A list whose iteration drops each item once it is passed (its place set to None): a
+    store's ``load`` reads each array of the document once, in order."""
+
+    def __iter__(self) -> Iterator[Any]:
+        for i in range(len(self)):
+            item = self[i]
+            self[i] = None
+            yield item
 
 
 def _default_config() -> StoreConfig:

@@ -445,3 +445,21 @@ def test_replace_state__a_world_grown_past_the_budget_takes_its_own_export_back(
     response = control.put("/_mock/state", content=bigger, headers={"Content-Type": "application/json"})
     assert response.status_code == 413, response.text[:300]
     assert control.get("/_mock/state").content == exported
+
+
+def test_check_world__consume_drops_each_record_once_the_store_has_it(store: Any) -> None:
+    import weakref
+
+    from mock_server.world.documents import check_world
+
+    class Record(dict[str, Any]):
+        pass
+
+    doc = grown(store.export(), 5, "consumed")
+    doc["messages"] = [Record(m) for m in doc["messages"]]
+    first = weakref.ref(doc["messages"][0])
+    fresh = check_world(doc, consume=True)
+    assert first() is None and set(doc["messages"]) == {None}
+    assert (
+        fresh.export()["messages"] == check_world(grown(store.export(), 5, "consumed")).export()["messages"]
+    )
