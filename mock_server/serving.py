@@ -176,6 +176,9 @@ def _httptools_protocol(limits: HttpLimits) -> type[asyncio.Protocol]:
             # How a response drops its connection at once, unsent buffer and all (a stream whose
             # client stopped reading, mock_server/stream/response.py); ASGI has no word for it.
             self.scope[ABORT] = self.transport.abort  # type: ignore[literal-required]
+            cycle = self.cycle
+            if cycle is not None:  # its task has not started: it writes through OneWrite
+                cycle.transport = OneWrite(self.transport, cycle)  # type: ignore[assignment]
 
         def on_message_complete(self) -> None:
             super().on_message_complete()
@@ -199,6 +202,58 @@ def _httptools_protocol(limits: HttpLimits) -> type[asyncio.Protocol]:
                 self.transport.close()
 
     return LimitedHttpToolsProtocol
+
+
+class OneWrite:
+    """The transport a request's response is written through (httptools): a response head with a
+    Content-Length is held until the body's first bytes and written with them.
+
+    uvicorn writes a response's head and its body with two ``write`` calls: two sends, two TCP
+    segments and two wake-ups of the client for every response. A body of known length follows
+    its head at once (the app sends it next), so the two go out as one write; a head without a
+    length (a stream, chunked) or of an empty body is written at once, as before. Should the
+    connection close with a head still held, it is written first.
+    """
+
+    __slots__ = ("cycle", "held", "started", "transport")
+
+    def __init__(self, transport: Any, cycle: Any) -> None:
+        self.transport = transport
+        self.cycle = cycle
+        self.held: bytes | None = None
+        self.started = False
+
+    def write(self, data: bytes) -> None:
+        held = self.held
+        if held is not None:
+            self.held = None
+            self.transport.write(held + data)
+            return
+        cycle = self.cycle
+        if not self.started and cycle.response_started:  # this write is the response head
+            self.started = True
+            if (
+                cycle.chunked_encoding is False
+                and cycle.expected_content_length > 0
+                and cycle.scope["method"] != "HEAD"
+            ):
+                self.held = data
+                return
+        self.transport.write(data)
+
+    def is_closing(self) -> bool:
+        closing: bool = self.transport.is_closing()
+        return closing
+
+    def close(self) -> None:
+        held = self.held
+        if held is not None:
+            self.held = None
+            self.transport.write(held)
+        self.transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.transport, name)
 
 
 def _h11_protocol(limits: HttpLimits) -> type[asyncio.Protocol]:

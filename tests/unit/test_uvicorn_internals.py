@@ -106,3 +106,16 @@ def test_request_cycle__built_from_the_protocols_scope_and_started_as_a_task(pro
     source = inspect.getsource(protocol)
     assert "RequestResponseCycle(" in source and "scope=self.scope" in source
     assert "create_task(" in source
+
+
+@pytest.mark.parametrize(
+    "attribute", ["transport", "response_started", "chunked_encoding", "expected_content_length", "scope"]
+)
+def test_httptools_cycle__writes_through_the_attributes_one_write_reads(attribute: str) -> None:
+    # serving.py's OneWrite replaces the cycle's transport before its task starts and reads how
+    # the response head it is handed declared the body.
+    from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
+
+    source = inspect.getsource(RequestResponseCycle)
+    assert re.search(rf"self\.{attribute}\b[^=\n]*=", source), "revisit OneWrite in mock_server/serving.py"
+    assert "self.transport.write(" in inspect.getsource(RequestResponseCycle.send)
