@@ -71,8 +71,25 @@ class TextFormatter(logging.Formatter):
         return f"{self._seconds(record.created)},{int(record.msecs):03d}"
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record is emitted, not when it was configured.
+
+    A server run inside another program (the pytest plugin, the test suite) outlives the stderr it
+    started with when that program swaps and closes its own (pytest's capture does, per test);
+    logging's own last-resort handler resolves the stream the same way.
+    """
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def configure_logging(log_format: str, log_level: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

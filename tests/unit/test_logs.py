@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import sys
 import time
 
-from mock_server.logs import JsonFormatter, TextFormatter
+import pytest
+
+from mock_server.logs import JsonFormatter, TextFormatter, configure_logging
 
 
 def record(created: float, msg: str = "hello") -> logging.LogRecord:
@@ -33,3 +37,23 @@ def test_text_time_is_the_stock_formatters() -> None:
     ours, stock = TextFormatter(), logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     for created in (time.time(), time.time() + 1.5, 1_700_000_000.25):
         assert ours.format(record(created)) == stock.format(record(created))
+
+
+def test_the_handler_writes_to_the_stderr_of_the_moment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A server inside pytest outlives the stderr it was configured with (capture swaps and closes
+    # it per test): records go to the current one, and a closed earlier one raises nothing.
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    first, second = io.StringIO(), io.StringIO()
+    try:
+        monkeypatch.setattr(sys, "stderr", first)
+        configure_logging("text", "info")
+        logging.getLogger("flowdock_mock.test").info("one")
+        first.close()
+        monkeypatch.setattr(sys, "stderr", second)
+        monkeypatch.setattr(logging, "raiseExceptions", True)
+        logging.getLogger("flowdock_mock.test").info("two")
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    assert second.getvalue().rstrip().endswith("INFO flowdock_mock.test: two")
