@@ -7,6 +7,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8080
+# `make test` runs the suite on this many pytest-xdist workers (CI has 2 cores; the container tests
+# share one worker, so the image build overlaps the rest). TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
 .PHONY: help install node-clients run test test-fast test-browser chromium screenshots lint fmt fixtures fuzz bench bench-compare wrk-installed lock clean cluster haproxy podman containers-conf image-base image image-test clean-image bench-stalls docs profile jq
@@ -51,7 +54,7 @@ cluster: $(STAMP) haproxy ## $(CLUSTER_PROCESSES) mock processes (shards) behind
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/flowdock-mock cluster --processes $(CLUSTER_PROCESSES)
 
 test: $(STAMP) $(NODE_STAMP) lint docs chromium haproxy podman jq ## lint, the docs site, then the whole suite: spec, unit, api, contract (Schemathesis), real clients, browser, image
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 test-fast: $(STAMP) haproxy jq ## everything except the Schemathesis, real-client, browser and image runs
 	$(BIN)/python -m pytest -m "not contract and not client and not browser and not container"

@@ -168,7 +168,9 @@ def test_serve__sigterm_gives_a_request_in_flight_one_second(start: object) -> N
 
     conn.close()
     assert server.proc.returncode == 0
-    assert elapsed < STOP_WITHIN + 1.0  # the one-second grace for open requests, then exit (not 20 s)
+    # the one-second grace for open requests, then exit: not the 20 s the request would hold (the
+    # bound leaves room for a loaded machine; what it guards against is waiting out the request)
+    assert elapsed < STOP_WITHIN + 5.0
 
 
 def test_serve__bad_option_exits_2_with_a_clear_message() -> None:

@@ -190,8 +190,11 @@ def start(image: str) -> Iterator[Callable[..., Running]]:
             remove(name)
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if FIGURES:
-        terminalreporter.section("flowdock-mock image")
-        for what, figure in FIGURES.items():
-            terminalreporter.write_line(f"{what}: {figure}")
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """The figures so far ride on each test's report: under xdist only reports reach the controller,
+    whose terminal summary (tests/conftest.py) prints them."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "teardown" and FIGURES:
+        report.user_properties.append(("flowdock-mock image", dict(FIGURES)))

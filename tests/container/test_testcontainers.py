@@ -10,6 +10,7 @@ mode (this machine looks like a container to Testcontainers), and the port publi
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -58,6 +59,11 @@ def docker_api(image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         def answers() -> bool:
             if service.poll() is not None:
                 pytest.fail(f"podman system service exited {service.returncode}")
+            # httpx's Unix-socket transport leaks its socket when the connect fails (a
+            # ResourceWarning, an error here): it is asked only once the socket accepts.
+            with socket.socket(socket.AF_UNIX) as probe:
+                if probe.connect_ex(str(socket_path)) != 0:
+                    return False
             try:
                 return api.get("http://podman/_ping").text == "OK"
             except httpx.TransportError:
