@@ -51,6 +51,7 @@ def create_app(
     limits: Limits | None = None,
     clock: Callable[[], float] | None = None,
     stream_keepalive: float | None = None,
+    stream_lifetime: float | None = None,
     stream_queue: int | None = None,
     max_streams: int | None = None,
     shard: str | None = None,
@@ -69,7 +70,8 @@ def create_app(
     each delivery attempt in all and ``max_webhooks`` the webhooks of one world. ``limits``
     caps the worlds created through ``/_mock/worlds`` and their idle time; ``clock`` (seconds)
     measures idle time, injectable so tests drive expiry (runtime/worlds.py).
-    ``stream_keepalive`` (seconds between keep-alives on a quiet stream) and ``stream_queue``
+    ``stream_keepalive`` (seconds between keep-alives on a quiet stream), ``stream_lifetime``
+    (seconds after which the server ends each stream; None: never) and ``stream_queue``
     (events a stream may have waiting before it is cut) and ``max_streams`` (stream connections
     held at once, every world's together) set the store's config, which every
     world created later shares (mock_server/stream/hub.py). ``shard`` names this server as one
@@ -87,6 +89,8 @@ def create_app(
         store = Store(world if world is not None else load_default_world(), config)
     if stream_keepalive is not None:
         store.config.stream_keepalive = stream_keepalive
+    if stream_lifetime is not None:
+        store.config.stream_lifetime = stream_lifetime
     if stream_queue is not None:
         store.config.stream_queue = stream_queue
     if max_streams is not None:

@@ -190,6 +190,7 @@ def build_app(settings: Settings, base_url: str, *, validate_responses: bool = T
                 world_memory_mb=settings.world_memory_mb,
             ),
             stream_keepalive=settings.stream_keepalive,
+            stream_lifetime=settings.stream_lifetime,
             shard=settings.shard,
         )
     return app

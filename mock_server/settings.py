@@ -71,6 +71,8 @@ class Settings:
     """This server's name as one shard of several: created worlds' ids and credentials start with it."""
     event_log_size: int = 10_000
     stream_keepalive: float = 30.0
+    stream_lifetime: float | None = None
+    """Seconds after which the server ends each stream (clients reconnect); None: never."""
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
     max_headers: int = DEFAULT_MAX_HEADERS
     header_timeout: int = int(DEFAULT_HEADER_TIMEOUT)
@@ -315,6 +317,16 @@ OPTIONS: list[Option] = [
         kind="seconds",
         metavar="SECONDS",
         high=3600,
+    ),
+    Option(
+        "stream-lifetime",
+        ("FLOWDOCK_MOCK_STREAM_LIFETIME",),
+        "seconds after which the server ends each stream cleanly, as Flowdock's did for maintenance; "
+        "clients reconnect (default: never; fractions allowed; for clients that read a response to "
+        "its end, such as a stock Schemathesis run)",
+        kind="seconds",
+        metavar="SECONDS",
+        high=86400,
     ),
     Option(
         "admin-token",

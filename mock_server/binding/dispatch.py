@@ -15,7 +15,8 @@ app declared, and calls into them directly from plain stage functions:
 - ``validate request``: parameters, media type and body, by the operation's Connexion validators
   (parameter validator and body validators built once per operation and media type);
 - ``validate response``: the response's media type, required headers and body, by Connexion's
-  response validators (``x-stream`` bodies pass, fastpath.py);
+  response validators (``x-stream`` bodies pass, fastpath.py; so does a media type marked
+  ``x-stream``, the JSON stream, which has no schema);
 - ``handler``: Connexion's context variables, then the operation's decorated handler; with no
   operation, Connexion's Swagger UI and published spec, else 404.
 
@@ -44,7 +45,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse
 from starlette.responses import Response as StarletteResponse
 
-from mock_server.binding.fastpath import BYTES_KEY
+from mock_server.binding.fastpath import BYTES_KEY, STREAM_KEY
 from mock_server.binding.invoke import (
     CONTENT_TYPE_CACHE,
     Invoker,
@@ -224,6 +225,8 @@ class Operation:
             for media in definition.get("content", {}).values()
         ):
             return required, None  # opaque bytes (x-bytes): the uploader's type is a label, not a promise
+        if (definition.get("content", {}).get(mime_type) or {}).get(STREAM_KEY):
+            return required, None  # a stream (x-stream on the media type): no one body to validate
         try:
             body_validator = checks._validator_map["response"][mime_type]
         except KeyError:

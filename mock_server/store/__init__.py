@@ -78,6 +78,8 @@ class StoreConfig:
     """The instant the world's clock starts at (epoch ms); None: real time (store/clock.py)."""
     stream_keepalive: float = 30.0
     """Seconds between keep-alives on a quiet stream (mock_server/stream/)."""
+    stream_lifetime: float | None = None
+    """Seconds after which the server ends each stream, cleanly (``--stream-lifetime``); None: never."""
     stream_queue: int = 1000
     """Events a stream may have waiting before its client counts as stopped and is cut."""
     max_streams: int = 1000

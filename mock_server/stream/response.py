@@ -13,7 +13,10 @@ quota of events; a duplicate is sent first to a user reconnecting.
 
 The connection is registered with the hub before the response headers go out, so a client that
 posts as soon as it sees them cannot miss its own event. The response ends when the client goes
-away, when the server shuts down, or when the client stops reading (its queue fills up).
+away, when the server shuts down, when the client stops reading (its queue fills up), or, on a
+server started with ``--stream-lifetime``, when that many seconds have passed: then it ends cleanly
+(the last chunk), as Flowdock's servers ended streams for maintenance, and clients reconnect (an SSE
+client with ``Last-Event-ID``, so it misses nothing).
 """
 
 from __future__ import annotations
@@ -189,8 +192,17 @@ class StreamResponse(Response):
         keepalive = JSON_KEEPALIVE if conn.format == JSON else SSE_KEEPALIVE
         interval = self.hub.keepalive
         next_presence = time.monotonic() + interval
+        lifetime = self.hub.store.config.stream_lifetime
+        ends = None if lifetime is None else time.monotonic() + lifetime
         while True:
-            await conn.wait(interval)
+            if ends is not None:
+                left = ends - time.monotonic()
+                if left <= 0 and not conn.queue:  # --stream-lifetime: the server ends it, cleanly
+                    conn.close(f"its lifetime ended (--stream-lifetime {lifetime:g})")
+                    break
+                await conn.wait(min(interval, max(left, 0.0)))
+            else:
+                await conn.wait(interval)
             stalled = self.hub.stall_remaining()
             if stalled > 0:  # a stall fault: not a byte, keep-alives included, until it ends
                 await conn.hold(stalled)
@@ -207,6 +219,8 @@ class StreamResponse(Response):
                 continue
             if conn.closed:
                 break
+            if ends is not None and time.monotonic() >= ends:
+                continue  # the lifetime is over: end it rather than keep it alive
             await send({"type": "http.response.body", "body": keepalive, "more_body": True})
             conn.keepalives_sent += 1
             if conn.active == "true" and time.monotonic() >= next_presence:

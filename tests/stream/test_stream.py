@@ -330,6 +330,33 @@ def test_server_close__ends_the_stream_cleanly(live, open_stream: Opener) -> Non
     stream.wait_end()
 
 
+def test_stream_lifetime__each_stream_ends_cleanly_and_sse_resumes_where_it_ended() -> None:
+    """``--stream-lifetime``: the server ends every stream that long after it opened, with the last
+    chunk (as Flowdock's maintenance did); an SSE client reconnecting with ``Last-Event-ID`` then
+    gets what was said meanwhile. Without it (every other test here) a stream lasts."""
+    from mock_server.app import create_app
+    from tests.clients.conftest import serve
+
+    with serve(create_app(validate_responses=False, stream_lifetime=1.0, stream_keepalive=0.1)) as server:
+        opener = Opener(server)
+        try:
+            json_stream = opener(ALICE["id"], filter="acme/main")
+            sse = opener(ALICE["id"], filter="acme/main", sse=True)
+            json_stream.wait_end()
+            sse.wait_end()
+            assert json_stream.clean and sse.clean  # the last chunk, not a dropped connection
+            assert json_stream.keepalives > 0 and sse.keepalives > 0  # alive until it ended
+            wait_until(lambda: opener.streams() == [], what="the ended streams to be released")
+            seen = server.app.store.events.last_seq
+            say(server, BOB["id"], "said while away")
+            again = opener(ALICE["id"], filter="acme/main", sse=True, headers={"Last-Event-ID": str(seen)})
+            again.wait_for(content_is("said while away"))
+            again.wait_end()
+        finally:
+            for stream in opener.opened:
+                stream.close()
+
+
 def test_slow_consumer__closed_without_holding_up_the_others(
     open_stream: Opener, caplog: pytest.LogCaptureFixture
 ) -> None:
