@@ -134,6 +134,10 @@ class ResponseBook:
             return self._explain(
                 f"flowdock-mock cannot produce a {', '.join(content)} body for {operation_id}"
             )
+        if content[media].get("x-stream"):  # the JSON stream: events until it ends, not one body
+            return self._explain(
+                f"flowdock-mock cannot produce a {status} stream for {operation_id} on demand; connect to it"
+            )
         try:
             body = self.instance(content[media].get("schema") or {})
         except CannotSynthesize as exc:
