@@ -3,12 +3,14 @@ front page, every page is in the navigation. ``make docs`` builds the site with 
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
 import yaml
 
 from mock_server.contract import load_control_spec
+from mock_server.pytest_plugin import OPTION_NAMES
 from mock_server.settings import OPTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,3 +70,9 @@ def test_repository_pages__links_into_docs_become_page_links(tmp_path: Path) -> 
     page = tmp_path / "X.md"
     page.write_text("[a](docs/worlds.md#x) [b](ARCHITECTURE.md) ![i](docs/images/a.png) [c](https://e.org)")
     assert reference.repository_page(page) == "[a](worlds.md#x) b ![i](images/a.png) [c](https://e.org)"
+
+
+def test_pytest_page__lists_the_options_the_plugin_takes() -> None:
+    page = (DOCS / "pytest.md").read_text(encoding="utf-8")
+    listed = page.split("(`seed`", 1)[1].split(".)", 1)[0]
+    assert ["seed", *re.findall(r"`(\w+)`", listed)] == list(OPTION_NAMES)
