@@ -30,6 +30,7 @@ _FIGURES: dict[str, dict[str, str]] = {}
 _GROUPS = {
     "tests/container/": "container",  # one image, built once, by one worker
     "tests/cluster/test_cluster.py": "cluster",  # its tests run in order over one cluster
+    "tests/docs/test_examples.py": "docs",  # its pages' pytest examples run as one batch, once
 }
 """Tests that run on one pytest-xdist worker, in order, under `pytest -n` (as `make test` runs)."""
 

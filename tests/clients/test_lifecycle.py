@@ -26,12 +26,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 STARTUP_TIMEOUT = 60.0
-STOP_WITHIN = 3.0
+STOP_WITHIN = 8.0
 """A bound on the seconds from the signal to the process's exit, not a measure of it: a server that
 waited on open requests or streams would take the 20 s of an added latency, or forever. The promise
 itself ("within a second": uvicorn's one-second grace) is kept by behaviour the tests check (streams
 end with a complete body, no "graceful shutdown exceeded"), and the time is the bench's to report; on
-a machine loaded by parallel test runs a clean exit took 1.06 s, so a 1 s bound failed on load alone."""
+a machine loaded by parallel test runs a clean exit took 1.06 s, so a 1 s bound failed on load alone,
+and 3.75 s at a load average of 12 (`make test` runs two workers)."""
 
 
 def free_port() -> int:
@@ -168,9 +169,7 @@ def test_serve__sigterm_gives_a_request_in_flight_one_second(start: object) -> N
 
     conn.close()
     assert server.proc.returncode == 0
-    # the one-second grace for open requests, then exit: not the 20 s the request would hold (the
-    # bound leaves room for a loaded machine; what it guards against is waiting out the request)
-    assert elapsed < STOP_WITHIN + 5.0
+    assert elapsed < STOP_WITHIN + 1.0  # the one-second grace for open requests, then exit (not 20 s)
 
 
 def test_serve__bad_option_exits_2_with_a_clear_message() -> None:
