@@ -142,17 +142,23 @@ class WorldKeys(Keys):
 
     def __init__(self, index: CredentialIndex, world: World, prefix: str = "") -> None:
         self.index = index
-        self._world = weakref.ref(world)
-        """Weak: the world holds its keys, and a removed world must go without the collector."""
+        self._world: World | None = world
+        self._weak = weakref.ref(world)
+        """Once the world is removed (``forget_world``), only this: the world holds its keys, and a
+        removed world must go without the cyclic collector."""
         self.prefix = prefix
         self.held: set[Key] = set()
 
     @property
     def world(self) -> World:
-        world = self._world()
-        # Whoever uses a world's keys holds the world (a request: ``CURRENT``), so it is alive.
+        world = self._world or self._weak()
+        # Whoever uses a removed world's keys holds the world (a request: ``CURRENT``).
         assert world is not None, "the keys of a world that is gone"
         return world
+
+    def forget_world(self) -> None:
+        """The world is removed: refer to it weakly from now on (it is freed once unused)."""
+        self._world = None
 
     def claim(self, kind: str, value: str) -> bool:
         key = (kind, value)
@@ -322,6 +328,9 @@ def _detach(world: World) -> None:
     store = getattr(world, "store", None)
     if store is not None:
         store.detach()
+    keys = getattr(world, "keys", None)
+    if isinstance(keys, WorldKeys):
+        keys.forget_world()
 
 
 # --- the registry -------------------------------------------------------------------------------

@@ -167,6 +167,27 @@ def _representation_problems(doc: Any) -> Problems:
     return dict(sorted(problems.items()))
 
 
+class _Sharded:
+    """A dict split in ``SHARDS`` by hash: growing one of a million entries rehashes them all in
+    one C call (tens of milliseconds, the interpreter held, so the event loop too); here each
+    resize rehashes a sixty-fourth of them."""
+
+    SHARDS = 64
+    __slots__ = ("_parts",)
+
+    def __init__(self) -> None:
+        self._parts: list[dict[Any, Any]] = [{} for _ in range(self.SHARDS)]
+
+    def __contains__(self, key: Any) -> bool:
+        return key in self._parts[hash(key) % self.SHARDS]
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._parts[hash(key) % self.SHARDS][key]
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._parts[hash(key) % self.SHARDS][key] = value
+
+
 class _Checker:
     """Uniqueness and references over a schema-valid document, collecting every problem."""
 
@@ -183,7 +204,7 @@ class _Checker:
 
     def unique(self, key: str, *fields: str, scope: Callable[[dict[str, Any]], Any] | None = None) -> None:
         for field in fields:
-            seen: dict[Any, str] = {}
+            seen = _Sharded()
             for where, item in self.items(key):
                 value = item.get(field)
                 if value is None:
@@ -244,7 +265,9 @@ class _Checker:
                 self.note(
                     f"{where}.thread_id", f"{thread!r} is not the id of a thread of this message's flow"
                 )
-        thread_of = {(m["flow"], m["id"]): m.get("thread_id") for m in doc.get("messages") or ()}
+        thread_of = _Sharded()
+        for m in doc.get("messages") or ():
+            thread_of[(m["flow"], m["id"])] = m.get("thread_id")
         for where, thread in self.items("threads"):
             self.refers(f"{where}.flow", thread["flow"], flows, "flow")
             self.refers(f"{where}.source_id", thread.get("source_id"), sources, "source")
@@ -290,9 +313,7 @@ class _Checker:
                     f"{member['user']!r} is not a member of the flow's organization",
                 )
 
-    def _initial_message(
-        self, where: str, thread: dict[str, Any], thread_of: dict[tuple[Any, Any], Any]
-    ) -> None:
+    def _initial_message(self, where: str, thread: dict[str, Any], thread_of: _Sharded) -> None:
         """A thread's ``initial_message`` is a message of its flow that belongs to the thread."""
         initial = thread.get("initial_message")
         if initial is None:
@@ -377,7 +398,7 @@ def check_world(
     if consume:
         for key, value in doc.items():
             if isinstance(value, list):
-                doc[key] = Consumed(value)
+                doc[key] = Consumed.moving(value)
     from mock_server.store.clock import Clock
 
     host = object.__new__(Store)  # what ``Store.build`` reads of the store it builds for
@@ -396,6 +417,17 @@ def check_world(
 class Consumed(list[Any]):
     """A list whose iteration drops each item once it is passed (its place set to None): a
     store's ``load`` reads each array of the document once, in order."""
+
+    @classmethod
+    def moving(cls, items: list[Any], step: int = DUMP_ELEMENTS) -> Consumed:
+        """``items`` moved into a ``Consumed`` (``items`` left empty), a slice at a time: one
+        copy of a million references, or one release of them, is a long C call."""
+        out = cls()
+        for start in range(0, len(items), step):
+            out.extend(items[start : start + step])
+        while items:
+            del items[-step:]
+        return out
 
     def __iter__(self) -> Iterator[Any]:
         for i in range(len(self)):
