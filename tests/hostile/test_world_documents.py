@@ -150,3 +150,43 @@ def test_replace_state__mutated_world_loads_and_round_trips_or_is_refused_unchan
     auth = (WORLD["users"][0]["api_token"], "")
     for path in READS:
         assert client.get(path, auth=auth).status_code < 500, path
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        {"color": "pink", "value": "open"},  # outside Flowdock's ten colours
+        {"value": "open"},
+        {"color": "red"},
+        {"color": "red", "value": 5},
+        "green",
+    ],
+)
+def test_replace_state__a_thread_status_flowdock_could_not_show_is_refused(
+    world_app: Any, status: Any
+) -> None:
+    # Accepted once, it made every read of the thread's messages answer 500 (response validation
+    # holds the spec's ThreadStatus): the document's check refuses it and the state stays.
+    doc = json.loads(json.dumps(WORLD))
+    thread = next(t for t in doc["threads"] if t["status"])
+    thread["status"] = status
+    world_app.store.reset()
+    client = world_app.test_client()
+    before = client.get("/_mock/state").json()
+    response = client.put("/_mock/state", json=doc)
+    assert response.status_code == 400, response.text[:500]
+    assert response.json()["message"] == errors.INVALID_WORLD
+    assert "status" in json.dumps(response.json()["errors"])
+    assert client.get("/_mock/state").json() == before
+
+
+def test_replace_state__a_thread_status_in_flowdocks_colours_is_served(world_app: Any) -> None:
+    doc = json.loads(json.dumps(WORLD))
+    thread = next(t for t in doc["threads"] if t["status"])
+    thread["status"] = {"color": "purple", "value": "in review"}
+    world_app.store.reset()
+    client = world_app.test_client()
+    assert client.put("/_mock/state", json=doc).status_code == 200
+    auth = (WORLD["users"][0]["api_token"], "")
+    for path in READS:
+        assert client.get(path, auth=auth).status_code == 200, path
