@@ -5,8 +5,9 @@ much of that goes to modules it imports for features the mock does not use: Star
 client (``connexion.apps.abstract`` imports it for ``App.test_client``; it brings httpx, whose
 package imports its command line client, rich, click and pygments), ``requests`` (for the remote
 ``$ref``s of ``connexion.json_schema``; the mock's specs have none) and Flask (Connexion's
-optional ``flask`` extra; the mock is an ``AsyncApp``). ``leave_unimported()``, called by the
-``serve`` command before it builds the app, makes those imports cheap:
+optional ``flask`` extra; the mock is an ``AsyncApp``). ``leave_unimported()``, called when the process's
+entry (``cli.main()`` reading ``sys.argv``: the console script, ``python -m mock_server``) runs
+``serve``, before it builds the app, makes those imports cheap:
 
 - ``ABSENT`` modules are not found, exactly as if their optional dependency were not installed;
   each importer handles that (httpx defines a ``main`` that says so, Connexion leaves its Flask
@@ -15,8 +16,8 @@ optional ``flask`` extra; the mock is an ``AsyncApp``). ``leave_unimported()``, 
   the named attributes is read, and whose named attributes import it when called
   (``TestClient(app)`` still makes a real test client).
 
-Only the serving process does this (never the library a test suite imports): nothing in it runs
-the parts left out, and ``tests/unit/test_server_imports.py`` checks a served mock still answers
+Only the serving process does this (never the library a test suite imports, nor ``cli.main([...])``
+called by another program): nothing in it runs the parts left out, and ``tests/unit/test_server_imports.py`` checks a served mock still answers
 with them left out.
 """
 

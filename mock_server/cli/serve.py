@@ -13,7 +13,6 @@ import sys
 from mock_server.launch import banner as banner_text
 from mock_server.launch import base_url_for, bind_socket, build_app, make_server, raise_fd_limit
 from mock_server.logs import configure_logging
-from mock_server.server_imports import leave_unimported
 from mock_server.settings import Settings, add_serve_arguments, settings_from_args
 
 NAME = "serve"
@@ -33,7 +32,6 @@ def execute(args: argparse.Namespace) -> int:
 
 
 def serve(settings: Settings) -> int:
-    leave_unimported()  # the test client, requests, Flask: a server never runs them (server_imports.py)
     configure_logging(settings.log_format, settings.log_level)
     raise_fd_limit()  # each open stream holds a descriptor: as many as this system allows
     sock = bind_socket(settings.host, settings.port)

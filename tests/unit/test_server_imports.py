@@ -90,3 +90,27 @@ def test_everything_the_server_uses_still_answers(served: dict[str, object]) -> 
 
 def test_a_deferred_name_called_is_the_real_thing(served: dict[str, object]) -> None:
     assert served["client"] == "starlette.testclient"
+
+
+ENTRY = textwrap.dedent(
+    """
+    import json, sys
+    from mock_server import cli
+    from mock_server.server_imports import ABSENT
+    argv = ["serve", "--port", "0", "--history", "acme/x=/nonexistent/x-2020-01-01.zip"]
+    code = cli.main(argv) if sys.argv[1] == "called" else (sys.argv.__setitem__(slice(1, None), argv), cli.main())[1]
+    print(json.dumps({"code": code, "finders": [type(f).__name__ for f in sys.meta_path]}))
+    """
+)
+
+
+@pytest.mark.parametrize(("how", "left_out"), [("entry", True), ("called", False)])
+def test_only_the_process_entry_leaves_modules_out(how: str, left_out: bool) -> None:
+    # The console script (main() reading sys.argv) changes its own process's imports; a program
+    # calling main([...]) in its own process (a test suite, as tests/history does) keeps them.
+    done = subprocess.run(
+        [sys.executable, "-c", ENTRY, how], capture_output=True, text=True, timeout=120, check=False
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["code"] == 2, done.stderr  # the archive does not exist: refused before serving
+    assert ("_Absent" in result["finders"]) is left_out
