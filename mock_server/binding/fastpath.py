@@ -245,11 +245,6 @@ body, which would wait for its end; its events are checked against spec/asyncapi
 
 BYTES_KEY = "x-bytes"
 """Vendor key of a response schema whose body is opaque bytes under whatever type they were given
-(an uploaded file, spec/control.yaml): not parsed as that type, which they need not be."""
-
-
-BYTES_KEY = "x-bytes"
-"""Vendor key of a response schema whose body is opaque bytes under whatever type they were given
 (an uploaded file, spec/control.yaml): not parsed as that type, which they need not be
 (dispatch.py leaves such a response unvalidated)."""
 
