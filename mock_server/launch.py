@@ -231,6 +231,7 @@ def make_server(app: Any, log_level: str, on_ready: Any, limits: HttpLimits | No
         access_log=False,  # journal.py logs one line per request instead
         timeout_graceful_shutdown=1,  # SIGTERM/SIGINT: open requests get one second, then the server is gone
         lifespan="on",
+        ws="none",  # no WebSocket routes: uvicorn need not import a WebSocket protocol
         **uvicorn_options(limits or HttpLimits()),
     )
     return Server(config)

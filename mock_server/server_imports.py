@@ -36,7 +36,7 @@ DEFERRED: dict[str, tuple[str, ...]] = {
     "starlette.testclient": ("TestClient",),
     "requests": (),
     "httpx": (),
-    "uvicorn": (),
+    "uvicorn": ("Config",),  # uvicorn.lifespan's annotation; the package imports click for its CLI
     "jinja2": ("pass_context",),
 }
 """Module -> the attributes imported by name (``from m import a``), which stand in until called."""

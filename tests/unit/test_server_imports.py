@@ -46,10 +46,13 @@ SCRIPT = textwrap.dedent(
     for path in ("/openapi.json", "/openapi.yaml", "/_mock/swagger/"):
         code, body = asyncio.run(get(path))
         status[path] = [code, len(body)]
+    from mock_server.launch import make_server
+    make_server(app, "warning", lambda: None).config.load()  # the lifespan and protocol classes
+    heavy = {name: name in sys.modules for name in ("click", "uvicorn.main", "websockets")}
     from starlette.testclient import TestClient
     client = TestClient(app)  # a stand-in's named attribute imports the real module when called
     print(json.dumps({"status": status, "imported": left_out, "stand_ins": stand_ins,
-                      "client": type(client).__module__}))
+                      "client": type(client).__module__, "heavy": heavy}))
     """
 )
 
@@ -86,6 +89,12 @@ def test_everything_the_server_uses_still_answers(served: dict[str, object]) -> 
     for path in ("/openapi.json", "/openapi.yaml", "/_mock/swagger/"):
         code, size = status[path]
         assert code == 200 and size > 1000, (path, code, size)
+
+
+def test_the_server_loads_without_uvicorns_command_line_or_websockets(served: dict[str, object]) -> None:
+    # uvicorn.lifespan imports Config from the package, whose __init__ imports its click command
+    # line; the WebSocket protocol is imported unless ws="none": neither runs in the mock.
+    assert served["heavy"] == {"click": False, "uvicorn.main": False, "websockets": False}
 
 
 def test_a_deferred_name_called_is_the_real_thing(served: dict[str, object]) -> None:
