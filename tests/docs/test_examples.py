@@ -20,7 +20,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import tomllib
 from collections.abc import Iterator
 from contextlib import ExitStack, suppress
@@ -36,6 +35,7 @@ from mock_server.app import create_app
 from tests.clients.conftest import LiveServer, serve
 from tests.docs.blocks import JAVASCRIPT, ROOT, SHELL, Block, blocks, commands, documents
 from tests.docs.stand_ins import running_bot
+from tests.waiting import poll
 
 COMMAND_TIMEOUT = 60.0
 """A hang detector for one block (the kit's waits in the docs take at most 10 s)."""
@@ -358,19 +358,25 @@ def pytest_outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str |
     return run_pytest_examples(tmp_path_factory.mktemp("pytest-examples"))
 
 
+HEALTHY = "healthy"
+"""What ``_wait_healthy``'s poll sees once the server answers."""
+
+
 def _wait_healthy(process: subprocess.Popen[bytes], url: str) -> str | None:
     """None once ``url`` answers 200; what went wrong otherwise (the process ended, or time ran out)."""
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
-    while time.monotonic() < deadline:
+
+    def outcome() -> str | None:
         if process.poll() is not None:
             return f"exited {process.returncode} before it was healthy"
         try:
-            if requests.get(url, timeout=2).status_code == 200:
-                return None
+            return HEALTHY if requests.get(url, timeout=2).status_code == 200 else None
         except requests.RequestException:
-            pass
-        time.sleep(0.1)  # a server process offers nothing to wait on but its port
-    return f"was not healthy within {SERVER_START_TIMEOUT:g} s"
+            return None
+
+    seen = poll(outcome, SERVER_START_TIMEOUT, interval=0.1)  # a server offers nothing but its port
+    if seen is None:
+        return f"was not healthy within {SERVER_START_TIMEOUT:g} s"
+    return None if seen == HEALTHY else seen
 
 
 def _alive_in_group(pgid: int) -> bool:
@@ -397,14 +403,13 @@ def _stop(process: subprocess.Popen[bytes]) -> bool:
     whether every process of it ended within the bound (the rest is then killed)."""
     with suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + SERVER_STOP_TIMEOUT
-    try:
-        while time.monotonic() < deadline:
-            process.poll()
-            if not _alive_in_group(process.pid):
-                return True
-            time.sleep(0.05)  # a process group offers nothing to wait on
-        return False
+
+    def ended() -> bool:
+        process.poll()  # reaps the leader, which would otherwise linger as a zombie
+        return not _alive_in_group(process.pid)
+
+    try:  # a process group offers nothing to wait on but its members' states
+        return bool(poll(ended, SERVER_STOP_TIMEOUT, interval=0.05))
     finally:
         _end_group(process)
 
