@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from mock_server.app import create_app
+from mock_server.runtime.worlds import DEFAULT_ID
 from mock_server.store import Store
 from mock_server.world import MAIN_USER, SECOND_USER
 
@@ -83,6 +84,20 @@ def store(app: Any) -> Iterator[Store]:
     """The app's store, reset to the seeded world."""
     app.store.reset()
     yield app.store
+
+
+def delete_created_worlds(registry: Any) -> None:
+    """Delete every world of ``registry`` (an app's ``worlds``) but the default one."""
+    for world_id in list(registry.by_id):
+        if world_id != DEFAULT_ID:
+            registry.delete(world_id)
+
+
+@pytest.fixture
+def worlds_app(app: Any, store: Store) -> Iterator[Any]:
+    """The session app; every world a test creates is deleted after it."""
+    yield app
+    delete_created_worlds(app.worlds)
 
 
 @pytest.fixture

@@ -27,14 +27,6 @@ from mock_server.world import loading
 from tests.conftest import assert_error
 
 
-@pytest.fixture
-def worlds_app(app: Any, store: Any) -> Iterator[Any]:
-    yield app
-    for world_id in list(app.worlds.by_id):
-        if world_id != DEFAULT_ID:
-            app.worlds.delete(world_id)
-
-
 def grown(doc: dict[str, Any], messages: int, text: str) -> dict[str, Any]:
     """``doc`` with ``messages`` more messages of ``text`` in the flow of its first message."""
     template = next(m for m in doc["messages"] if m["event"] == "message")

@@ -19,6 +19,7 @@ from mock_server.app import create_app
 from mock_server.runtime.worlds import DEFAULT_ID
 from mock_server.store import keys
 from mock_server.world import MAIN_USER, OAUTH_APP
+from tests.conftest import delete_created_worlds
 
 SHARD = "s7"
 PREFIX = SHARD + "."
@@ -28,9 +29,7 @@ PREFIX = SHARD + "."
 def shard_app() -> Iterator[Any]:
     app = create_app(shard=SHARD)
     yield app
-    for world_id in list(app.worlds.by_id):
-        if world_id != DEFAULT_ID:
-            app.worlds.delete(world_id)
+    delete_created_worlds(app.worlds)
 
 
 @pytest.fixture

@@ -23,18 +23,9 @@ from mock_server.app import create_app
 from mock_server.runtime.worlds import DEFAULT_ID, Limits
 from mock_server.store import keys
 from mock_server.world import MAIN_USER, OAUTH_APP
-from tests.conftest import assert_error
+from tests.conftest import assert_error, delete_created_worlds
 
 MAIN = "/flows/acme/main"
-
-
-@pytest.fixture
-def worlds_app(app: Any, store: Any) -> Iterator[Any]:
-    """The session app; every world a test creates is deleted after it."""
-    yield app
-    for world_id in list(app.worlds.by_id):
-        if world_id != DEFAULT_ID:
-            app.worlds.delete(world_id)
 
 
 @pytest.fixture
@@ -523,9 +514,7 @@ def limited_app(clock: Clock) -> Any:
 @pytest.fixture
 def limited(limited_app: Any) -> Iterator[Any]:
     yield limited_app
-    for world_id in list(limited_app.worlds.by_id):
-        if world_id != DEFAULT_ID:
-            limited_app.worlds.delete(world_id)
+    delete_created_worlds(limited_app.worlds)
 
 
 def test_idle_world__is_removed_after_the_timeout_and_use_keeps_it(limited: Any, clock: Clock) -> None:

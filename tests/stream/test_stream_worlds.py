@@ -19,7 +19,7 @@ import pytest
 
 from mock_server.runtime.worlds import DEFAULT_ID
 from tests.clients.conftest import LiveServer
-from tests.conftest import ALICE
+from tests.conftest import ALICE, delete_created_worlds
 from tests.stream.conftest import Opener, basic, wait_until
 
 MAIN = "/flows/acme/main/messages"
@@ -31,9 +31,7 @@ def worlds(live: LiveServer) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
     registry = live.app.worlds
     a, b = registry.create_from({}), registry.create_from({})
     yield a, b
-    for world_id in list(registry.by_id):
-        if world_id != DEFAULT_ID:
-            registry.delete(world_id)
+    delete_created_worlds(registry)
 
 
 def user(world: dict[str, Any], user_id: int) -> dict[str, Any]:
