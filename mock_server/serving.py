@@ -113,12 +113,49 @@ def protocol_class(limits: HttpLimits) -> type[asyncio.Protocol]:
     return _httptools_protocol(limits)
 
 
+class _HeadGuard(asyncio.Protocol):
+    """What both limited protocols add to uvicorn's: the head timer's stop, the keep-alive grace of
+    a connection that has sent no request yet, and a refusal written before the connection closes.
+    Mixed in before uvicorn's protocol class, whose attributes it uses."""
+
+    loop: Any
+    transport: Any
+    timeout_keep_alive: Any
+    timeout_keep_alive_handler: Any
+    timeout_keep_alive_task: Any
+    _head_timer: asyncio.TimerHandle | None
+
+    def _guard(self) -> None:
+        """Called by ``connection_made`` once uvicorn's has run."""
+        self._head_timer = None
+        # uvicorn arms its keep-alive timer only after a response; a connection that never sends
+        # a request gets the same grace.
+        self.timeout_keep_alive_task = self.loop.call_later(
+            self.timeout_keep_alive, self.timeout_keep_alive_handler
+        )
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_head_timer()
+        super().connection_lost(exc)
+
+    def _stop_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _refuse(self, response: bytes) -> None:
+        self._stop_head_timer()
+        if not self.transport.is_closing():
+            self.transport.write(response)
+            self.transport.close()
+
+
 def _httptools_protocol(limits: HttpLimits) -> type[asyncio.Protocol]:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
     too_large, too_slow = _refusals(limits)
 
-    class LimitedHttpToolsProtocol(HttpToolsProtocol):
+    class LimitedHttpToolsProtocol(_HeadGuard, HttpToolsProtocol):
         """Counts what arrives while a request head is unfinished, and times it."""
 
         def connection_made(self, transport: Any) -> None:
@@ -127,16 +164,7 @@ def _httptools_protocol(limits: HttpLimits) -> type[asyncio.Protocol]:
             self._head_bytes = 0
             self._head_size = 0
             self._header_count = 0
-            self._head_timer: asyncio.TimerHandle | None = None
-            # uvicorn arms its keep-alive timer only after a response; a connection that never
-            # sends a request gets the same grace.
-            self.timeout_keep_alive_task = self.loop.call_later(
-                self.timeout_keep_alive, self.timeout_keep_alive_handler
-            )
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._stop_head_timer()
-            super().connection_lost(exc)
+            self._guard()
 
         def data_received(self, data: bytes) -> None:
             if self._reading_head:
@@ -184,22 +212,14 @@ def _httptools_protocol(limits: HttpLimits) -> type[asyncio.Protocol]:
             super().on_message_complete()
             self._reading_head = True  # what follows is the next request
 
-        def _stop_head_timer(self) -> None:
-            if self._head_timer is not None:
-                self._head_timer.cancel()
-                self._head_timer = None
-
         def _head_timed_out(self) -> None:
             self._head_timer = None
             if self._reading_head and not self.transport.is_closing():
                 self._refuse(too_slow)
 
         def _refuse(self, response: bytes) -> None:
-            self._stop_head_timer()
             self._reading_head = False
-            if not self.transport.is_closing():
-                self.transport.write(response)
-                self.transport.close()
+            super()._refuse(response)
 
     return LimitedHttpToolsProtocol
 
@@ -262,14 +282,14 @@ def _h11_protocol(limits: HttpLimits) -> type[asyncio.Protocol]:
 
     too_large, too_slow = _refusals(limits)
 
-    class LimitedH11Protocol(H11Protocol):
+    class LimitedH11Protocol(_HeadGuard, H11Protocol):
         """h11 keeps at most ``max_header_bytes`` of an unfinished head (its own bound, set by
         ``uvicorn_options``; its error becomes our 431); every finished head is measured before
         uvicorn acts on it; the head timer runs while h11 waits for a request."""
 
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
-            self._head_timer: asyncio.TimerHandle | None = None
+            self._guard()
             self._refusal: bytes | None = None
             parse = self.conn.next_event
 
@@ -293,15 +313,6 @@ def _h11_protocol(limits: HttpLimits) -> type[asyncio.Protocol]:
                 return event
 
             self.conn.next_event = judged  # type: ignore[method-assign]
-            # uvicorn arms its keep-alive timer only after a response; a connection that never
-            # sends a request gets the same grace.
-            self.timeout_keep_alive_task = self.loop.call_later(
-                self.timeout_keep_alive, self.timeout_keep_alive_handler
-            )
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._stop_head_timer()
-            super().connection_lost(exc)
 
         def data_received(self, data: bytes) -> None:
             self._arm_head_timer()
@@ -315,11 +326,6 @@ def _h11_protocol(limits: HttpLimits) -> type[asyncio.Protocol]:
         def _arm_head_timer(self) -> None:
             if self._head_timer is None and self.conn.their_state is h11.IDLE:
                 self._head_timer = self.loop.call_later(limits.header_timeout, self._head_timed_out)
-
-        def _stop_head_timer(self) -> None:
-            if self._head_timer is not None:
-                self._head_timer.cancel()
-                self._head_timer = None
 
         def _head_timed_out(self) -> None:
             self._head_timer = None
@@ -337,12 +343,6 @@ def _h11_protocol(limits: HttpLimits) -> type[asyncio.Protocol]:
                 super().send_400_response(msg)
             else:
                 self._refuse(self._refusal)
-
-        def _refuse(self, response: bytes) -> None:
-            self._stop_head_timer()
-            if not self.transport.is_closing():
-                self.transport.write(response)
-                self.transport.close()
 
     return LimitedH11Protocol
 
