@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.waiting import wait_until
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 STARTUP_TIMEOUT = 60.0
@@ -71,18 +73,16 @@ class Server:
             reader.start()
 
     def wait_ready(self) -> None:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline:
+        def ready() -> bool:
             if self.proc.poll() is not None:
                 pytest.fail(f"server exited with {self.proc.returncode}: {''.join(self.err)}")
             try:
                 with urllib.request.urlopen(self.url + "/_mock/health", timeout=1) as r:
-                    if r.status == 200 and any("serving on" in line for line in self.out):
-                        return
+                    return r.status == 200 and any("serving on" in line for line in self.out)
             except OSError:
-                pass
-            time.sleep(0.1)
-        pytest.fail("server did not become ready")
+                return False
+
+        wait_until(ready, STARTUP_TIMEOUT, "the server to be healthy and print its banner", interval=0.1)
 
     def stop_with(self, sig: int) -> float:
         """Send ``sig``; the seconds until the process has exited."""
