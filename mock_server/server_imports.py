@@ -4,8 +4,10 @@ Importing Connexion takes most of the time ``flowdock-mock serve`` needs before 
 much of that goes to modules it imports for features the mock does not use: Starlette's test
 client (``connexion.apps.abstract`` imports it for ``App.test_client``; it brings httpx, whose
 package imports its command line client, rich, click and pygments), ``requests`` (for the remote
-``$ref``s of ``connexion.json_schema``; the mock's specs have none) and Flask (Connexion's
-optional ``flask`` extra; the mock is an ``AsyncApp``). ``leave_unimported()``, called when the process's
+``$ref``s of ``connexion.json_schema``; the mock's specs have none), Flask (Connexion's
+optional ``flask`` extra; the mock is an ``AsyncApp``) and the parts of Werkzeug Connexion
+imports only for Flask (``werkzeug/__init__`` imports its development server, its test client and
+its WSGI request wrapper; Connexion's ASGI app uses its local proxies only). ``leave_unimported()``, called when the process's
 entry (``cli.main()`` reading ``sys.argv``: the console script, ``python -m mock_server``) runs
 ``serve``, before it builds the app, makes those imports cheap:
 
@@ -24,6 +26,7 @@ with them left out.
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
 import importlib.util
 import sys
 import types
@@ -38,6 +41,13 @@ DEFERRED: dict[str, tuple[str, ...]] = {
     "httpx": (),
     "uvicorn": ("Config",),  # uvicorn.lifespan's annotation; the package imports click for its CLI
     "jinja2": ("pass_context",),
+    # werkzeug/__init__ imports its development server, its test client and its WSGI wrappers
+    # (http.server, socketserver, the form parser, ~50 ms); connexion.lifecycle names its Request
+    # in an annotation, werkzeug.local's ClosingIterator serves a WSGI middleware: neither runs
+    "werkzeug.serving": ("run_simple",),
+    "werkzeug.test": ("Client",),
+    "werkzeug.wrappers": ("Request", "Response"),
+    "werkzeug.wsgi": ("ClosingIterator",),
 }
 """Module -> the attributes imported by name (``from m import a``), which stand in until called."""
 
@@ -84,6 +94,18 @@ def _deferred_attribute(module: str, attribute: str) -> Any:
     return call
 
 
+def _locate(name: str) -> importlib.machinery.ModuleSpec | None:
+    """Where module ``name`` is, running nothing of it nor of its parent packages
+    (``importlib.util.find_spec`` of a submodule imports its parent, which may import it)."""
+    parent, _, _ = name.rpartition(".")
+    if not parent:
+        return importlib.util.find_spec(name)
+    parent_spec = sys.modules[parent].__spec__ if parent in sys.modules else _locate(parent)
+    if parent_spec is None or parent_spec.submodule_search_locations is None:
+        return None
+    return importlib.machinery.PathFinder.find_spec(name, list(parent_spec.submodule_search_locations))
+
+
 def leave_unimported() -> None:
     """Leave ``ABSENT`` and ``DEFERRED`` unimported in this process (the server's, at its start)."""
     if not any(isinstance(finder, _Absent) for finder in sys.meta_path):
@@ -91,7 +113,7 @@ def leave_unimported() -> None:
     for name, attributes in DEFERRED.items():
         if name in sys.modules:
             continue  # already imported: nothing to save
-        spec = importlib.util.find_spec(name)  # where it is; nothing of it runs
+        spec = _locate(name)
         if spec is None:
             continue
         stand_in = _StandIn(name)

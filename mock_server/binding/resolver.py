@@ -147,9 +147,18 @@ class FlowdockResolver(Resolver):  # type: ignore[misc]
         # module name -> a function giving its handlers' first argument per request (the stream
         # hub of the request's world)
         self.per_request = per_request or {}
+        # operationId -> its resolution: each of Connexion's layers (routing, security, the
+        # validators, the context, the handlers' app) resolves every operation again, and
+        # finding a handler (its module, its name) is most of what building an operation costs
+        self._resolved: dict[str, Resolution] = {}
 
     def resolve(self, operation: Any) -> Resolution:
-        operation_id = operation.operation_id
+        resolution = self._resolved.get(operation.operation_id)
+        if resolution is None:
+            resolution = self._resolved[operation.operation_id] = self._resolve(operation.operation_id)
+        return resolution
+
+    def _resolve(self, operation_id: str) -> Resolution:
         fn = find_handler(self.modules[operation_id], operation_id, self.package)
         if fn is None:
             fn = _not_implemented(operation_id)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import urllib.request
 
 from mock_server.settings import env_value
 
@@ -38,6 +37,8 @@ def health(url: str | None, timeout: float) -> int:
         port = (env_value(("FLOWDOCK_MOCK_PORT", "PORT")) or ("", "8080"))[1]
         url = f"http://127.0.0.1:{port}"
     target = url.rstrip("/") + "/_mock/health"
+    import urllib.request  # here: every command's parser module is imported, serve's start included
+
     try:
         with urllib.request.urlopen(target, timeout=timeout) as response:
             ok = response.status == 200 and json.load(response).get("status") == "ok"

@@ -377,3 +377,46 @@ def test_max_streams__flag_and_variable(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("FLOWDOCK_MOCK_MAX_STREAMS", "7")
     assert settings_from_args(parse_args([])).max_streams == 7
     assert settings_from_args(parse_args(["--world-memory-mb", "64"])).world_memory_mb == 64
+
+
+def test_serve__the_collector_is_off_while_starting_and_on_once_serving(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # serve() pauses the cyclic GC while it imports and builds, and turns it on again once the
+    # server accepts connections (the banner), or when the start fails.
+    import gc
+
+    from mock_server.cli import serve as serve_command
+
+    seen: dict[str, bool] = {}
+
+    class Stub:
+        def __init__(self, ready: Any) -> None:
+            self.ready = ready
+
+        def run(self, sockets: Any) -> None:
+            seen["building"] = gc.isenabled()
+            self.ready()
+            seen["serving"] = gc.isenabled()
+
+    monkeypatch.setattr(serve_command, "configure_logging", lambda *args: None)  # this process's own
+    monkeypatch.setattr(serve_command, "build_app", lambda settings, base_url: object())
+    monkeypatch.setattr(serve_command, "make_server", lambda app, level, ready, limits: Stub(ready))
+    monkeypatch.setattr(serve_command, "banner_text", lambda *args: "")
+    assert gc.isenabled()
+    assert serve_command.serve(Settings(host="127.0.0.1", port=0)) == 0
+    assert seen == {"building": False, "serving": True}
+    assert gc.isenabled()
+
+    monkeypatch.setattr(serve_command, "make_server", lambda *args: (_ for _ in ()).throw(RuntimeError))
+    with pytest.raises(RuntimeError):
+        serve_command.serve(Settings(host="127.0.0.1", port=0))
+    assert gc.isenabled()  # a failed start leaves the program's collector as it was
+
+    gc.disable()  # a program that runs without the collector keeps it off
+    try:
+        monkeypatch.setattr(serve_command, "make_server", lambda app, level, ready, limits: Stub(ready))
+        serve_command.serve(Settings(host="127.0.0.1", port=0))
+        assert seen == {"building": False, "serving": False}
+    finally:
+        gc.enable()

@@ -54,3 +54,26 @@ def test_every_operation_of_both_specs_is_implemented() -> None:
         op for op, module in control.items() if find_handler(module, op, "mock_server.control") is None
     ]
     assert not missing
+
+
+def test_each_operation_is_resolved_once_for_all_of_connexions_layers(monkeypatch) -> None:
+    # Connexion's routing, security, validation and context layers and the handlers' app each
+    # resolve every operation again; finding its handler (module, name) happens once per app.
+    from collections import Counter
+
+    from mock_server.app import create_app
+    from mock_server.binding import resolver
+    from mock_server.contract import load_control_spec
+
+    found: Counter[str] = Counter()
+    real = resolver.find_handler
+
+    def counting(module_name: str, operation_id: str, package: str = "mock_server.handlers") -> object:
+        found[operation_id] += 1
+        return real(module_name, operation_id, package)
+
+    monkeypatch.setattr(resolver, "find_handler", counting)
+    app = create_app(validate_responses=True)
+    assert app.test_client().get("/flows").status_code == 401  # the first request builds the layers
+    operations = [*OperationIndex(load_spec()).operations, *OperationIndex(load_control_spec()).operations]
+    assert found == Counter(operations)

@@ -48,7 +48,7 @@ SCRIPT = textwrap.dedent(
         status[path] = [code, len(body)]
     from mock_server.launch import make_server
     make_server(app, "warning", lambda: None).config.load()  # the lifespan and protocol classes
-    heavy = {name: name in sys.modules for name in ("click", "uvicorn.main", "websockets")}
+    heavy = {name: name in sys.modules for name in ("click", "uvicorn.main", "websockets", "http.server")}
     from starlette.testclient import TestClient
     client = TestClient(app)  # a stand-in's named attribute imports the real module when called
     print(json.dumps({"status": status, "imported": left_out, "stand_ins": stand_ins,
@@ -78,7 +78,18 @@ def test_the_absent_modules_are_never_imported(served: dict[str, object]) -> Non
 
 def test_the_deferred_modules_stay_stand_ins_while_the_api_answers(served: dict[str, object]) -> None:
     assert served["stand_ins"] == dict.fromkeys(
-        ("starlette.testclient", "requests", "httpx", "uvicorn", "jinja2"), "_StandIn"
+        (
+            "starlette.testclient",
+            "requests",
+            "httpx",
+            "uvicorn",
+            "jinja2",
+            "werkzeug.serving",
+            "werkzeug.test",
+            "werkzeug.wrappers",
+            "werkzeug.wsgi",
+        ),
+        "_StandIn",
     )
 
 
@@ -93,8 +104,14 @@ def test_everything_the_server_uses_still_answers(served: dict[str, object]) -> 
 
 def test_the_server_loads_without_uvicorns_command_line_or_websockets(served: dict[str, object]) -> None:
     # uvicorn.lifespan imports Config from the package, whose __init__ imports its click command
-    # line; the WebSocket protocol is imported unless ws="none": neither runs in the mock.
-    assert served["heavy"] == {"click": False, "uvicorn.main": False, "websockets": False}
+    # line; the WebSocket protocol is imported unless ws="none"; werkzeug's package imports its
+    # development server (http.server): none of them runs in the mock.
+    assert served["heavy"] == {
+        "click": False,
+        "uvicorn.main": False,
+        "websockets": False,
+        "http.server": False,
+    }
 
 
 def test_a_deferred_name_called_is_the_real_thing(served: dict[str, object]) -> None:
@@ -123,3 +140,23 @@ def test_only_the_process_entry_leaves_modules_out(how: str, left_out: bool) -> 
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["code"] == 2, done.stderr  # the archive does not exist: refused before serving
     assert ("_Absent" in result["finders"]) is left_out
+
+
+def test_a_submodule_is_left_out_without_importing_its_package() -> None:
+    # importlib.util.find_spec("werkzeug.serving") imports werkzeug, whose __init__ imports
+    # werkzeug.serving: the stand-in must be in place before the package runs.
+    script = (
+        "import json, sys\n"
+        "from mock_server.server_imports import leave_unimported\n"
+        "leave_unimported()\n"
+        "before = 'werkzeug' in sys.modules\n"
+        "import werkzeug\n"
+        "print(json.dumps([before, type(sys.modules['werkzeug.serving']).__name__,\n"
+        "                  'http.server' in sys.modules, werkzeug.run_simple.__module__]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    before, serving, http_server, _ = json.loads(done.stdout.strip().splitlines()[-1])
+    assert (before, serving, http_server) == (False, "_StandIn", False)
