@@ -159,13 +159,13 @@ def build_app(settings: Settings, base_url: str, *, validate_responses: bool = T
         for text in IMPORT_WARNINGS:
             warnings.filterwarnings("ignore", message=text)
         from mock_server.app import create_app
-        from mock_server.history import gc_paused
         from mock_server.runtime.worlds import Limits
         from mock_server.store import StoreConfig
+        from mock_server.world.loading import collector_paused
 
     # a large world (a history export) becomes objects faster without the collector, and what
     # the server starts with lives as long as it does: frozen rather than walked once it is on
-    with gc_paused(freeze=bool(settings.history)):
+    with collector_paused():
         world = load_world(settings)
         app = create_app(
             world=world,

@@ -8,7 +8,6 @@ from typing import Any
 
 from starlette.responses import Response
 
-from mock_server.runtime import history
 from mock_server.runtime.core import collector_paused
 from mock_server.runtime.worlds import Worlds
 
@@ -104,6 +103,8 @@ def clear_world_faults(worlds: Worlds, world: str) -> Any:
 
 async def export_world_history(worlds: Worlds, world: str, organization: str, flow: str) -> Any:
     """The flow as a Flowdock export; built off the event loop (a large flow takes a while)."""
+    from mock_server.runtime import history  # here: histories are ~5 ms of a start that may never use them
+
     store = worlds.get(world).store
     data = await asyncio.to_thread(history.export_zip, store, organization, flow)
     disposition = f'attachment; filename="{flow}.zip"'
@@ -112,5 +113,7 @@ async def export_world_history(worlds: Worlds, world: str, organization: str, fl
 
 async def load_world_history(worlds: Worlds, world: str, organization: str, flow: str, body: bytes) -> Any:
     """The zip in the body loaded as ``organization/flow``: read and checked off the event loop."""
+    from mock_server.runtime import history
+
     runtime = worlds.get(world).runtime
     return await asyncio.to_thread(history.load_into, runtime, body, organization, flow), 201

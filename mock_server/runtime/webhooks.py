@@ -48,7 +48,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import h11
 import orjson
 
 from mock_server import errors
@@ -485,6 +484,8 @@ def post(
         if remaining <= 0:
             raise _Deadline
         return remaining
+
+    import h11  # here: a server most often delivers no webhook, and h11 is ~10 ms of its start
 
     family, kind, proto, _, address = addresses[0]
     sock = socket.socket(family, kind, proto)

@@ -53,3 +53,54 @@ def test_response_codes_become_string_keys() -> None:
     spec = specification(doc)
     assert list(spec["paths"]["/x"]["get"]["responses"]) == ["200"]
     assert spec_module.string_keys({1: {2: 3}}) == {"1": {"2": 3}}
+
+
+def _with_ref(description: str) -> dict[str, Any]:
+    doc = _doc("built")
+    doc["paths"] = {
+        "/x": {"get": {"responses": {"200": {"$ref": "#/components/responses/Ok"}}}},
+        "/y": {"get": {"responses": {"200": {"$ref": "#/components/responses/Ok"}}}},
+    }
+    doc["components"] = {"responses": {"Ok": {"description": description}}}
+    return doc
+
+
+def test_a_built_specification_is_read_back_as_built(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLOWDOCK_MOCK_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(spec_module, "BUILT", spec_module._Built())  # nothing from this process
+    built = specification(_with_ref("fine"))
+    assert built.spec["paths"]["/x"]["get"]["responses"]["200"] == {"description": "fine"}  # resolved
+    assert len(list((tmp_path / "specs").iterdir())) == 1
+
+    monkeypatch.setattr(spec_module, "BUILT", spec_module._Built())  # another process: the file
+    resolve = pytest.fail  # building again would resolve the references again
+    monkeypatch.setattr("connexion.spec.resolve_refs", lambda *args, **kwargs: resolve("built again"))
+    read = specification(_with_ref("fine"))
+    assert (read.raw, read.spec, read.base_path) == (built.raw, built.spec, built.base_path)
+    again = specification(_with_ref("fine"))
+    assert again.spec == read.spec and again.spec is not read.spec  # fresh objects each time
+    clone = read.clone()
+    clone.base_path = "/moved"
+    assert read.base_path == built.base_path  # a clone's change stays its own
+
+
+def test_an_edited_document_is_built_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLOWDOCK_MOCK_CACHE_DIR", str(tmp_path))
+    assert specification(_with_ref("first")).spec["paths"]["/y"]["get"]["responses"]["200"] == {
+        "description": "first"
+    }
+    edited = specification(_with_ref("second"))
+    assert edited.spec["paths"]["/y"]["get"]["responses"]["200"] == {"description": "second"}
+    assert edited.raw["components"]["responses"]["Ok"] == {"description": "second"}
+    assert len(list((tmp_path / "specs").iterdir())) == 2
+
+
+def test_a_damaged_built_file_is_built_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLOWDOCK_MOCK_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(spec_module, "BUILT", spec_module._Built())
+    specification(_with_ref("damaged"))
+    (cached,) = (tmp_path / "specs").iterdir()
+    cached.write_bytes(b"\x00garbage")
+    monkeypatch.setattr(spec_module, "BUILT", spec_module._Built())
+    read = specification(_with_ref("damaged"))
+    assert read.spec["paths"]["/x"]["get"]["responses"]["200"] == {"description": "damaged"}
