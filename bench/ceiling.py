@@ -39,6 +39,7 @@ def main() -> None:
         host="127.0.0.1",
         port=args.port,
         http="httptools",
+        loop="asyncio",  # the mock's event loop (mock_server/launch.py EVENT_LOOP)
         log_level="warning",
         access_log=False,
     )

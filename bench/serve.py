@@ -109,7 +109,9 @@ def main() -> None:
     app, info = build(args)
     sys.stdout.write("BENCH_JSON " + json.dumps(info) + "\n")
     sys.stdout.flush()
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
+    from mock_server.launch import EVENT_LOOP
+
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", loop=EVENT_LOOP)
 
 
 if __name__ == "__main__":

@@ -123,3 +123,18 @@ def test_read_journal__a_dash_reads_standard_input(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps({"size": 50, "requests": [entry]})))
 
     assert read_journal("-") == {"size": 50, "requests": [entry]}
+
+
+def test_the_server_runs_on_asyncios_own_event_loop() -> None:
+    # uvicorn picks uvloop when it is installed (connexion[uvicorn] installs it); the mock asks for
+    # asyncio's loop, which serves 32 busy connections fairly (mock_server/launch.py EVENT_LOOP).
+    import asyncio
+
+    from mock_server.launch import make_server
+
+    loop = make_server(object(), "warning", lambda: None).config.get_loop_factory()()
+    try:
+        assert type(loop).__module__.startswith("asyncio."), type(loop)
+        assert isinstance(loop, asyncio.BaseEventLoop)
+    finally:
+        loop.close()
