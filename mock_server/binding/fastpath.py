@@ -6,7 +6,9 @@ and a jsonschema validator for each parameter value, each request body and each 
 (``Draft4Validator(schema)`` plus a deep copy of the parameter). The subclasses here build each of
 these once, per operation or per schema object, and reuse it. Validation itself is unchanged:
 the same validator classes, format checker, schemas and error texts, so every request is
-validated exactly as before, only without rebuilding the validators.
+validated exactly as before, only without rebuilding the validators. A response validator also
+remembers the bodies it has passed, by their bytes (``PassedBodies``): the same bytes are not
+parsed and judged again.
 
 The caches live in the objects of one app (``validator_map()`` makes a fresh set per
 ``create_app``), never at module level, so apps built by tests do not share or leak state.
@@ -17,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -249,6 +252,66 @@ BYTES_KEY = "x-bytes"
 (dispatch.py leaves such a response unvalidated)."""
 
 
+class PassedBodies:
+    """Response bodies each response validator has passed, by their exact bytes, so the same bytes
+    are not parsed and validated again (a bounded memo, one per app).
+
+    A response validator is a pure function of the body's bytes (its schema, media type and
+    encoding are fixed per validator), so bytes it has passed once pass again: a list read again
+    while nothing changed is checked by one dict lookup instead of a parse and a validation. What
+    fails is never remembered; a body over ``max_body`` bytes is not remembered; the oldest bodies
+    are forgotten first once ``budget`` bytes are held.
+    """
+
+    def __init__(self, budget: int = 8 * 1024 * 1024, max_body: int = 256 * 1024) -> None:
+        self.budget = budget
+        self.max_body = max_body
+        self.held = 0
+        self._passed: dict[tuple[Any, bytes], None] = {}
+        self._lock = threading.Lock()  # apps served by several threads (tests) share nothing else
+
+    def __contains__(self, key: tuple[Any, bytes]) -> bool:
+        return key in self._passed
+
+    def add(self, validator: Any, body: bytes) -> None:
+        size = len(body)
+        if size > self.max_body:
+            return
+        with self._lock:
+            passed = self._passed
+            while passed and self.held + size > self.budget:
+                oldest = next(iter(passed))
+                del passed[oldest]
+                self.held -= len(oldest[1])
+            if (validator, body) not in passed:
+                passed[(validator, body)] = None
+                self.held += size
+
+
+def _remembering_wrap_send(passed: PassedBodies) -> Any:
+    """``AbstractResponseBodyValidator.wrap_send`` that skips the bytes ``passed`` holds for it."""
+
+    def wrap_send(self: Any, send: Any) -> Any:
+        messages: list[Any] = []
+
+        async def send_(message: Any) -> None:
+            messages.append(message)
+            if message["type"] == "http.response.start" or message.get("more_body", False):
+                return
+            body = b"".join(m.get("body", b"") for m in messages)
+            if (self, body) not in passed:
+                parsed = self._parse(iter((body,)))
+                if not (parsed is None and self._nullable):
+                    self._validate(parsed)
+                passed.add(self, body)
+            while messages:
+                await send(messages.pop(0))
+
+        return send_
+
+    return wrap_send
+
+
 def _unless_stream(wrap_send: Any) -> Any:
     def wrap(self: Any, send: Any) -> Any:
         schema = self._schema
@@ -268,6 +331,7 @@ def validator_map(parameter: Any = ParameterValidator) -> dict[str, Any]:
     request, so a validator is cached under the schema's identity, kept alive by the cache.
     """
     cache: dict[tuple[str, int], tuple[Any, Any]] = {}
+    passed = PassedBodies()
 
     def once(kind: str, schema: Any, build: Any) -> Any:
         key = (kind, id(schema))
@@ -314,7 +378,7 @@ def validator_map(parameter: Any = ParameterValidator) -> dict[str, Any]:
         if base is JSONResponseBodyValidator:
             members["_parse"] = _parse_json_response
         if response:
-            members["wrap_send"] = _unless_stream(getattr(base, "wrap_send"))  # noqa: B009 (mypy: type)
+            members["wrap_send"] = _unless_stream(_remembering_wrap_send(passed))
         return type(base.__name__, (base,), members)
 
     body = MediaTypeDict(VALIDATOR_MAP["body"])

@@ -142,3 +142,65 @@ def test_validator_map__json_response_bodies_parse_as_before() -> None:
     assert validator._parse([]) is None
     with pytest.raises(NonConformingResponseBody):
         validator._parse([b"{not json"])
+
+
+def _sent_through(validator: Any, body: bytes) -> list[dict[str, Any]]:
+    """``body`` sent through ``validator.wrap_send`` as a response; what reached the client."""
+    import asyncio
+
+    out: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        out.append(message)
+
+    async def respond() -> None:
+        wrapped = validator.wrap_send(send)
+        await wrapped({"type": "http.response.start", "status": 200, "headers": []})
+        await wrapped({"type": "http.response.body", "body": body})
+
+    asyncio.run(respond())
+    return out
+
+
+def test_validator_map__response_bytes_passed_once_are_not_parsed_again() -> None:
+    from connexion.exceptions import NonConformingResponseBody
+
+    from mock_server.binding.fastpath import validator_map
+
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}}}
+    validator = validator_map()["response"]["application/json"](
+        {"type": "http"}, schema=schema, encoding="utf-8"
+    )
+    parsed: list[bytes] = []
+    parse = validator._parse
+    validator._parse = lambda stream: parsed.append(b"".join(stream)) or parse([parsed[-1]])
+
+    for _ in range(3):
+        assert _sent_through(validator, b'{"n": 1}')[-1]["body"] == b'{"n": 1}'
+    assert parsed == [b'{"n": 1}']  # the same bytes: validated once
+
+    for _ in range(2):  # a failure is never remembered: each send is judged again
+        with pytest.raises(NonConformingResponseBody):
+            _sent_through(validator, b'{"n": "one"}')
+    assert parsed == [b'{"n": 1}', b'{"n": "one"}', b'{"n": "one"}']
+
+    other = validator_map()["response"]["application/json"]({"type": "http"}, schema=schema, encoding="utf-8")
+    other._parse = validator._parse
+    _sent_through(other, b'{"n": 1}')  # another validator (another app) has its own memo
+    assert parsed[-1] == b'{"n": 1}' and len(parsed) == 4
+
+
+def test_passed_bodies__hold_at_most_their_budget_oldest_forgotten_first() -> None:
+    from mock_server.binding.fastpath import PassedBodies
+
+    passed = PassedBodies(budget=10, max_body=6)
+    judge = object()
+    passed.add(judge, b"aaaa")
+    passed.add(judge, b"bbbb")
+    passed.add(judge, b"cccc")  # 12 > 10: the oldest goes
+    assert (judge, b"aaaa") not in passed
+    assert (judge, b"bbbb") in passed and (judge, b"cccc") in passed
+    assert passed.held == 8
+    passed.add(judge, b"toolong")  # over max_body: never held
+    assert (judge, b"toolong") not in passed and passed.held == 8
+    assert (object(), b"bbbb") not in passed  # bytes passed by one validator only
