@@ -252,6 +252,7 @@ class OneWrite:
         cycle = self.cycle
         if not self.started and cycle.response_started:  # this write is the response head
             self.started = True
+            self.cycle = None  # read for the head only: no cycle <-> transport reference cycle left
             if (
                 cycle.chunked_encoding is False
                 and cycle.expected_content_length > 0

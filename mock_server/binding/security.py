@@ -51,7 +51,10 @@ def _remember(request: Any, info: dict[str, Any]) -> dict[str, Any]:
 
 def record_legacy(request: Any, rule: str, field: str) -> None:
     """A legacy allowance applied to this request: recorded as the normaliser records its rules."""
-    state = request.scope.get(REQUEST_STATE) if request is not None else None
+    _record_in(request.scope.get(REQUEST_STATE) if request is not None else None, rule, field)
+
+
+def _record_in(state: dict[str, Any] | None, rule: str, field: str) -> None:
     if state is None:
         return
     applied = state.setdefault("normalizations", [])
@@ -67,14 +70,16 @@ class LegacyAllowance:
     creating a source) and records the rule; strict mode allows none of it.
     """
 
-    __slots__ = ("allowed", "request")
+    __slots__ = ("allowed", "state")
 
     def __init__(self, request: Any, *, allowed: bool) -> None:
-        self.request = request
+        # the request's state, not the request: the request's scope holds this object (in the
+        # security context), and a cycle would leave every request to the garbage collector
+        self.state = request.scope.get(REQUEST_STATE) if request is not None else None
         self.allowed = allowed
 
     def record(self, rule: str, field: str = "credentials") -> None:
-        record_legacy(self.request, rule, field)
+        _record_in(self.state, rule, field)
 
 
 def _user_of_token(store: Store, username: str, password: str) -> Any:
