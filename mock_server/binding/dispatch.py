@@ -232,7 +232,9 @@ class Operation:
         except KeyError:
             return required, None
         validator = body_validator(
-            None,
+            # the operation's method, for the one request-dependent choice the validator makes:
+            # whether to remember what it passed (reads only, fastpath.py's PassedBodies)
+            {"type": "http", "method": spec_operation.method.upper()},
             schema=spec_operation.response_schema(str(status), mime_type),
             nullable=utils.is_nullable(definition),
             encoding=encoding,

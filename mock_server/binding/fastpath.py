@@ -289,10 +289,12 @@ class PassedBodies:
 
 
 def _remembering_wrap_send(passed: PassedBodies) -> Any:
-    """``AbstractResponseBodyValidator.wrap_send`` that skips the bytes ``passed`` holds for it."""
+    """``AbstractResponseBodyValidator.wrap_send`` that skips the bytes ``passed`` holds for it
+    and, for a GET operation's answers, adds what it passes (a write's answer is new each time)."""
 
     def wrap_send(self: Any, send: Any) -> Any:
         messages: list[Any] = []
+        remember = (self._scope or {}).get("method") == "GET"  # a write's answer is never sent again
 
         async def send_(message: Any) -> None:
             messages.append(message)
@@ -303,7 +305,8 @@ def _remembering_wrap_send(passed: PassedBodies) -> Any:
                 parsed = self._parse(iter((body,)))
                 if not (parsed is None and self._nullable):
                     self._validate(parsed)
-                passed.add(self, body)
+                if remember:
+                    passed.add(self, body)
             while messages:
                 await send(messages.pop(0))
 

@@ -169,7 +169,7 @@ def test_validator_map__response_bytes_passed_once_are_not_parsed_again() -> Non
 
     schema = {"type": "object", "properties": {"n": {"type": "integer"}}}
     validator = validator_map()["response"]["application/json"](
-        {"type": "http"}, schema=schema, encoding="utf-8"
+        {"type": "http", "method": "GET"}, schema=schema, encoding="utf-8"
     )
     parsed: list[bytes] = []
     parse = validator._parse
@@ -184,10 +184,20 @@ def test_validator_map__response_bytes_passed_once_are_not_parsed_again() -> Non
             _sent_through(validator, b'{"n": "one"}')
     assert parsed == [b'{"n": 1}', b'{"n": "one"}', b'{"n": "one"}']
 
-    other = validator_map()["response"]["application/json"]({"type": "http"}, schema=schema, encoding="utf-8")
+    other = validator_map()["response"]["application/json"](
+        {"type": "http", "method": "GET"}, schema=schema, encoding="utf-8"
+    )
     other._parse = validator._parse
     _sent_through(other, b'{"n": 1}')  # another validator (another app) has its own memo
     assert parsed[-1] == b'{"n": 1}' and len(parsed) == 4
+
+    write = validator_map()["response"]["application/json"](
+        {"type": "http", "method": "POST"}, schema=schema, encoding="utf-8"
+    )
+    write._parse = validator._parse
+    for _ in range(2):  # a write's answer is new each time: judged, never remembered
+        _sent_through(write, b'{"n": 2}')
+    assert parsed[-2:] == [b'{"n": 2}', b'{"n": 2}']
 
 
 def test_passed_bodies__hold_at_most_their_budget_oldest_forgotten_first() -> None:
