@@ -116,16 +116,13 @@ def set_clock(worlds: Worlds, body: dict[str, Any], world: str | None = None) ->
     start = at if at is not None else clock.reset_ms() if body.get("reset") else clock.now_ms()
     if start + advance > MAX_MS:
         raise errors.ValidationFailed.field("advance_ms", OUT_OF_RANGE)
-    if body.get("reset"):
-        clock.reset()
-    if at is not None:
-        clock.set(at)
-    if advance:
-        clock.advance(advance)
-    if body.get("freeze") is True:
-        clock.freeze()
-    elif body.get("freeze") is False:
-        clock.resume()
+    freeze = body.get("freeze")
+    clock.change(
+        reset=bool(body.get("reset")),
+        at_ms=at,
+        advance_ms=advance,
+        freeze=freeze if isinstance(freeze, bool) else None,
+    )
     return clock.to_dict(), 200
 
 

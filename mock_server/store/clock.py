@@ -97,6 +97,31 @@ class Clock:
             else:
                 self._offset += ms
 
+    def change(
+        self,
+        *,
+        reset: bool = False,
+        at_ms: int | None = None,
+        advance_ms: int = 0,
+        freeze: bool | None = None,
+    ) -> None:
+        """Reset, set, advance, then freeze (True) or resume (False), as one step under the lock:
+        ``POST /_mock/clock``. A clock frozen by the change stands exactly where it was told
+        (``{"set": t, "freeze": true}`` is ``t``, however much real time passes while the steps
+        run); ``ValueError`` before anything changes when the result would be out of range."""
+        with self._lock:
+            real = self._real()
+            if reset:
+                frozen, offset = None, 0 if self.start_ms is None else self.start_ms - real
+            else:
+                frozen, offset = self._frozen, self._offset
+            now = at_ms if at_ms is not None else frozen if frozen is not None else real + offset
+            now = in_range(min(now, MAX_MS) + advance_ms)
+            if freeze is True or (freeze is None and frozen is not None):
+                self._frozen = now
+            else:
+                self._frozen, self._offset = None, now - real
+
     def to_dict(self) -> dict[str, Any]:
         """The clock as ``GET /_mock/clock`` shows it."""
         now = self.now_ms()

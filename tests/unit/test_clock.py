@@ -86,3 +86,39 @@ def test_cli__clock_start_past_the_last_instant_dates_express_is_refused() -> No
     for text in (str(MAX_MS + 1), "+10000-01-01T00:00:00+00:00", "1969-12-31T23:59:59Z"):
         with pytest.raises(UsageError):
             settings_from_args(parse_args(["--clock-start", text]))
+
+
+class TickingTime(FakeTime):
+    """Real time that moves a millisecond every time it is read, as it may between two steps."""
+
+    def __call__(self) -> int:
+        self.ms += 1
+        return self.ms
+
+
+def test_clock__a_change_that_freezes_stands_exactly_where_it_was_told() -> None:
+    clock = Clock(real=TickingTime())
+    clock.change(at_ms=1_704_067_200_000, freeze=True)
+    assert clock.now_ms() == 1_704_067_200_000 and clock.frozen
+    clock.change(advance_ms=90_000)
+    assert clock.now_ms() == 1_704_067_290_000 and clock.frozen
+    clock.change(at_ms=5, advance_ms=5, freeze=False)
+    assert not clock.frozen and 10 <= clock.now_ms() <= 12
+
+
+def test_clock__a_change_out_of_range_changes_nothing() -> None:
+    real = FakeTime()
+    clock = Clock(real=real)
+    clock.change(at_ms=100, freeze=True)
+    with pytest.raises(ValueError):
+        clock.change(reset=True, at_ms=MAX_MS, advance_ms=1, freeze=False)
+    assert clock.now_ms() == 100 and clock.frozen
+
+
+def test_clock__a_change_that_resets_goes_back_to_the_start_instant() -> None:
+    real = FakeTime()
+    clock = Clock(start_ms=5_000, real=real)
+    clock.change(at_ms=1, freeze=True)
+    clock.change(reset=True, advance_ms=3)
+    real.ms += 2
+    assert clock.now_ms() == 5_005 and not clock.frozen
