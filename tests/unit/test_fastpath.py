@@ -9,15 +9,17 @@ many mutations of them (nulls, wrong types, unknown enum values, missing fields)
 from __future__ import annotations
 
 import copy
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
+import jsonschema_rs
 import pytest
 from connexion.json_schema import Draft4ResponseValidator
 from connexion.spec import Specification
 from jsonschema import Draft4Validator
 
-from mock_server.binding.fastpath import _compiled_schema, _Cycle, _FastThenExact, fast_then_exact
+from mock_server.binding.fastpath import _compiled_schema, _Cycle, _FastThenExact, _reachable, fast_then_exact
 from mock_server.contract import load_spec
 
 GETS = [
@@ -114,6 +116,59 @@ def test_compiled_schema__write_only_never_validates_in_responses() -> None:
     )
     assert validator.is_valid({})
     assert not validator.is_valid({"secret": "s"})
+
+
+REFERRING = {
+    "type": "object",
+    "properties": {"a": {"$ref": "#/components/schemas/A"}, "b": {"$ref": "#/properties/a"}},
+    "components": {
+        "schemas": {
+            "A": {"type": "array", "items": {"$ref": "#/components/schemas/B~1C"}},
+            "B/C": {"type": "integer"},
+            "Unused": {"type": "string"},
+        },
+        "responses": {"Unused": {"description": "never referred to"}},
+    },
+}
+
+
+def test_compiled_schema__keeps_only_the_components_a_reference_reaches() -> None:
+    compiled = _compiled_schema(REFERRING, nullable=True, write_only=False)
+    assert compiled["components"] == {
+        "schemas": {"A": REFERRING["components"]["schemas"]["A"], "B/C": {"type": "integer"}}
+    }
+    assert REFERRING["components"]["schemas"]["Unused"] == {"type": "string"}, "the source is not changed"
+    fast = fast_then_exact(Draft4Validator(REFERRING), REFERRING, nullable=True, write_only=False)
+    assert isinstance(fast, _FastThenExact)
+    assert fast.is_valid_fast({"a": [1, 2], "b": [3]})
+    assert not fast.is_valid_fast({"a": ["x"]}) and not fast.is_valid_fast({"b": ["x"]})
+
+
+def test_compiled_schema__a_reference_it_cannot_follow_keeps_every_component() -> None:
+    schema = {"$ref": "#/components/schemas/Missing", "components": {"schemas": {"A": {}}}}
+    assert _reachable(schema) is schema
+    no_refs = {"type": "integer", "components": {"schemas": {"A": {"type": "string"}}}}
+    assert _reachable(no_refs) == {"type": "integer"}
+
+
+@pytest.mark.parametrize(("template", "url"), GETS[:4], ids=[g[0] for g in GETS[:4]])
+def test_compiled_schema__with_connexions_components_beside_it_judges_as_with_them_all(
+    alice: Any, resolved: dict[str, Any], template: str, url: str
+) -> None:
+    # Connexion's response validator is given the whole document's components with the schema
+    alone = response_schema(resolved, template)
+    schema = {**alone, "components": resolved["components"]}
+    assert "components" not in _compiled_schema(schema, nullable=True, write_only=True)
+    pruned = fast_then_exact(Draft4Validator(schema), schema, nullable=True, write_only=True)
+    assert isinstance(pruned, _FastThenExact)
+    everything = jsonschema_rs.Draft4Validator(
+        {**_compiled_schema(alone, nullable=True, write_only=True), "components": resolved["components"]},
+        validate_formats=True,
+    )
+    body = alice.get(url).json()
+    judged = [body, *itertools.islice(mutations(body), 300)]
+    assert [pruned.is_valid_fast(b) for b in judged] == [everything.is_valid(b) for b in judged]
+    assert not all(everything.is_valid(b) for b in judged)
 
 
 def test_compiled_schema__a_cycle_is_refused() -> None:
