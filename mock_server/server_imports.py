@@ -48,8 +48,19 @@ DEFERRED: dict[str, tuple[str, ...]] = {
     "werkzeug.test": ("Client",),
     "werkzeug.wrappers": ("Request", "Response"),
     "werkzeug.wsgi": ("ClosingIterator",),
+    # the standard library's, read by functions that run on rarer paths: Starlette's HTTPException
+    # (``http.client.responses``, with it the email package), its cookies and its debug page's
+    # escaping, connexion.json_schema's remote references
+    "http.client": (),
+    "http.cookies": (),
+    "html": (),
+    "urllib.request": (),
 }
 """Module -> the attributes imported by name (``from m import a``), which stand in until called."""
+
+PARENT_IMPORTS_IT = frozenset({"werkzeug"})
+"""Packages whose ``__init__`` imports their ``DEFERRED`` submodules: not imported for the stand-in
+(any other parent is, and gets the stand-in as its attribute, as ``import http.client`` expects)."""
 
 
 class _Absent:
@@ -123,3 +134,6 @@ def leave_unimported() -> None:
         for attribute in attributes:
             setattr(stand_in, attribute, _deferred_attribute(name, attribute))
         sys.modules[name] = stand_in
+        parent, _, child = name.rpartition(".")
+        if parent and parent not in PARENT_IMPORTS_IT:
+            setattr(importlib.import_module(parent), child, stand_in)

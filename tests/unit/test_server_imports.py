@@ -25,8 +25,8 @@ SCRIPT = textwrap.dedent(
     app = create_app()
     auth = b"Basic " + base64.b64encode(f"{MAIN_USER['api_token']}:".encode())
 
-    async def get(path):
-        scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(),
+    async def get(path, method="GET"):
+        scope = {"type": "http", "method": method, "path": path, "raw_path": path.encode(),
                  "query_string": b"", "root_path": "", "http_version": "1.1", "scheme": "http",
                  "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1),
                  "headers": [(b"host", b"127.0.0.1"), (b"authorization", auth)]}
@@ -42,16 +42,33 @@ SCRIPT = textwrap.dedent(
     status = {}
     status["flows"] = asyncio.run(get("/flows"))[0]
     left_out = {name: name in sys.modules for name in ABSENT}
+    by_first_answer = {name: name in sys.modules for name in ("email.parser", "html.entities", "http.server")}
     stand_ins = {name: type(sys.modules[name]).__name__ for name in DEFERRED if name in sys.modules}
     for path in ("/openapi.json", "/openapi.yaml", "/_mock/swagger/"):
         code, body = asyncio.run(get(path))
         status[path] = [code, len(body)]
+    code, body = asyncio.run(get("/no/such/path"))  # Flowdock's error shape
+    status["unknown"] = [code, json.loads(body)]
+    code, body = asyncio.run(get("/flows", "PATCH"))  # Starlette's 405 reads http.client's reason phrases
+    status["wrong method"] = [code, json.loads(body)]
+    # the other standard-library stand-ins, on the paths that read them: Starlette's cookie parser,
+    # its debug page's escaping, connexion.json_schema's file references
+    from starlette.requests import cookie_parser
+    from starlette.middleware.errors import ServerErrorMiddleware
+    import connexion.json_schema, http, urllib
+    try:
+        raise ValueError("<boom>")
+    except ValueError as exc:
+        page = ServerErrorMiddleware(app, debug=True).generate_html(exc)
+    status["rarer"] = [cookie_parser('a="b\\"c"; d=e'), "&lt;boom&gt;" in page,
+                       urllib.request.url2pathname("/x%20y"), http.client.responses[404],
+                       type(http.cookies).__name__, type(sys.modules["html"]).__name__]
     from mock_server.launch import make_server
     make_server(app, "warning", lambda: None).config.load()  # the lifespan and protocol classes
     heavy = {name: name in sys.modules for name in ("click", "uvicorn.main", "websockets", "http.server")}
     from starlette.testclient import TestClient
     client = TestClient(app)  # a stand-in's named attribute imports the real module when called
-    print(json.dumps({"status": status, "imported": left_out, "stand_ins": stand_ins,
+    print(json.dumps({"status": status, "imported": left_out, "stand_ins": stand_ins, "first": by_first_answer,
                       "client": type(client).__module__, "heavy": heavy}))
     """
 )
@@ -76,6 +93,14 @@ def test_the_absent_modules_are_never_imported(served: dict[str, object]) -> Non
     }
 
 
+def test_the_first_answer_needs_no_email_parser_html_entities_or_http_server(
+    served: dict[str, object],
+) -> None:
+    # http.client (Starlette's reason phrases) imports the email package; html its entities table;
+    # werkzeug its development server: none of them is imported before a 404 or a debug page needs it
+    assert served["first"] == {"email.parser": False, "html.entities": False, "http.server": False}
+
+
 def test_the_deferred_modules_stay_stand_ins_while_the_api_answers(served: dict[str, object]) -> None:
     assert served["stand_ins"] == dict.fromkeys(
         (
@@ -88,6 +113,10 @@ def test_the_deferred_modules_stay_stand_ins_while_the_api_answers(served: dict[
             "werkzeug.test",
             "werkzeug.wrappers",
             "werkzeug.wsgi",
+            "http.client",
+            "http.cookies",
+            "html",
+            "urllib.request",
         ),
         "_StandIn",
     )
@@ -100,6 +129,10 @@ def test_everything_the_server_uses_still_answers(served: dict[str, object]) -> 
     for path in ("/openapi.json", "/openapi.yaml", "/_mock/swagger/"):
         code, size = status[path]
         assert code == 200 and size > 1000, (path, code, size)
+    assert status["unknown"] == [404, {"message": "not found"}]
+    assert status["wrong method"][0] == 405
+    # each stand-in, read, is the real module from then on (in sys.modules and its package)
+    assert status["rarer"] == [{"a": 'b"c', "d": "e"}, True, "/x y", "Not Found", "module", "module"]
 
 
 def test_the_server_loads_without_uvicorns_command_line_or_websockets(served: dict[str, object]) -> None:

@@ -104,3 +104,30 @@ def test_a_damaged_built_file_is_built_again(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setattr(spec_module, "BUILT", spec_module._Built())
     read = specification(_with_ref("damaged"))
     assert read.spec["paths"]["/x"]["get"]["responses"]["200"] == {"description": "damaged"}
+
+
+def test_the_versions_a_cached_build_depends_on_are_the_installed_ones() -> None:
+    # read from the dist-info directory names (importlib.metadata parses the metadata with the
+    # email package, whose import every start would pay): the same versions
+    from importlib.metadata import version
+
+    import connexion
+    import jsonschema
+
+    assert spec_module._installed(connexion, "connexion") == version("connexion")
+    assert spec_module._installed(jsonschema, "jsonschema") == version("jsonschema")
+    assert f"connexion {version('connexion')} jsonschema {version('jsonschema')} ".encode() in (
+        spec_module._versions()
+    )
+
+
+def test_a_module_installed_without_dist_info_falls_back_to_its_metadata(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import types
+
+    stray = types.ModuleType("connexion")
+    stray.__file__ = str(tmp_path / "nowhere" / "connexion" / "__init__.py")  # no dist-info beside it
+    from importlib.metadata import version
+
+    assert spec_module._installed(stray, "connexion") == version("connexion")
