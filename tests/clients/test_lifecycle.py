@@ -159,11 +159,24 @@ def test_serve__prints_the_banner_when_ready_and_sigint_stops_within_a_second(st
     assert "Traceback" not in "".join(server.err)
 
 
+def read_by_the_server(server_port: int, client_port: int) -> bool:
+    """Whether the server's end of the connection from ``client_port`` exists and holds no unread
+    bytes (/proc/net/tcp): sent before this is asked, the request has been read, so it is in flight."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote, queues = fields[1], fields[2], fields[4]
+        if int(local.split(":")[1], 16) == server_port and int(remote.split(":")[1], 16) == client_port:
+            return int(queues.split(":")[1], 16) == 0
+    return False
+
+
 def test_serve__sigterm_gives_a_request_in_flight_one_second(start: object) -> None:
     server = start("--latency-ms", "20000")  # type: ignore[operator]
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
     conn.request("GET", "/user")  # held for 20 s by the added latency
-    time.sleep(0.3)
+    assert conn.sock is not None
+    client_port = conn.sock.getsockname()[1]
+    wait_until(lambda: read_by_the_server(server.port, client_port), 30, "the server to read the request")
 
     elapsed = server.stop_with(signal.SIGTERM)
 
