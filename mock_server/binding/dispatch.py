@@ -242,6 +242,32 @@ class Operation:
         return required, validator
 
 
+class BuiltOnce:
+    """A specification's operation class while ``Dispatch`` adds its APIs to Connexion's layers:
+    ``from_spec`` builds each operation once and gives every layer the same object.
+
+    Each layer (routing, security, request and response validation, context, the handlers' app)
+    calls ``specification.operation_cls.from_spec`` for every path and method with the same
+    specification, resolver and URI parser class, so builds equal operations, six per operation,
+    each parsing its parameters, security and media types again. The layers only read them (what an
+    operation computes lazily, its ``consumes``, is a function of its definition); a build that
+    fails is not kept, so each layer meets the failure as before."""
+
+    def __init__(self, operation_cls: Any) -> None:
+        self.operation_cls = operation_cls
+        self.built: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+
+    def from_spec(self, spec: Any, *args: Any, path: str, method: str, resolver: Any, **kwargs: Any) -> Any:
+        key = (id(spec), path, method, id(resolver), args, tuple(sorted(kwargs.items())))
+        found = self.built.get(key)
+        if found is None:
+            operation = self.operation_cls.from_spec(
+                spec, *args, path=path, method=method, resolver=resolver, **kwargs
+            )
+            found = self.built[key] = (operation, resolver)  # the resolver kept: its id stays its own
+        return found[0]
+
+
 class Dispatch:
     """The Connexion stages of one app (see the module docstring)."""
 
@@ -260,9 +286,16 @@ class Dispatch:
             "context": ContextMiddleware(None),
         }
         for api in apis:
-            for target in (routing, *layers.values()):
-                target.add_api(api.specification, base_path=api.base_path, **api.kwargs)
-            handlers_app.add_api(api.specification, base_path=api.base_path, **api.kwargs)
+            specification = api.specification
+            # each of the six layers would build its own operation objects from the same
+            # specification, resolver and URI parser: built once here, and shared
+            specification.operation_cls = BuiltOnce(type(specification).operation_cls)
+            try:
+                for target in (routing, *layers.values()):
+                    target.add_api(specification, base_path=api.base_path, **api.kwargs)
+                handlers_app.add_api(specification, base_path=api.base_path, **api.kwargs)
+            finally:
+                del specification.operation_cls  # the class's again (Swagger UI's, later)
         self.operations: dict[tuple[str, str], Operation] = {}
         sanitizers: dict[bool, Callable[[str], str]] = {}
         for base_path, handler_apis in handlers_app.apis.items():
@@ -273,9 +306,9 @@ class Dispatch:
                         for name, layer in layers.items()
                     }
                     parts["handler"] = handler
-                    sanitize = sanitizers.setdefault(
-                        handler.pythonic_params, sanitizer(handler.pythonic_params)
-                    )
+                    sanitize = sanitizers.get(handler.pythonic_params)
+                    if sanitize is None:
+                        sanitize = sanitizers[handler.pythonic_params] = sanitizer(handler.pythonic_params)
                     self.operations[(base_path, operation_id)] = Operation(
                         base_path, operation_id, parts, sanitize
                     )

@@ -77,3 +77,38 @@ def test_each_operation_is_resolved_once_for_all_of_connexions_layers(monkeypatc
     assert app.test_client().get("/flows").status_code == 401  # the first request builds the layers
     operations = [*OperationIndex(load_spec()).operations, *OperationIndex(load_control_spec()).operations]
     assert found == Counter(operations)
+
+
+def test_each_operation_is_built_once_and_shared_by_connexions_layers(monkeypatch) -> None:
+    # Connexion's routing, security, request and response validation and context layers and the
+    # handlers' app each build their own operation objects from the same specification: the
+    # dispatch builds each operation once (binding/dispatch.py BuiltOnce) and gives every layer it.
+    from collections import Counter
+
+    from connexion.operations import OpenAPIOperation
+
+    from mock_server.app import create_app
+    from mock_server.contract import load_control_spec
+
+    built: Counter[str] = Counter()
+    real = OpenAPIOperation.from_spec.__func__  # type: ignore[attr-defined]
+
+    def counting(cls, spec, *args, path, method, **kwargs):  # type: ignore[no-untyped-def]
+        operation = real(cls, spec, *args, path=path, method=method, **kwargs)
+        built[operation.operation_id] += 1
+        return operation
+
+    monkeypatch.setattr(OpenAPIOperation, "from_spec", classmethod(counting))
+    app = create_app(validate_responses=True)
+    assert app.test_client().get("/flows").status_code == 401  # the first request builds the layers
+    operations = [*OperationIndex(load_spec()).operations, *OperationIndex(load_control_spec()).operations]
+    assert built == Counter(operations)
+
+    from mock_server.binding.dispatch import Dispatch
+
+    app = create_app(validate_responses=True)
+    dispatch = Dispatch(app.middleware, app._middleware_app)
+    for operation in dispatch.operations.values():
+        assert operation.request._operation is operation.context
+        assert operation.response._operation is operation.context
+    assert "operation_cls" not in vars(app.middleware.apis[0].specification)  # the class's again
