@@ -42,21 +42,37 @@ def command_names() -> list[str]:
     return [name for _, names in COMMANDS.values() for name in names]
 
 
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The command line's parser; with ``command``, only that command's subparser is added (a
-    command's parser may import its package: a server's start need not import the cluster's)."""
+def epilog() -> str:
+    """The end of ``flowdock-mock --help``: every serve option's help, then examples."""
     options = argparse.ArgumentParser(prog="flowdock-mock serve", add_help=False, usage=argparse.SUPPRESS)
     add_serve_arguments(options)
     options_help = options.format_help().split("\n", 1)[-1]  # drop the "options:" heading
-    parser = argparse.ArgumentParser(
+    return (
+        "serve options (flag, else environment variable, else default):\n"
+        + options_help
+        + "\nexamples:\n"
+        + EXAMPLES
+    )
+
+
+class _Parser(argparse.ArgumentParser):
+    """The top-level parser, whose epilog is formatted when its help is (every start parses the
+    command line; formatting every serve option's help took about as long as the parsing)."""
+
+    def format_help(self) -> str:
+        if self.epilog is None:
+            self.epilog = epilog()
+        return super().format_help()
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; with ``command``, only that command's subparser is added (a
+    command's parser may import its package: a server's start need not import the cluster's)."""
+    parser = _Parser(
         prog="flowdock-mock",
         description="A stateful mock of the Flowdock REST API, faithful to its contract. "
         "With no command, `serve` is assumed.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="serve options (flag, else environment variable, else default):\n"
-        + options_help
-        + "\nexamples:\n"
-        + EXAMPLES,
     )
     sub = parser.add_subparsers(dest="command", metavar="{" + ",".join(command_names()) + "}")
     for module, names in COMMANDS.values():

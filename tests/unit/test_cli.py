@@ -59,6 +59,22 @@ def test_help__lists_the_health_command(capsys: pytest.CaptureFixture[str]) -> N
     assert "health" in capsys.readouterr().out
 
 
+def test_help__the_epilog_is_formatted_only_for_the_help(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # every start parses its command line; formatting every serve option's help is for --help
+    def unused() -> str:
+        raise AssertionError("the epilog was formatted without --help")
+
+    monkeypatch.setattr(cli, "epilog", unused)
+    assert parse_args(["serve", "--port", "1"]).port == "1"
+    assert parse_args(["--port", "1"]).command == "serve"
+    monkeypatch.undo()
+    with pytest.raises(SystemExit):
+        parse_args(["--help"])
+    assert "examples:" in capsys.readouterr().out
+
+
 # --- flags, environment, defaults ---------------------------------------------------------------
 def test_settings__defaults() -> None:
     assert settings() == Settings()
