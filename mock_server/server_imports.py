@@ -40,6 +40,8 @@ DEFERRED: dict[str, tuple[str, ...]] = {
     "requests": (),
     "httpx": (),
     "uvicorn": ("Config",),  # uvicorn.lifespan's annotation; the package imports click for its CLI
+    # uvicorn.config wraps a WSGI app in it (a2wsgi's too): the mock is an ASGI app
+    "uvicorn.middleware.wsgi": ("WSGIMiddleware",),
     "jinja2": ("pass_context",),
     # werkzeug/__init__ imports its development server, its test client and its WSGI wrappers
     # (http.server, socketserver, the form parser, ~50 ms); connexion.lifecycle names its Request
@@ -111,10 +113,14 @@ def _locate(name: str) -> importlib.machinery.ModuleSpec | None:
     parent, _, _ = name.rpartition(".")
     if not parent:
         return importlib.util.find_spec(name)
-    parent_spec = sys.modules[parent].__spec__ if parent in sys.modules else _locate(parent)
-    if parent_spec is None or parent_spec.submodule_search_locations is None:
+    if parent in sys.modules:  # imported, or a stand-in (which has its package's __path__)
+        locations = getattr(sys.modules[parent], "__path__", None)
+    else:
+        parent_spec = _locate(parent)
+        locations = None if parent_spec is None else parent_spec.submodule_search_locations
+    if locations is None:
         return None
-    return importlib.machinery.PathFinder.find_spec(name, list(parent_spec.submodule_search_locations))
+    return importlib.machinery.PathFinder.find_spec(name, list(locations))
 
 
 def leave_unimported() -> None:

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import jsonschema
-import re2  # google-re2: matching time linear in the text, whatever the pattern
 
 from mock_server import errors
 from mock_server.contract import load_event_schemas
@@ -51,6 +50,9 @@ BAD_REGEX = "is not a regular expression RE2 runs (Python syntax without backref
 
 @functools.cache
 def _re2_options() -> Any:
+    import re2  # google-re2: matching time linear in the text, whatever the pattern (here: the first
+    # wait with a regex imports it, not every start)
+
     options = re2.Options()
     options.log_errors = False  # a refused pattern is the client's 400, not a line on stderr
     return options
@@ -61,8 +63,11 @@ def compile_regex(pattern: str) -> Any:
     pattern: a wait's regex runs on the event loop every world shares, and a backtracking engine
     (Python's ``re``) spends time doubling per character on ``(a+)+$``. What RE2 cannot run
     (backreferences, lookaround) is a 400."""
+    options = _re2_options()
+    import re2
+
     try:
-        return re2.compile(pattern, options=_re2_options())
+        return re2.compile(pattern, options=options)
     except re2.error as exc:
         why = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else exc
         raise errors.ValidationFailed.field("regex", BAD_REGEX.format(why=why)) from None

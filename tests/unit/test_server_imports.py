@@ -42,7 +42,7 @@ SCRIPT = textwrap.dedent(
     status = {}
     status["flows"] = asyncio.run(get("/flows"))[0]
     left_out = {name: name in sys.modules for name in ABSENT}
-    by_first_answer = {name: name in sys.modules for name in ("email.parser", "html.entities", "http.server")}
+    by_first_answer = {name: name in sys.modules for name in ("email.parser", "html.entities", "http.server", "re2")}
     stand_ins = {name: type(sys.modules[name]).__name__ for name in DEFERRED if name in sys.modules}
     for path in ("/openapi.json", "/openapi.yaml", "/_mock/swagger/"):
         code, body = asyncio.run(get(path))
@@ -65,11 +65,15 @@ SCRIPT = textwrap.dedent(
                        type(http.cookies).__name__, type(sys.modules["html"]).__name__]
     from mock_server.launch import make_server
     make_server(app, "warning", lambda: None).config.load()  # the lifespan and protocol classes
-    heavy = {name: name in sys.modules for name in ("click", "uvicorn.main", "websockets", "http.server")}
+    heavy = {name: name in sys.modules for name in ("click", "uvicorn.main", "websockets", "http.server", "a2wsgi")}
+    wsgi_stand_in = type(sys.modules["uvicorn.middleware.wsgi"]).__name__
     from starlette.testclient import TestClient
     client = TestClient(app)  # a stand-in's named attribute imports the real module when called
+    import uvicorn.config
+    wrapped = uvicorn.config.WSGIMiddleware(lambda environ, start_response: [])
+    wsgi = type(wrapped) is sys.modules["uvicorn.middleware.wsgi"].WSGIMiddleware  # the real module's class
     print(json.dumps({"status": status, "imported": left_out, "stand_ins": stand_ins, "first": by_first_answer,
-                      "client": type(client).__module__, "heavy": heavy}))
+                      "client": type(client).__module__, "heavy": heavy, "wsgi": [wsgi_stand_in, wsgi]}))
     """
 )
 
@@ -98,7 +102,12 @@ def test_the_first_answer_needs_no_email_parser_html_entities_or_http_server(
 ) -> None:
     # http.client (Starlette's reason phrases) imports the email package; html its entities table;
     # werkzeug its development server: none of them is imported before a 404 or a debug page needs it
-    assert served["first"] == {"email.parser": False, "html.entities": False, "http.server": False}
+    assert served["first"] == {
+        "email.parser": False,
+        "html.entities": False,
+        "http.server": False,
+        "re2": False,
+    }
 
 
 def test_the_deferred_modules_stay_stand_ins_while_the_api_answers(served: dict[str, object]) -> None:
@@ -113,6 +122,7 @@ def test_the_deferred_modules_stay_stand_ins_while_the_api_answers(served: dict[
             "werkzeug.test",
             "werkzeug.wrappers",
             "werkzeug.wsgi",
+            "uvicorn.middleware.wsgi",
             "http.client",
             "http.cookies",
             "html",
@@ -144,11 +154,14 @@ def test_the_server_loads_without_uvicorns_command_line_or_websockets(served: di
         "uvicorn.main": False,
         "websockets": False,
         "http.server": False,
+        "a2wsgi": False,
     }
 
 
 def test_a_deferred_name_called_is_the_real_thing(served: dict[str, object]) -> None:
     assert served["client"] == "starlette.testclient"
+    # uvicorn.config's WSGIMiddleware (a stand-in's name inside a stand-in package) is uvicorn's
+    assert served["wsgi"] == ["_StandIn", True]
 
 
 ENTRY = textwrap.dedent(
