@@ -185,7 +185,9 @@ class OperationIndex:
         self._templated = self._group_templates([e for e in self.paths if "{" in e.template])
 
     @staticmethod
-    def _group_templates(entries: list[PathEntry]) -> dict[str, tuple[re.Pattern[str], dict[str, PathEntry]]]:
+    def _group_templates(entries: list[PathEntry]) -> dict[str, list[Any]]:
+        """First segment -> [its alternation's pattern (None until a path needs it: a start
+        compiles none of them), its groups' entries, the alternation]."""
         ordered = sorted(entries, key=lambda e: e.template.count("{"))  # stable: spec order within
         buckets: dict[str, list[PathEntry]] = {}
         for entry in ordered:
@@ -194,7 +196,7 @@ class OperationIndex:
         for first, bucket in buckets.items():
             alternation = "|".join(f"(?P<r{i}>{_regex(entry.template)})" for i, entry in enumerate(bucket))
             names = {f"r{i}": entry for i, entry in enumerate(bucket)}
-            grouped[first] = (re.compile(f"^(?:{alternation})$"), names)
+            grouped[first] = [None, names, f"^(?:{alternation})$"]
         return grouped
 
     def match(self, path: str) -> PathEntry | None:
@@ -205,7 +207,10 @@ class OperationIndex:
         bucket = self._templated.get(path[1:].split("/", 1)[0])
         if bucket is None:
             return None
-        found = bucket[0].match(path)
+        pattern = bucket[0]
+        if pattern is None:
+            pattern = bucket[0] = re.compile(bucket[2])
+        found = pattern.match(path)
         return bucket[1][found.lastgroup] if found is not None and found.lastgroup else None
 
     def deref(self, node: Any) -> Any:

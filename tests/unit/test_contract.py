@@ -52,3 +52,23 @@ def test_the_control_contract_is_indexed_the_same_way() -> None:
     control = OperationIndex(load_control_spec())
     assert control.operations
     assert all(op.tags for op in control.operations.values())
+
+
+def test_match__compiles_a_first_segment_s_templates_when_a_path_needs_them() -> None:
+    # a start builds the index without compiling a pattern; a path compiles its first segment's
+    # alternation once, and every templated path still finds its template
+    import re
+
+    index = OperationIndex(load_spec())
+    assert all(bucket[0] is None for bucket in index._templated.values())
+    assert index.match("/flows") is not None  # a literal path: nothing compiled
+    assert all(bucket[0] is None for bucket in index._templated.values())
+    for entry in index.paths:
+        if "{" in entry.template:
+            concrete = re.sub(r"\{[^/]+\}", "x1", entry.template)
+            found = index.match(concrete)
+            assert found is not None and found.template.count("{") <= entry.template.count("{")
+    assert all(bucket[0] is not None for bucket in index._templated.values())
+    compiled = index._templated["flows"][0]
+    index.match("/flows/acme/main")
+    assert index._templated["flows"][0] is compiled  # compiled once
