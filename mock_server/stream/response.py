@@ -48,7 +48,6 @@ SERVER_SEND = "flowdock.server_send"
 straight to it, past the pipeline's send wrappers, once the response start went through them.
 Nothing there looks at body chunks of a stream: its schema is marked ``x-stream`` (never
 validated as one body) and the exchange acts on the start only (middleware/exchange.py)."""
-TRUE = ("1", "true")
 ABORT = "flowdock.abort"
 """Scope key of the connection's ``transport.abort`` (set by serving.py's protocol)."""
 
@@ -61,6 +60,15 @@ def encode(event: Event, fmt: str) -> bytes:
         data = b"id: %d\ndata: %s\n\n" % (event.seq, body) if fmt == SSE else body + b"\r\n"
         event.wire[fmt] = data
     return data
+
+
+def asks_private(user: str) -> bool:
+    """``user=1``: the caller's private messages too. Read as the validator reads the integer it
+    declares (``int()``, so ``01`` is 1, as Connexion casts it), or ``true`` (compatible mode)."""
+    try:
+        return int(user) == 1
+    except ValueError:
+        return user.lower() == "true"
 
 
 def wire_format(query: dict[str, list[str]], headers: dict[bytes, bytes]) -> str:
@@ -83,7 +91,7 @@ class StreamResponse(Response):
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         headers = dict(scope.get("headers") or [])
-        private = (query.get("user") or [""])[-1].lower() in TRUE
+        private = asks_private((query.get("user") or [""])[-1])
         if not self.flows and not private:
             await _error(send, 400, errors.VALIDATION_ERROR, {"filter": [errors.STREAM_NEEDS_FILTER]})
             return

@@ -182,10 +182,17 @@ def test_user_1__private_messages_of_the_caller_only(live, open_stream: Opener) 
         assert not any(e.get("content") == "psst" for e in other.events)
 
 
-def test_user_1_alone__private_messages_only(live, open_stream: Opener) -> None:
-    stream = open_stream(ALICE["id"], user=1)
-    post(live, BOB["id"], f"/private/{ALICE['id']}/messages", {"event": "message", "content": "only pm"})
-    stream.wait_for(lambda e: e.get("content") == "only pm")
+# 01: the integer the contract declares, as the validator casts it
+@pytest.mark.parametrize("user", ["1", "01"])
+def test_user_1_alone__private_messages_only(live, open_stream: Opener, user: str) -> None:
+    stream = open_stream(ALICE["id"], user=user)
+    post(
+        live,
+        BOB["id"],
+        f"/private/{ALICE['id']}/messages",
+        {"event": "message", "content": f"only pm {user}"},
+    )
+    stream.wait_for(lambda e: e.get("content") == f"only pm {user}")
 
 
 def test_active__activity_user_to_the_flows_streams(live, open_stream: Opener) -> None:
