@@ -122,6 +122,24 @@ def deref(spec: dict[str, Any], node: Any) -> Any:
     return node
 
 
+def exploded_properties(definition: dict[str, Any], spec: dict[str, Any] | None = None) -> tuple[str, ...]:
+    """The wire names of a query parameter that is an object in the exploded ``form`` style (the
+    defaults of ``in: query``): its properties, each sent as a query parameter of its own
+    (``?filter=acme/main&user=1``); ``()`` for any other parameter. ``spec`` resolves a ``$ref``ed
+    schema (Connexion's operations hold them resolved already)."""
+    if definition.get("in") != "query" or definition.get("style", "form") != "form":
+        return ()
+    if not definition.get("explode", True):
+        return ()
+    schema = definition.get("schema")
+    if spec is not None:
+        schema = deref(spec, schema)
+    if not isinstance(schema, dict) or schema.get("type") != "object":
+        return ()
+    properties = schema.get("properties")
+    return tuple(properties) if isinstance(properties, dict) else ()
+
+
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 """The methods an OpenAPI path item may declare that the contracts use, in the order they are listed."""
 

@@ -18,6 +18,7 @@ from connexion.options import SwaggerUIOptions
 from starlette.routing import Router
 
 from mock_server.binding.dispatch import Dispatch
+from mock_server.binding.exploded import ExplodedQueryParser
 from mock_server.binding.fastpath import FastAsyncApp, OrjsonJsonifier, validator_map
 from mock_server.binding.multipart import closing_uploads
 from mock_server.binding.problems import install_error_handlers
@@ -170,6 +171,7 @@ class MockApp(FastAsyncApp):
             validator_map=actionable_body_errors(closing_uploads(validator_map(NamedParameterValidator))),
             validate_responses=validate_responses,
             strict_validation=strict,
+            uri_parser_class=ExplodedQueryParser,  # objects sent as their properties (exploded.py)
             pythonic_params=True,
             swagger_ui_options=SPEC_ONLY,
         )

@@ -19,6 +19,8 @@ from connexion.validators import ParameterValidator
 from jsonschema import Draft4Validator, FormatChecker
 from jsonschema.exceptions import ValidationError, best_match
 
+from mock_server.binding.exploded import exploded_error
+from mock_server.contract import exploded_properties
 from mock_server.errors import BLANK
 
 
@@ -29,6 +31,8 @@ class NamedParameterValidator(ParameterValidator):  # type: ignore[misc]
     def validate_parameter(
         parameter_type: str, value: Any, param: dict[str, Any], param_name: Any = None
     ) -> Any:
+        if exploded_properties(param):  # an object sent as its properties: name the property
+            return exploded_error(value, param)
         error = ParameterValidator.validate_parameter(parameter_type, value, param, param_name)
         if not error:
             return error

@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from mock_server.contract import OperationIndex, SpecOperation
+from mock_server.contract import OperationIndex, SpecOperation, exploded_properties
 
 _SUFFIX = re.compile(r" - '([^']*)'$")
 _REQUIRED = re.compile(r"^'([^']+)' is a required property")
@@ -144,6 +144,10 @@ class Locator:
                     if "schema" in param:
                         return self._resolve(param["schema"], [*at, "schema"])
                     return param, at
+                if isinstance(param, dict) and name in exploded_properties(param, self.spec):
+                    # an object sent as its properties (the stream's `selection`): the property's schema
+                    schema, where = self._resolve(param["schema"], [*at, "schema"])
+                    return self._resolve(schema["properties"][name], [*where, "properties", name])
         return None
 
     # --- the request body ------------------------------------------------------------------------

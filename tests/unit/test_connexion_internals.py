@@ -44,6 +44,7 @@ SECURITY = "mock_server/binding/security.py"
 MULTIPART = "mock_server/binding/multipart.py"
 VALIDATION = "mock_server/binding/validation.py"
 DISPATCH = "mock_server/binding/dispatch.py"
+EXPLODED = "mock_server/binding/exploded.py"
 
 INTERNALS = [
     # --- the once-per-operation decoration (fastpath.py)
@@ -289,6 +290,25 @@ INTERNALS = [
     Internal("connexion.context", "", "_receive", "attribute", None, DISPATCH),
     Internal("connexion.context", "", "_scope", "attribute", None, DISPATCH),
     Internal("connexion.utils", "", "sort_apis_by_basepath", "attribute", None, DISPATCH),
+    # --- objects sent as their properties (exploded.py)
+    Internal(
+        "connexion.uri_parsing",
+        "AbstractURIParser",
+        "__init__",
+        "method",
+        ("self", "param_defns", "body_defn"),
+        EXPLODED,
+    ),
+    Internal("connexion.uri_parsing", "OpenAPIURIParser", "param_defns", "property", ("self",), EXPLODED),
+    Internal(
+        "connexion.uri_parsing",
+        "OpenAPIURIParser",
+        "resolve_query",
+        "method",
+        ("self", "query_data"),
+        EXPLODED,
+    ),
+    Internal("connexion.middleware.main", "_Options", "uri_parser_class", "attribute", None, APPLICATION),
 ]
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any
 
-from mock_server.contract import OperationIndex, PathEntry
+from mock_server.contract import OperationIndex, PathEntry, exploded_properties
 
 JSON_TYPE = "application/json"
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -84,8 +84,14 @@ class SpecIndex:
             query = {}
             for param in [*spec_op.shared_parameters, *op.get("parameters", [])]:
                 param = self._deref(param)
-                if param.get("in") == "query":
-                    query[param["name"]] = self._query_kind(self._deref(param.get("schema", {})))
+                if param.get("in") != "query":
+                    continue
+                schema = self._deref(param.get("schema", {}))
+                exploded = exploded_properties(param, self._index.spec)
+                for name in exploded:  # an object sent as its properties: they are the query's names
+                    query[name] = self._query_kind(self._deref(schema["properties"][name]))
+                if not exploded:
+                    query[param["name"]] = self._query_kind(schema)
             body = None
             consumes: frozenset[str] = frozenset()
             if "requestBody" in op:
