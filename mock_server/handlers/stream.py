@@ -13,8 +13,11 @@ from typing import Any
 __all__ = ["stream_flow", "stream_flows"]
 
 
-def stream_flows(endpoint: Any, user: int, filter_: str | None = None, **query: Any) -> Any:
-    return endpoint.respond(user, endpoint.store.events.stream_flows(filter_, user))
+def stream_flows(endpoint: Any, user: int, selection: dict[str, Any] | None = None, **query: Any) -> Any:
+    """``selection``: the query's ``filter`` and ``user`` (one object in the contract, which states
+    that at least one is given; binding/exploded.py); ``user``: the caller."""
+    flows = (selection or {}).get("filter")
+    return endpoint.respond(user, endpoint.store.events.stream_flows(flows, user))
 
 
 def stream_flow(endpoint: Any, user: int, organization: str, flow: str, **query: Any) -> Any:

@@ -99,6 +99,12 @@ def case(root: ET.Element, operation_id: str) -> ET.Element:
             "#/paths/~1flows~1{organization}~1{flow}/put/requestBody/content/application~1json/schema/properties/name/minLength",
         ),
         (lambda c: c.get("/v1/flows"), "listFlows", "#/paths/~1flows/get"),
+        (
+            lambda c: c.get("/stream/flows", params={"user": 2}),
+            "streamFlows",
+            # `user` is a property of `selection`, an object sent as its properties
+            "#/components/parameters/StreamSelection/schema/properties/user/enum",
+        ),
     ],
     ids=[
         "parameter-minimum",
@@ -107,6 +113,7 @@ def case(root: ET.Element, operation_id: str) -> ET.Element:
         "content-type",
         "inline-body-minLength",
         "legacy-form",
+        "exploded-object-property",
     ],
 )
 def test_locator__places_each_real_violation_at_an_existing_place_in_the_contract(

@@ -38,7 +38,7 @@ STREAM_LIFETIME = 0.25
 and short, as the run opens a stream for most of the streaming operations' cases."""
 RUN_TIMEOUT = 900
 """Wall-clock bound for the whole run (it takes far less on an idle machine)."""
-MAX_FAILING = 4
+MAX_FAILING = 3
 """The most operations the stock run may fail on (each data-dependent, each listed in README.md)."""
 
 BY_DESIGN: dict[str, tuple[str, str, re.Pattern[str]]] = {
@@ -176,7 +176,7 @@ def test_compare__the_run_and_the_list_must_agree() -> None:
     assert compare(_report(_block("ST301", "200", '{"id":7,"content":""}') + refused), listed) == []
 
 
-def test_readme_lists_at_most_four_operations_each_with_its_reason() -> None:
+def test_readme_lists_at_most_three_operations_each_with_its_reason() -> None:
     listed = documented(README.read_text(encoding="utf-8"))
     assert 0 < len(listed) <= MAX_FAILING, listed
     table = _TABLE.search(README.read_text(encoding="utf-8"))

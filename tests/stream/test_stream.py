@@ -272,13 +272,26 @@ def test_connect__invisible_404_unjoined_403(live, open_stream: Opener, filter_,
     conn.close()
 
 
-def test_connect__neither_filter_nor_user_is_400(live, open_stream: Opener) -> None:
-    conn, response = open_stream.request("/stream/flows", {"Authorization": basic(live.token(ALICE["id"]))})
+NO_SELECTION = {"message": errors.VALIDATION_ERROR, "errors": {"filter": [errors.STREAM_NEEDS_FILTER]}}
+"""Flowdock wanted `filter` or `user=1`: a stream of neither is this 400, in either mode."""
+
+
+def refused_selection(opener: Opener, token: str, **query: Any) -> None:
+    conn, response = opener.request("/stream/flows", {"Authorization": basic(token)}, **query)
     body = json.loads(response.read())
-    assert (
-        response.status == 400 and body["message"] == errors.VALIDATION_ERROR and "filter" in body["errors"]
-    )
     conn.close()
+    assert (response.status, body) == (400, NO_SELECTION), query
+
+
+@pytest.mark.parametrize("query", [{}, {"user": 0}, {"filter": ""}, {"filter": ","}, {"active": "idle"}])
+def test_connect__neither_filter_nor_user_is_400(live, open_stream: Opener, query: dict[str, Any]) -> None:
+    refused_selection(open_stream, live.token(ALICE["id"]), **query)
+
+
+def test_connect__user_true_alone_is_user_1_in_compatible_mode(live, open_stream: Opener) -> None:
+    stream = open_stream(ALICE["id"], user="true")
+    post(live, BOB["id"], f"/private/{ALICE['id']}/messages", {"event": "message", "content": "spelled"})
+    stream.wait_for(lambda e: e.get("content") == "spelled")
 
 
 def test_blocked_user__gets_the_block_and_flow_remove_then_nothing_of_the_flow(
@@ -472,6 +485,14 @@ def test_strict_mode__declared_stream_parameters_pass_undeclared_are_400(open_st
         opener = Opener(server)
         stream = opener(ALICE["id"], filter="acme/main", user=1, active="idle", accept="application/json")
         stream.close()
+        # the contract's `selection` is its two properties on the wire: either one alone will do
+        opener(ALICE["id"], filter="acme/main").close()
+        private = opener(ALICE["id"], user=1)
+        post(server, BOB["id"], f"/private/{ALICE['id']}/messages", {"event": "message", "content": "strict"})
+        private.wait_for(lambda e: e.get("content") == "strict")
+        private.close()
+        for query in ({}, {"user": 0}, {"filter": ","}, {"active": "idle"}):
+            refused_selection(opener, server.token(ALICE["id"]), **query)
         conn, response = opener.request(
             "/stream/flows", {"Authorization": basic(server.token(ALICE["id"]))}, filter="acme/main", bogus=1
         )
