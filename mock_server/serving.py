@@ -161,6 +161,7 @@ def _httptools_protocol(limits: HttpLimits) -> type[asyncio.Protocol]:
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
             self._reading_head = True  # the next bytes are a request head
+            self._in_head = False  # a head has begun and is not complete
             self._head_bytes = 0
             self._head_size = 0
             self._header_count = 0
@@ -170,19 +171,21 @@ def _httptools_protocol(limits: HttpLimits) -> type[asyncio.Protocol]:
             if self._reading_head:
                 self._head_bytes += len(data)
             super().data_received(data)
-            if (
-                self._reading_head
-                and not self.transport.is_closing()
-                and (self._head_bytes > limits.max_header_bytes or self._header_count > limits.max_headers)
-            ):
-                self._refuse(too_large)
+            if self._reading_head and not self.transport.is_closing():
+                if self._head_bytes > limits.max_header_bytes or self._header_count > limits.max_headers:
+                    self._refuse(too_large)
+                elif self._in_head and self._head_timer is None:
+                    # A head still unfinished once these bytes are read is timed from here. One that
+                    # arrives whole (nearly every request) never arms the timer: no timer handle
+                    # made and cancelled per request.
+                    self._head_timer = self.loop.call_later(limits.header_timeout, self._head_timed_out)
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
             self._reading_head = True
+            self._in_head = True
             self._head_size = self._header_count = 0
             self._stop_head_timer()
-            self._head_timer = self.loop.call_later(limits.header_timeout, self._head_timed_out)
 
         def on_url(self, url: bytes) -> None:
             self._head_size += len(url)
@@ -195,7 +198,7 @@ def _httptools_protocol(limits: HttpLimits) -> type[asyncio.Protocol]:
 
         def on_headers_complete(self) -> None:
             self._stop_head_timer()
-            self._reading_head = False
+            self._reading_head = self._in_head = False
             self._head_bytes = 0
             if self._head_size > limits.max_header_bytes or self._header_count > limits.max_headers:
                 self._refuse(too_large)
