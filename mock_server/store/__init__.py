@@ -39,6 +39,9 @@ __all__ = ["Store", "StoreConfig"]
 EXPORT_CHUNK = 2000
 """Records per chunk of ``Store.export_json``."""
 
+URLSAFE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+"""The 64 characters of ``Store.token_urlsafe``'s strings."""
+
 
 def _sections(exported: dict[str, Any]) -> Iterator[tuple[str, Iterable[bytes] | bytes]]:
     """A part's ``export()`` as ``export_json`` sections: each list's elements encoded one by one."""
@@ -319,9 +322,18 @@ class Store:
 
     def token_urlsafe(self, length: int, rng: Random | None = None) -> str:
         """A random url-safe string of ``length`` characters (thread ids, file hashes, codes)."""
-        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-        choice = (rng or self.random).choice
-        return "".join(choice(alphabet) for _ in range(length))
+        # ``Random.choice`` over the 64 characters, its draws made here: a 7-bit number, drawn
+        # again until it is under 64 (``_randbelow``), so a seed gives the very strings it gave
+        # through ``choice`` (tests/unit/test_store_tokens.py), at a third of the calls (a posted
+        # message's thread id is 27 characters).
+        getrandbits = (rng or self.random).getrandbits
+        picked = []
+        for _ in range(length):
+            r = getrandbits(7)
+            while r >= 64:
+                r = getrandbits(7)
+            picked.append(URLSAFE[r])
+        return "".join(picked)
 
     def uuid4(self) -> str:
         """A version-4 UUID string from the seeded source (flow ids)."""
