@@ -24,6 +24,7 @@ class Exchange:
     """One HTTP request passing through the pipeline, and what its stages learnt about it."""
 
     __slots__ = (
+        "before_end",
         "control_caller",
         "cors",
         "journal",
@@ -56,6 +57,9 @@ class Exchange:
         self.state = state
         """``scope["flowdock"]``: user, normalisations, violations, world, forced (read by the journal)."""
         self.status = 500  # until a response starts
+        self.before_end: Any = None
+        """Called with the exchange just before the response's last bytes go out (journal.py records
+        the request there: a client that has its answer finds the request in the journal)."""
         self.response_size = 0
         self.started = False
         self.cors: list[tuple[bytes, bytes]] | None = None
@@ -91,6 +95,9 @@ class Exchange:
             message = {**message, "headers": headers}
         elif kind == "http.response.body":
             self.response_size += len(message.get("body", b""))
+            if self.before_end is not None and not message.get("more_body", False):
+                before_end, self.before_end = self.before_end, None
+                before_end(self)
         await self.server_send(message)
 
 

@@ -71,11 +71,18 @@ class Journal:
         elif path not in SPEC_DOCUMENTS:
             capture = x.journal = _Capture(x.receive, _FLOWDOCK)
             x.receive = capture.receive
+        else:
+            return
+        # Recorded as the last bytes of the answer go out, not after: a client reading the journal
+        # once it has its answer (the pytest plugin's ``requests()``) finds the request there.
+        # A request that ends with no answer sent is recorded when the pipeline finishes.
+        x.before_end = self.done
 
     def done(self, x: Exchange) -> None:
         capture = x.journal
         if capture is None:
             return
+        x.journal = None  # recorded once: before the answer's end, or when the pipeline finishes
         duration = time.perf_counter() - capture.started
         if capture.kind == _CONTROL:
             # Health checks poll every few seconds: keep them out of the log unless debugging.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -14,6 +15,7 @@ from mock_server.binding.dispatch import Dispatch
 from mock_server.middleware.exchange import Exchange
 from mock_server.middleware.pipeline import PIPELINE, Pipeline
 from mock_server.middleware.responses import json_answer
+from mock_server.world import MAIN_USER
 
 
 @pytest.fixture(scope="module")
@@ -103,3 +105,37 @@ def test_every_connexion_stage_is_supplied_by_the_binding() -> None:
     app = create_app()
     supplied = Dispatch(app.middleware, app._middleware_app).stages()
     assert {step.name for step in PIPELINE if step.build is None} == set(supplied)
+
+
+ALICE = base64.b64encode(f"{MAIN_USER['api_token']}:".encode())
+
+
+def test_the_journal_has_the_request_before_the_answers_last_bytes_go_out() -> None:
+    app = create_app()
+    seen: list[list[str]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            seen.append([e["operationId"] for e in app.runtime.journal.list()])
+
+    async def exchange() -> None:
+        scope = {
+            "type": "http",
+            "http_version": "1.1",
+            "method": "GET",
+            "path": "/flows",
+            "raw_path": b"/flows",
+            "query_string": b"",
+            "root_path": "",
+            "scheme": "http",
+            "server": ("127.0.0.1", 80),
+            "client": ("127.0.0.1", 5555),
+            "headers": [(b"host", b"localhost"), (b"authorization", b"Basic " + ALICE)],
+        }
+        await app(scope, receive, send)
+
+    anyio.run(exchange)
+    assert seen == [["listFlows"]]
