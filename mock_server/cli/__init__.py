@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None and args.command == serve.NAME:
         from mock_server.server_imports import leave_unimported
 
-        serve.STARTING.pause()  # from here to the server's first connection (serve.py)
+        serve.STARTING.pause(whole_process=True)  # from here to the server's first connection (serve.py)
         leave_unimported()
     module = next(module for module, names in COMMANDS.values() if args.command in names)
     try:
