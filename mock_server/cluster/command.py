@@ -16,7 +16,7 @@ import argparse
 import os
 import signal
 import sys
-import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -167,11 +167,14 @@ def _aggregate(shards: list[Shard], host: str, port: int) -> int:
         f"flowdock-mock cluster: GET /_mock/worlds of {len(shards)} shards on http://{aggregator.address}\n"
     )
     sys.stdout.flush()
-    stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    stopping: list[int] = []  # appended to by the handler: no lock (supervisor.py, Cluster._stopping)
+    previous = {
+        sig: signal.signal(sig, lambda signum, _: stopping.append(signum))
+        for sig in (signal.SIGTERM, signal.SIGINT)
+    }
     try:
-        while not stop.wait(1.0):
-            pass
+        while not stopping:
+            time.sleep(0.2)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -26,7 +26,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -123,7 +122,10 @@ class Cluster:
     aggregator: Aggregator | None = None
     config: str = ""
     _tmp: tempfile.TemporaryDirectory[str] | None = None
-    _stop: threading.Event = field(default_factory=threading.Event)
+    _stopping: bool = False
+    """Set by SIGTERM/SIGINT. A plain flag, not a ``threading.Event``: a signal handler runs in the
+    main thread between two of its bytecodes, possibly inside ``Event.wait`` holding the event's
+    lock, and ``Event.set`` there waited for that lock forever (the supervisor hung on SIGTERM)."""
 
     # --- start -----------------------------------------------------------------------------
     def start(self) -> str:
@@ -230,10 +232,11 @@ class Cluster:
         """Until SIGTERM/SIGINT (0) or HAProxy's or every mock's end (1); then everything stops."""
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
-            while not self._stop.wait(0.2):
+            while not self._stopping:
                 status = self.check()
                 if status is not None:
                     return status
+                time.sleep(0.2)  # a signal's handler runs during it; the sleep then ends its 0.2 s
             return 0
         finally:
             for sig, handler in previous.items():
@@ -241,11 +244,11 @@ class Cluster:
             self.stop()
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        self._stop.set()
+        self._stopping = True
 
     def check(self) -> int | None:
         """Report children that ended; 1 when the cluster cannot serve any more."""
-        if self._stop.is_set():  # stopping: children ending now is expected
+        if self._stopping:  # stopping: children ending now is expected
             return None
         if self.haproxy is not None and self.haproxy.poll() is not None:
             sys.stderr.write(f"flowdock-mock cluster: haproxy exited with status {self.haproxy.returncode}\n")
