@@ -252,12 +252,16 @@ class Page:
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
                 )
+            left: list[str] = []
             try:
                 problem = _wait_healthy(process, f"http://127.0.0.1:{port}/_mock/health")
             finally:
-                stopped = _stop(process)
+                stopped = _stop(process, left)
             if problem or not stopped:
-                why = problem or f"did not stop within {SERVER_STOP_TIMEOUT:g} s of SIGTERM"
+                why = (
+                    problem
+                    or f"did not stop within {SERVER_STOP_TIMEOUT:g} s of SIGTERM (still running: {left})"
+                )
                 self.fail(
                     block, f"line {line}: `{command}` {why}:\n{log.read_text(errors='replace')[-3000:]}"
                 )
@@ -381,14 +385,21 @@ def _wait_healthy(process: subprocess.Popen[bytes], url: str) -> str | None:
 
 def _alive_in_group(pgid: int) -> bool:
     """Whether a process of group ``pgid`` still runs (a zombie waiting for its reaper does not)."""
+    return bool(_running_in_group(pgid))
+
+
+def _running_in_group(pgid: int) -> list[str]:
+    """The command lines of the processes of group ``pgid`` that still run (zombies left out)."""
+    found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
+            if fields[0] != "Z" and int(fields[2]) == pgid:
+                cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                found.append(f"{stat.parent.name}: {cmdline.strip()}")
         except OSError:
             continue
-        if fields[0] != "Z" and int(fields[2]) == pgid:
-            return True
-    return False
+    return found
 
 
 def _end_group(process: subprocess.Popen[bytes]) -> None:
@@ -398,9 +409,10 @@ def _end_group(process: subprocess.Popen[bytes]) -> None:
     process.wait(SERVER_STOP_TIMEOUT)
 
 
-def _stop(process: subprocess.Popen[bytes]) -> bool:
+def _stop(process: subprocess.Popen[bytes], left: list[str] | None = None) -> bool:
     """SIGTERM to the command's process group (make, the shell and the server it started);
-    whether every process of it ended within the bound (the rest is then killed)."""
+    whether every process of it ended within the bound (the rest is then killed, and named in
+    ``left``)."""
     with suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)
 
@@ -409,7 +421,10 @@ def _stop(process: subprocess.Popen[bytes]) -> bool:
         return not _alive_in_group(process.pid)
 
     try:  # a process group offers nothing to wait on but its members' states
-        return bool(poll(ended, SERVER_STOP_TIMEOUT, interval=0.05))
+        stopped = bool(poll(ended, SERVER_STOP_TIMEOUT, interval=0.05))
+        if not stopped and left is not None:
+            left.extend(_running_in_group(process.pid))
+        return stopped
     finally:
         _end_group(process)
 
