@@ -10,7 +10,7 @@ from mock_server import errors
 from mock_server.binding.request_context import request_server
 from mock_server.runtime import activity, kit
 from mock_server.runtime.worlds import DEFAULT_ID, Worlds
-from mock_server.store.clock import MAX_MS, OUT_OF_RANGE, in_range
+from mock_server.store.clock import OUT_OF_RANGE, in_range
 from mock_server.store.timefmt import parse_iso_ms
 from mock_server.stream.hub import StreamHub
 
@@ -111,18 +111,16 @@ def set_clock(worlds: Worlds, body: dict[str, Any], world: str | None = None) ->
             at = in_range(at if isinstance(at, int) else parse_iso_ms(str(at)))
         except (ValueError, OverflowError):
             raise errors.ValidationFailed.field("set", OUT_OF_RANGE) from None
-    advance = int(body.get("advance_ms") or 0)
-    # Every change is checked before any is applied: a refused one leaves the clock as it was.
-    start = at if at is not None else clock.reset_ms() if body.get("reset") else clock.now_ms()
-    if start + advance > MAX_MS:
-        raise errors.ValidationFailed.field("advance_ms", OUT_OF_RANGE)
     freeze = body.get("freeze")
-    clock.change(
-        reset=bool(body.get("reset")),
-        at_ms=at,
-        advance_ms=advance,
-        freeze=freeze if isinstance(freeze, bool) else None,
-    )
+    try:  # checked before anything is applied: a refused change leaves the clock as it was
+        clock.change(
+            reset=bool(body.get("reset")),
+            at_ms=at,
+            advance_ms=int(body.get("advance_ms") or 0),
+            freeze=freeze if isinstance(freeze, bool) else None,
+        )
+    except ValueError:  # ``set`` is in range (above): where it and ``advance_ms`` lead is not
+        raise errors.ValidationFailed.field("advance_ms", OUT_OF_RANGE) from None
     return clock.to_dict(), 200
 
 

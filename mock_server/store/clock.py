@@ -59,43 +59,25 @@ class Clock:
         frozen = self._frozen
         return frozen if frozen is not None else min(self._real() + self._offset, MAX_MS)
 
-    def reset_ms(self) -> int:
-        """Where ``reset`` puts the clock: now in real time, or the configured start instant."""
-        return self._real() if self.start_ms is None else self.start_ms
-
     @property
     def frozen(self) -> bool:
         return self._frozen is not None
 
     def freeze(self, at_ms: int | None = None) -> None:
         """Stop the clock at ``at_ms`` (now when None)."""
-        with self._lock:
-            self._frozen = self.now_ms() if at_ms is None else in_range(at_ms)
+        self.change(at_ms=at_ms, freeze=True)
 
     def resume(self) -> None:
         """Run again at real speed from the instant it stands at."""
-        with self._lock:
-            if self._frozen is not None:
-                self._offset = self._frozen - self._real()
-                self._frozen = None
+        self.change(freeze=False)
 
     def set(self, at_ms: int) -> None:
         """Jump to ``at_ms``; a frozen clock stays frozen there, a running one runs on from it."""
-        in_range(at_ms)
-        with self._lock:
-            if self._frozen is not None:
-                self._frozen = at_ms
-            else:
-                self._offset = at_ms - self._real()
+        self.change(at_ms=at_ms)
 
     def advance(self, ms: int) -> None:
         """Move forward by ``ms`` milliseconds (frozen or running)."""
-        in_range(self.now_ms() + ms)
-        with self._lock:
-            if self._frozen is not None:
-                self._frozen += ms
-            else:
-                self._offset += ms
+        self.change(advance_ms=ms)
 
     def change(
         self,
@@ -115,8 +97,9 @@ class Clock:
                 frozen, offset = None, 0 if self.start_ms is None else self.start_ms - real
             else:
                 frozen, offset = self._frozen, self._offset
-            now = at_ms if at_ms is not None else frozen if frozen is not None else real + offset
-            now = in_range(min(now, MAX_MS) + advance_ms)
+            if at_ms is None:  # where it stands, as now_ms reads it
+                at_ms = frozen if frozen is not None else min(real + offset, MAX_MS)
+            now = in_range(at_ms + advance_ms)
             if freeze is True or (freeze is None and frozen is not None):
                 self._frozen = now
             else:
