@@ -178,18 +178,20 @@ def _reachable(schema: Any) -> Any:
     while pending:
         ref = pending.pop()
         done.add(ref)
-        parts = [part.replace("~1", "/").replace("~0", "~") for part in ref.split("/")]
-        if parts[:2] != ["#", "components"] or len(parts) < 4:
-            if parts[:1] == ["#"] and (len(parts) < 2 or parts[1] != "components"):
-                continue  # a part of the schema itself, kept already
-            return schema
+        hash_, *path = [part.replace("~1", "/").replace("~0", "~") for part in ref.split("/")]
+        if hash_ != "#":
+            return schema  # another document's
+        if path[:1] != ["components"]:
+            continue  # a part of the schema itself, kept already
+        *within, name = path[1:] or [""]
         node, into = schema["components"], components
-        for depth, part in enumerate(parts[2:]):
+        for part in [*within, name]:
             if not isinstance(node, dict) or part not in node:
                 return schema
             node = node[part]
-            into = into.setdefault(part, {}) if depth < len(parts) - 3 else into
-        into[parts[-1]] = node
+        for part in within:
+            into = into.setdefault(part, {})
+        into[name] = node
         found: set[str] = set()
         _refs_in(node, found)
         pending |= found - done
