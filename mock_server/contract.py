@@ -169,6 +169,27 @@ def _regex(template: str) -> str:
     return re.sub(r"\{[^/]+\}", "[^/]+", template)
 
 
+class _Alternation:
+    """The templates of one first path segment as one regular expression, compiled when a path
+    first needs it (a start compiles none: ``GET /flows`` is a literal path)."""
+
+    __slots__ = ("entries", "pattern", "source")
+
+    def __init__(self, bucket: list[PathEntry]) -> None:
+        self.entries = {f"r{i}": entry for i, entry in enumerate(bucket)}
+        """Each template's group name -> its entry."""
+        alternation = "|".join(f"(?P<r{i}>{_regex(entry.template)})" for i, entry in enumerate(bucket))
+        self.source = f"^(?:{alternation})$"
+        self.pattern: re.Pattern[str] | None = None
+
+    def match(self, path: str) -> PathEntry | None:
+        pattern = self.pattern
+        if pattern is None:
+            pattern = self.pattern = re.compile(self.source)
+        found = pattern.match(path)
+        return self.entries[found.lastgroup] if found is not None and found.lastgroup else None
+
+
 class OperationIndex:
     """Every operation of a contract, by operationId and by path, built in one walk.
 
@@ -203,33 +224,21 @@ class OperationIndex:
         self._templated = self._group_templates([e for e in self.paths if "{" in e.template])
 
     @staticmethod
-    def _group_templates(entries: list[PathEntry]) -> dict[str, list[Any]]:
-        """First segment -> [its alternation's pattern (None until a path needs it: a start
-        compiles none of them), its groups' entries, the alternation]."""
+    def _group_templates(entries: list[PathEntry]) -> dict[str, _Alternation]:
+        """First segment -> the alternation of its templates."""
         ordered = sorted(entries, key=lambda e: e.template.count("{"))  # stable: spec order within
         buckets: dict[str, list[PathEntry]] = {}
         for entry in ordered:
             buckets.setdefault(entry.template.split("/")[1], []).append(entry)
-        grouped = {}
-        for first, bucket in buckets.items():
-            alternation = "|".join(f"(?P<r{i}>{_regex(entry.template)})" for i, entry in enumerate(bucket))
-            names = {f"r{i}": entry for i, entry in enumerate(bucket)}
-            grouped[first] = [None, names, f"^(?:{alternation})$"]
-        return grouped
+        return {first: _Alternation(bucket) for first, bucket in buckets.items()}
 
     def match(self, path: str) -> PathEntry | None:
         """The path template a concrete path reaches, or None."""
         entry = self._literal.get(path)
         if entry is not None:
             return entry
-        bucket = self._templated.get(path[1:].split("/", 1)[0])
-        if bucket is None:
-            return None
-        pattern = bucket[0]
-        if pattern is None:
-            pattern = bucket[0] = re.compile(bucket[2])
-        found = pattern.match(path)
-        return bucket[1][found.lastgroup] if found is not None and found.lastgroup else None
+        templates = self._templated.get(path[1:].split("/", 1)[0])
+        return None if templates is None else templates.match(path)
 
     def deref(self, node: Any) -> Any:
         return deref(self.spec, node)

@@ -60,15 +60,15 @@ def test_match__compiles_a_first_segment_s_templates_when_a_path_needs_them() ->
     import re
 
     index = OperationIndex(load_spec())
-    assert all(bucket[0] is None for bucket in index._templated.values())
+    assert all(alternation.pattern is None for alternation in index._templated.values())
     assert index.match("/flows") is not None  # a literal path: nothing compiled
-    assert all(bucket[0] is None for bucket in index._templated.values())
+    assert all(alternation.pattern is None for alternation in index._templated.values())
     for entry in index.paths:
         if "{" in entry.template:
             concrete = re.sub(r"\{[^/]+\}", "x1", entry.template)
             found = index.match(concrete)
             assert found is not None and found.template.count("{") <= entry.template.count("{")
-    assert all(bucket[0] is not None for bucket in index._templated.values())
-    compiled = index._templated["flows"][0]
+    assert all(alternation.pattern is not None for alternation in index._templated.values())
+    compiled = index._templated["flows"].pattern
     index.match("/flows/acme/main")
-    assert index._templated["flows"][0] is compiled  # compiled once
+    assert index._templated["flows"].pattern is compiled  # compiled once
