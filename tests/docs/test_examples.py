@@ -385,20 +385,29 @@ def _wait_healthy(process: subprocess.Popen[bytes], url: str) -> str | None:
 
 def _alive_in_group(pgid: int) -> bool:
     """Whether a process of group ``pgid`` still runs (a zombie waiting for its reaper does not)."""
-    return bool(_running_in_group(pgid))
+    return bool(_members(pgid))
 
 
-def _running_in_group(pgid: int) -> list[str]:
-    """The command lines of the processes of group ``pgid`` that still run (zombies left out)."""
+def _members(pgid: int) -> list[Path]:
+    """The ``/proc`` directories of the processes of group ``pgid`` that still run (zombies left out)."""
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
-            if fields[0] != "Z" and int(fields[2]) == pgid:
-                cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-                found.append(f"{stat.parent.name}: {cmdline.strip()}")
         except OSError:
             continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            found.append(stat.parent)
+    return found
+
+
+def _running_in_group(pgid: int) -> list[str]:
+    """``pid: command line`` of each process of group ``pgid`` that still runs."""
+    found = []
+    for process in _members(pgid):
+        with suppress(OSError):
+            cmdline = (process / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            found.append(f"{process.name}: {cmdline.strip()}")
     return found
 
 
