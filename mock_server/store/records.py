@@ -13,17 +13,21 @@ from typing import Any
 
 from mock_server.store.message_model import Message, Thread
 
+_ATOMS = frozenset({str, int, float, bool, type(None)})
+"""What a record's leaves are: returned as they are, without a call to ``clone`` for each."""
+
 
 def clone(value: Any) -> Any:
     """A copy of JSON-shaped data, so a response or a record never shares a mutable object with the store.
 
     The same result as ``copy.deepcopy`` for the dicts, lists and scalars records hold, at a
-    fraction of its cost; strings, numbers and None are returned as they are.
+    fraction of its cost; strings, numbers and None are returned as they are (inside a container,
+    without recursing into them: most of a record's values are leaves).
     """
     if isinstance(value, dict):
-        return {k: clone(v) for k, v in value.items()}
+        return {k: v if type(v) in _ATOMS else clone(v) for k, v in value.items()}
     if isinstance(value, list | tuple):  # a tuple: a shared empty value (a thread's fields), as a list
-        return [clone(v) for v in value]
+        return [v if type(v) in _ATOMS else clone(v) for v in value]
     return value
 
 
