@@ -7,6 +7,7 @@ second and exit 0.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
 import signal
 import sys
@@ -52,23 +53,27 @@ class CollectorPause:
             gc.disable()
             self.paused = True
 
-    def resume(self, *, serving: bool = False) -> None:
+    def resume(self, *, serving: bool = False) -> bool:
+        """The collector on again; True when it is the serving process's to run from now on
+        (``serving`` and ``whole_process``, with the collector on): ``ready`` starts the
+        ``IdleCollector`` then."""
         if self.paused:
             self.paused = False
             gc.enable()
         if serving and self.whole_process:
             self.whole_process = False
-            young, middle, _ = gc.get_threshold()
-            gc.set_threshold(young, middle, OLDEST_THRESHOLD)
+            return gc.isenabled()
+        return False
 
 
 OLDEST_THRESHOLD = 100
-"""The serving process's third collector threshold (Python's default: 10): a full collection at
-most once per 100 collections of the middle generation, not 10. Posting keeps objects (messages,
-threads, journal entries), so the oldest generation grows and each full pass walks all of it,
-holding every request meanwhile: one took 21 ms after 12,000 posts, and such passes made the POST
-row's p99 (about 57-64 ms against 19-29 ms with this threshold, 32 connections, alternating runs;
-docs/performance-report.md). Young cycles are still freed by the frequent young passes; only
+"""How many collections of the middle generation make a full one due in the serving process
+(Python's own third threshold: 10). Posting keeps objects (messages, threads, journal entries), so
+the oldest generation grows and each full pass walks all of it, holding every request meanwhile:
+97 ms once about 19,000 messages were stored, under load. With Python's 10, such passes made the
+POST row's p99 57-64 ms against 19-29 ms with 100 (32 connections, alternating runs;
+docs/performance-report.md); the ``IdleCollector`` (mock_server/collector.py) then runs each due
+pass when no request is starting. Young cycles are still freed by the frequent young passes; only
 cyclic garbage that has grown old waits longer (a request leaves none, tests/clients/
 test_request_garbage.py; a removed world, whose references back to itself are weak, is freed by
 reference counting)."""
@@ -105,7 +110,13 @@ def _serve(settings: Settings) -> int:
             history = banner_lines(settings.history_loaded, app.store)
 
         def ready() -> None:
-            STARTING.resume(serving=True)
+            if STARTING.resume(serving=True):
+                from mock_server.collector import IdleCollector
+
+                state = server.server_state
+                IdleCollector(
+                    asyncio.get_running_loop(), lambda: state.total_requests, due_after=OLDEST_THRESHOLD
+                ).start()
             sys.stdout.write(banner_text(base_url, settings, history))
             sys.stdout.flush()
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from mock_server.cli.serve import OLDEST_THRESHOLD, CollectorPause
+from mock_server.cli.serve import CollectorPause
 
 
 @pytest.fixture(autouse=True)
@@ -18,14 +18,15 @@ def collector_as_it_was() -> Iterator[None]:
     (gc.enable if enabled else gc.disable)()
 
 
-def test_a_start_in_the_process_it_owns_sets_the_oldest_threshold_once_serving() -> None:
+def test_a_start_in_the_process_it_owns_hands_the_collector_to_the_server_once_serving() -> None:
     gc.enable()
-    young, middle, _ = gc.get_threshold()
+    before = gc.get_threshold()
     pause = CollectorPause()
     pause.pause(whole_process=True)
     assert not gc.isenabled()
-    pause.resume(serving=True)
-    assert gc.isenabled() and gc.get_threshold() == (young, middle, OLDEST_THRESHOLD)
+    assert pause.resume(serving=True)  # cli/serve.py's ready() starts the IdleCollector then
+    assert gc.isenabled() and gc.get_threshold() == before
+    assert not pause.resume(serving=True)  # once
 
 
 def test_a_server_inside_another_program_leaves_its_thresholds_alone() -> None:
@@ -33,7 +34,7 @@ def test_a_server_inside_another_program_leaves_its_thresholds_alone() -> None:
     before = gc.get_threshold()
     pause = CollectorPause()
     pause.pause()
-    pause.resume(serving=True)
+    assert not pause.resume(serving=True)
     assert gc.isenabled() and gc.get_threshold() == before
 
 
@@ -42,7 +43,7 @@ def test_a_start_that_failed_leaves_the_thresholds_and_turns_the_collector_back_
     before = gc.get_threshold()
     pause = CollectorPause()
     pause.pause(whole_process=True)
-    pause.resume()
+    assert not pause.resume()
     assert gc.isenabled() and gc.get_threshold() == before
 
 
@@ -50,5 +51,5 @@ def test_a_collector_its_program_turned_off_stays_off() -> None:
     gc.disable()
     pause = CollectorPause()
     pause.pause(whole_process=True)
-    pause.resume(serving=True)
+    assert not pause.resume(serving=True)  # no collector to run: no IdleCollector either
     assert not gc.isenabled()

@@ -119,3 +119,10 @@ def test_httptools_cycle__writes_through_the_attributes_one_write_reads(attribut
     source = inspect.getsource(RequestResponseCycle)
     assert re.search(rf"self\.{attribute}\b[^=\n]*=", source), "revisit OneWrite in mock_server/serving.py"
     assert "self.transport.write(" in inspect.getsource(RequestResponseCycle.send)
+
+
+@pytest.mark.parametrize("protocol", [HttpToolsProtocol, H11Protocol])
+def test_every_request_counts_in_the_servers_total_requests(protocol: type) -> None:
+    # cli/serve.py's IdleCollector (mock_server/collector.py) reads ``server_state.total_requests``
+    # to know whether a request has started since its last look.
+    assert "self.server_state.total_requests += 1" in inspect.getsource(protocol)
