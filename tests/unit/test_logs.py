@@ -57,3 +57,14 @@ def test_the_handler_writes_to_the_stderr_of_the_moment(monkeypatch: pytest.Monk
         root.handlers[:], level = saved
         root.setLevel(level)
     assert second.getvalue().rstrip().endswith("INFO flowdock_mock.test: two")
+
+
+def test_json_line_is_one_line_of_json_whatever_the_path_holds() -> None:
+    r = record(1_700_000_000.5, "GET %s 200")
+    r.args = ("/flows/caf\u00e9/\u2603",)
+    r.http = {"method": "GET", "path": "/flows/caf\u00e9/\u2603", "status": 200, "duration_ms": 1.5}
+    line = JsonFormatter().format(r)
+    assert "\n" not in line
+    parsed = json.loads(line)
+    assert parsed["message"] == "GET /flows/caf\u00e9/\u2603 200"
+    assert parsed["path"] == "/flows/caf\u00e9/\u2603" and parsed["duration_ms"] == 1.5
