@@ -364,6 +364,7 @@ def run(settings: Settings, options: ReportOptions, command: list[str]) -> int:
     served = start_logged("flowdock-mock run", settings)
     if served is None:
         return MOCK_FAILED
+    journal = served.app.worlds.keep_journal()  # every world's requests, from before COMMAND starts
     started, clock = time.time(), time.perf_counter()
     try:
         try:
@@ -378,7 +379,6 @@ def run(settings: Settings, options: ReportOptions, command: list[str]) -> int:
         status = run_command(command, env)
     finally:
         served.stop()
-    journal = served.app.worlds.journal  # every world's requests: tests may each use their own
     data = RunData(
         coverage=journal.coverage(),
         entries=journal.list(),

@@ -61,8 +61,9 @@ class Journal:
 
     def __init__(self, settings: Any) -> None:
         self.journal: Journal_ = settings.runtime.journal
-        self.server_journal: Journal_ | None = settings.worlds.journal
-        """Every world's requests together (runtime/worlds.py), for ``flowdock-mock run``'s reports."""
+        self.worlds = settings.worlds
+        """Whose ``journal``, when kept, has every world's requests together (runtime/worlds.py):
+        ``flowdock-mock run``'s reports."""
 
     def run(self, x: Exchange) -> None:
         path: str = x.scope["path"]
@@ -94,8 +95,9 @@ class Journal:
         entry = _entry(x, capture, duration)
         world = x.state.get("world")  # middleware/worlds.py
         (self.journal if world is None else world.runtime.journal).record(entry)  # each its own
-        if self.server_journal is not None:
-            self.server_journal.record(entry.copy())  # its own id there
+        server_journal = self.worlds.journal
+        if server_journal is not None:
+            server_journal.record(entry.copy())  # its own id there
         if access_log.isEnabledFor(logging.INFO):
             _log_request(
                 logging.INFO,

@@ -364,9 +364,10 @@ class Worlds:
         default.store.keys = world.keys
         world.keys.replace(default.store.credentials())
         self.default = world
-        self.journal = Journal(default.journal.size, default.operations, default.journal.credentials)
+        self.journal: Journal | None = None
         """Every world's requests together, the default one's included: the server's view, which
-        ``flowdock-mock run`` reports on (each world's own journal is ``world.runtime.journal``)."""
+        ``flowdock-mock run`` reports on (each world's own journal is ``world.runtime.journal``).
+        None until ``keep_journal``: a server nobody reports on keeps each request once, not twice."""
         self.shard = shard
         """This server's shard name (``--shard``): the prefix of its created worlds' ids and
         credentials; None on a server that is not one shard of several."""
@@ -377,6 +378,14 @@ class Worlds:
         """True while no other world exists: requests skip the credential lookup entirely."""
         self._next_sweep = clock() + self._sweep_every()
         self._templates: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+
+    def keep_journal(self) -> Journal:
+        """The server's journal (``journal``), recording every world's requests from now on."""
+        with self.lock:
+            if self.journal is None:
+                default = self.default.runtime
+                self.journal = Journal(default.journal.size, default.operations, default.journal.credentials)
+            return self.journal
 
     # --- routing ------------------------------------------------------------------------------
     def find(self, kind: str, value: str) -> World | None:
