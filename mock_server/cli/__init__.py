@@ -91,14 +91,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Run one command. Without ``argv`` this is the process's entry (the console script, ``python -m
     mock_server``): only then does ``serve`` leave the libraries it never runs unimported
-    (server_imports.py), which changes the whole process's imports; a program calling
+    (server_imports.py) and compile what dataclasses and attrs generate through the cached table
+    (generated_code.py), which changes the whole process's imports; a program calling
     ``main([...])`` (a test suite) keeps its own."""
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
     if argv is None and args.command == serve.NAME:
+        from mock_server import generated_code
         from mock_server.server_imports import leave_unimported
 
         serve.STARTING.pause(whole_process=True)  # from here to the server's first connection (serve.py)
         leave_unimported()
+        generated_code.keep()  # until the server accepts connections (serve.py: generated_code.save)
     module = next(module for module, names in COMMANDS.values() if args.command in names)
     try:
         code: int = module.execute(args)

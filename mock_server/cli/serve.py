@@ -12,6 +12,7 @@ import gc
 import signal
 import sys
 
+from mock_server import generated_code
 from mock_server.launch import banner as banner_text
 from mock_server.launch import base_url_for, bind_socket, build_app, make_server, raise_fd_limit
 from mock_server.logs import configure_logging
@@ -119,6 +120,7 @@ def _serve(settings: Settings) -> int:
                 ).start()
             sys.stdout.write(banner_text(base_url, settings, history))
             sys.stdout.flush()
+            generated_code.save()  # what this start compiled, for the next (the entry's process only)
 
         server = make_server(app, settings.log_level, ready, settings.limits)
         # uvicorn stops gracefully on SIGTERM/SIGINT, restores the previous handlers and raises the

@@ -1,0 +1,139 @@
+"""generated_code.py: a serving process compiles what dataclasses generate once, and reads it back.
+
+Each check runs in fresh interpreters (the hook changes the ``dataclasses`` module of the whole
+process) with their own cache directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+SAMPLES = textwrap.dedent(
+    """
+    import dataclasses, json, sys
+    from mock_server import generated_code
+
+    def make():
+        # a module's classes, as a module makes them: plain, frozen and hashable, ordered, slotted
+        @dataclasses.dataclass
+        class Plain:
+            a: int
+            b: list = dataclasses.field(default_factory=list)
+
+        @dataclasses.dataclass(frozen=True, slots=True)
+        class Frozen:
+            name: str
+            size: int = 3
+
+        @dataclasses.dataclass(order=True)
+        class Ordered:
+            rank: int
+            label: str = "x"
+
+        return Plain, Frozen, Ordered
+
+    def behaviour(Plain, Frozen, Ordered):
+        frozen = Frozen("n")
+        try:
+            frozen.size = 4
+            refused = None
+        except dataclasses.FrozenInstanceError as exc:
+            refused = str(exc)
+        return [repr(Plain(1)), Plain(1) == Plain(1, []), Plain(1) == Plain(2), repr(frozen),
+                hash(frozen) == hash(Frozen("n")), refused, Ordered(1) < Ordered(2, "a"),
+                sorted([Ordered(2), Ordered(1, "b")]) == [Ordered(1, "b"), Ordered(2)],
+                repr(Plain.__init__.__annotations__)]
+
+    def codes(*classes):
+        return [getattr(cls, name).__code__ for cls in classes
+                for name in ("__init__", "__repr__", "__eq__", "__setattr__", "__hash__", "__lt__")
+                if getattr(getattr(cls, name), "__code__", None) is not None]
+
+    generated_code.keep()
+    kept = make()
+    table = generated_code._ACTIVE[0]
+    result = {"compiled": table.compiled, "used": len(table.used), "behaviour": behaviour(*kept)}
+    generated_code.save()
+    fresh = make()  # dataclasses' own exec again: compiled here, as without the table
+    result["builtin again"] = "exec" not in vars(dataclasses)
+    result["same behaviour"] = behaviour(*fresh) == result["behaviour"]
+    result["same code"] = codes(*kept) == codes(*fresh) and len(codes(*kept)) >= 10
+    print(json.dumps(result))
+    """
+)
+
+
+def _run(script: str, cache: Path, *args: str) -> dict[str, object]:
+    env = {**os.environ, "FLOWDOCK_MOCK_CACHE_DIR": str(cache)}
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_a_dataclass_source_compiled_once_is_read_back_the_same(tmp_path: Path) -> None:
+    first = _run(SAMPLES, tmp_path)
+    second = _run(SAMPLES, tmp_path)
+    assert first["compiled"] == first["used"] and first["used"] >= 10  # nothing cached yet
+    assert second["compiled"] == 0 and second["used"] == first["used"]  # every source read back
+    assert list((tmp_path / "generated-code").glob("*.marshal"))
+    for result in (first, second):
+        # the classes made through the table are the ones Python makes: same code objects (the
+        # __future__ flags included: the return annotation is the object, not a string), same
+        # repr, equality, hash, frozen refusal and order
+        assert result["builtin again"] is True
+        assert result["same behaviour"] is True
+        assert result["same code"] is True
+    assert second["behaviour"] == first["behaviour"]
+    # the generated __init__ is compiled without the table module's own __future__ annotations
+    assert first["behaviour"][-1] == "{'a': <class 'int'>, 'b': <class 'list'>, 'return': None}"
+
+
+def test_an_unreadable_cache_only_costs_the_compiling(tmp_path: Path) -> None:
+    _run(SAMPLES, tmp_path)
+    for kept in (tmp_path / "generated-code").glob("*.marshal"):
+        kept.write_bytes(b"not marshal data")
+    again = _run(SAMPLES, tmp_path)
+    assert again["compiled"] == again["used"]
+    assert again["same code"] is True
+
+
+ENTRY = textwrap.dedent(
+    """
+    import json, os, sys
+    from mock_server import cli, generated_code
+
+    save = generated_code.save
+
+    def report():  # the server accepts connections: what its start compiled, then stop
+        compiled = generated_code._ACTIVE[0].compiled if generated_code._ACTIVE else None
+        save()
+        print(json.dumps({"compiled": compiled}), flush=True)
+        os._exit(0)
+
+    generated_code.save = report
+    sys.argv[1:] = ["serve", "--port", "0", "--log-level", "warning"]
+    cli.main()
+    """
+)
+
+
+def test_the_servers_second_start_compiles_no_dataclass(tmp_path: Path) -> None:
+    first = _run(ENTRY, tmp_path)
+    second = _run(ENTRY, tmp_path)
+    assert (
+        isinstance(first["compiled"], int) and first["compiled"] > 100
+    )  # the mock's, Starlette's, Connexion's
+    assert second["compiled"] == 0
