@@ -163,6 +163,30 @@ class MessageStore:
                 thread = self.store.threads.to_dict(found)
         return message_dict(message, flow_id, thread=thread, to=to)
 
+    def page_dicts(self, flow_id: str, page: list[Message]) -> list[dict[str, Any]]:
+        """The message objects of one page of the flow's messages, as ``to_dict`` renders each,
+        except that each thread the page shows is rendered once and that one object is the
+        ``thread`` of each of its messages on the page. A page is an answer: the handler returns
+        it and it is encoded at once, never edited (the events a write emits are rendered on
+        their own), so a copy per message would be CPU spent for nothing; nothing in the page
+        is the store's, as before (tests/unit/test_representation.py checks both)."""
+        threads = self.log(flow_id).threads
+        rendered: dict[str, dict[str, Any] | None] = {}
+        out = []
+        for message in page:
+            thread = None
+            thread_id = message.thread_id
+            if thread_id is not None:
+                if thread_id in rendered:
+                    thread = rendered[thread_id]
+                else:
+                    found = threads.get(thread_id)
+                    thread = rendered[thread_id] = (
+                        None if found is None else self.store.threads.to_dict(found)
+                    )
+            out.append(message_dict(message, flow_id, thread=thread))
+        return out
+
     def flow_stats(self, flow: Flow, *, viewer: int) -> dict[str, Any]:
         """Unread mentions of ``viewer`` and the newest message, for the flow object: O(1)."""
         log = self.logs.get(flow.id)
@@ -440,7 +464,7 @@ class MessageStore:
             found = self.joined_flow(organization, flow, viewer=viewer)
             log = self.log(found.id)
             page = log.timeline.page(query, matcher(query, self.all_nicks()))
-            return [self.to_dict(found.id, m) for m in page]
+            return self.page_dicts(found.id, page)
 
     def _message(self, log: Log, message_id: int) -> Message:
         found = log.by_id.get(message_id)

@@ -170,7 +170,7 @@ class ThreadStore:
             self.find(log, thread_id, from_path=True)
             timeline = log.thread_timelines.setdefault(thread_id, Timeline())
             page = timeline.page(query, matcher(query, messages.all_nicks()))
-            return [messages.to_dict(found.id, m) for m in page]
+            return messages.page_dicts(found.id, page)
 
 
 def _instant(value: str | None, name: str) -> int | None:
