@@ -14,20 +14,32 @@ from typing import Any
 from mock_server.store.message_model import Message, Thread
 
 _ATOMS = frozenset({str, int, float, bool, type(None)})
-"""What a record's leaves are: returned as they are, without a call to ``clone`` for each."""
+"""The types of a record's leaves: kept as they are, without a call to ``clone`` for each."""
 
 
 def clone(value: Any) -> Any:
     """A copy of JSON-shaped data, so a response or a record never shares a mutable object with the store.
 
     The same result as ``copy.deepcopy`` for the dicts, lists and scalars records hold, at a
-    fraction of its cost; strings, numbers and None are returned as they are (inside a container,
-    without recursing into them: most of a record's values are leaves).
+    fraction of its cost; strings, numbers and None are returned as they are. Most containers of
+    a record or a thread's state hold only such leaves (an author, a status, each field): those
+    are copied whole (``dict.copy``, in C) once a look at their values finds no container.
     """
-    if isinstance(value, dict):
-        return {k: v if type(v) in _ATOMS else clone(v) for k, v in value.items()}
+    cls = type(value)
+    if cls is dict:
+        for v in value.values():
+            if type(v) not in _ATOMS:
+                return {k: v if type(v) in _ATOMS else clone(v) for k, v in value.items()}
+        return value.copy()
+    if cls is list:
+        for v in value:
+            if type(v) not in _ATOMS:
+                return [v if type(v) in _ATOMS else clone(v) for v in value]
+        return value.copy()
+    if isinstance(value, dict):  # a subclass: copied as a plain dict
+        return {k: clone(v) for k, v in value.items()}
     if isinstance(value, list | tuple):  # a tuple: a shared empty value (a thread's fields), as a list
-        return [v if type(v) in _ATOMS else clone(v) for v in value]
+        return [clone(v) for v in value]
     return value
 
 

@@ -306,3 +306,26 @@ def test_list_flow_messages__shows_each_write_on_the_next_page() -> None:
     )
     retitled = next(m for m in again if m["id"] == integration["id"])["thread"]
     assert (retitled["title"], retitled["status"]) == ("retitled", {"color": "red", "value": "closed"})
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"name": "CI", "avatar": None, "n": 1, "ok": True, "x": 1.5},
+        ["a", 1, None],
+        {"a": [1, {"b": "x"}], "c": None},
+        [{"label": "repo", "value": "acme/api"}, ["nested"]],
+    ],
+    ids=["flat dict", "flat list", "nested dict", "nested list"],
+)
+def test_clone__equals_the_value_and_shares_no_container_with_it(value: Any) -> None:
+    copied = clone(value)
+    assert orjson.dumps(copied) == orjson.dumps(value)
+    assert not {id(c) for c in containers(copied)} & {id(c) for c in containers(value)}
+
+
+def test_clone__makes_plain_lists_and_dicts_of_tuples_and_dict_subclasses() -> None:
+    from collections import OrderedDict
+
+    copied = clone(OrderedDict(a=(1, {"b": ()})))
+    assert type(copied) is dict and copied == {"a": [1, {"b": []}]} and type(copied["a"]) is list
