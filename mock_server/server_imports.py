@@ -57,6 +57,11 @@ DEFERRED: dict[str, tuple[str, ...]] = {
     "http.cookies": (),
     "html": (),
     "urllib.request": (),
+    # uvicorn.config's, for a log_config the mock never gives it (configure_logging() owns the
+    # format): logging.config imports logging.handlers, pickle and socketserver; RawConfigParser
+    # is a name in an annotation
+    "logging.config": (),
+    "configparser": ("RawConfigParser",),
 }
 """Module -> the attributes imported by name (``from m import a``), which stand in until called."""
 

@@ -65,11 +65,15 @@ SCRIPT = textwrap.dedent(
                        type(http.cookies).__name__, type(sys.modules["html"]).__name__]
     from mock_server.launch import make_server
     make_server(app, "warning", lambda: None).config.load()  # the lifespan and protocol classes
-    heavy = {name: name in sys.modules for name in ("click", "uvicorn.main", "websockets", "http.server", "a2wsgi")}
+    heavy = {name: name in sys.modules for name in ("click", "uvicorn.main", "websockets", "http.server", "a2wsgi",
+                                                   "logging.handlers", "socketserver")}
     wsgi_stand_in = type(sys.modules["uvicorn.middleware.wsgi"]).__name__
+    import logging
+    import uvicorn.config
+    status["rarer"] += [logging.config.valid_ident("a"), type(sys.modules["logging.config"]).__name__,
+                        type(uvicorn.config.RawConfigParser()).__name__, type(sys.modules["configparser"]).__name__]
     from starlette.testclient import TestClient
     client = TestClient(app)  # a stand-in's named attribute imports the real module when called
-    import uvicorn.config
     wrapped = uvicorn.config.WSGIMiddleware(lambda environ, start_response: [])
     wsgi = type(wrapped) is sys.modules["uvicorn.middleware.wsgi"].WSGIMiddleware  # the real module's class
     print(json.dumps({"status": status, "imported": left_out, "stand_ins": stand_ins, "first": by_first_answer,
@@ -127,6 +131,8 @@ def test_the_deferred_modules_stay_stand_ins_while_the_api_answers(served: dict[
             "http.cookies",
             "html",
             "urllib.request",
+            "logging.config",
+            "configparser",
         ),
         "_StandIn",
     )
@@ -142,19 +148,33 @@ def test_everything_the_server_uses_still_answers(served: dict[str, object]) -> 
     assert status["unknown"] == [404, {"message": "not found"}]
     assert status["wrong method"][0] == 405
     # each stand-in, read, is the real module from then on (in sys.modules and its package)
-    assert status["rarer"] == [{"a": 'b"c', "d": "e"}, True, "/x y", "Not Found", "module", "module"]
+    assert status["rarer"] == [
+        {"a": 'b"c', "d": "e"},
+        True,
+        "/x y",
+        "Not Found",
+        "module",
+        "module",
+        True,
+        "module",
+        "RawConfigParser",
+        "module",
+    ]
 
 
 def test_the_server_loads_without_uvicorns_command_line_or_websockets(served: dict[str, object]) -> None:
     # uvicorn.lifespan imports Config from the package, whose __init__ imports its click command
     # line; the WebSocket protocol is imported unless ws="none"; werkzeug's package imports its
-    # development server (http.server): none of them runs in the mock.
+    # development server (http.server); uvicorn.config imports logging.config (logging.handlers,
+    # socketserver) for a log_config the mock never gives it: none of them runs in the mock.
     assert served["heavy"] == {
         "click": False,
         "uvicorn.main": False,
         "websockets": False,
         "http.server": False,
         "a2wsgi": False,
+        "logging.handlers": False,
+        "socketserver": False,
     }
 
 
