@@ -1,4 +1,4 @@
-"""Connexion's stages of the pipeline (middleware/pipeline.py), resolved per operation at startup.
+"""Connexion's stages of the pipeline (middleware/pipeline.py), resolved per operation once.
 
 Connexion 3 runs a request through a stack of ASGI middlewares (server errors, exceptions, Swagger
 UI, routing, security, request validation, response validation, lifespan, context) and then its
@@ -6,11 +6,13 @@ own app, which routes again. Each of those middlewares keeps, per API and operat
 holding what it needs (the security requirements and their verification function, the request
 validator's view of the operation, the response validator's, the handler decorated with its
 parameter and response decorators). ``Dispatch`` builds those same objects once, from the APIs the
-app declared, and calls into them directly from plain stage functions:
+app declared, and calls into them directly from plain stage functions (an operation's own
+``Operation`` is put together when a request first reaches it, ``Operations``):
 
-- ``route``: the one routing of the request, over Connexion's own compiled routes (the same
-  Starlette patterns and convertors, the same order, 405 for a path whose methods do not include
-  the request's, the trailing-slash redirect); a path and method seen before is a dict lookup;
+- ``route``: the one routing of the request, over Connexion's own routes (the same Starlette
+  patterns and convertors, the same order, 405 for a path whose methods do not include the
+  request's, the trailing-slash redirect; each route's pattern compiled when a request first
+  reaches its first path segment, ``_Route``); a path and method seen before is a dict lookup;
 - ``authenticate``: the operation's ``SecurityOperation.verification_fn``;
 - ``validate request``: parameters, media type and body, by the operation's Connexion validators
   (parameter validator and body validators built once per operation and media type);
@@ -27,7 +29,8 @@ along the exception's class hierarchy as Starlette's exception middleware did.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from connexion import utils
@@ -37,13 +40,14 @@ from connexion.lifecycle import ConnexionRequest
 from connexion.middleware.context import ContextMiddleware
 from connexion.middleware.request_validation import RequestValidationMiddleware
 from connexion.middleware.response_validation import ResponseValidationMiddleware
-from connexion.middleware.routing import RoutingMiddleware
+from connexion.middleware.routing import RoutingAPI, RoutingMiddleware
 from connexion.middleware.security import SecurityMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from starlette.datastructures import URL
 from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse
 from starlette.responses import Response as StarletteResponse
+from starlette.routing import Mount, Route
 
 from mock_server.binding.fastpath import BYTES_KEY, STREAM_KEY
 from mock_server.binding.invoke import (
@@ -242,6 +246,96 @@ class Operation:
         return required, validator
 
 
+OperationKey = tuple[str, str]
+"""An operation's base path and operationId."""
+
+
+class Operations(Mapping[OperationKey, Operation]):
+    """Every operation of the app, each ``Operation`` built when first asked for (a route first
+    matched, or read by a test): building all 108 at start took about 5 ms, most of them are never
+    called by a given run, and what one holds (the layers' objects Connexion made at start, its
+    parameter validator and URI parser, the binding of its handler) depends on nothing a request
+    brings."""
+
+    def __init__(self, where: dict[OperationKey, tuple[int, Any]], build: Callable[..., Operation]) -> None:
+        self._where = where  # key -> the index of its API among its base path's, its handler
+        self._build = build
+        self._built: dict[OperationKey, Operation] = {}
+
+    def __getitem__(self, key: OperationKey) -> Operation:
+        operation = self._built.get(key)
+        if operation is None:
+            operation = self._built[key] = self._build(key, *self._where[key])
+        return operation
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._where
+
+    def __iter__(self) -> Iterator[OperationKey]:
+        return iter(self._where)
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+
+class _Route:
+    """A route of Connexion's routing layer: its path and endpoint (a ``RoutingOperation``) from
+    the start, the Starlette ``Route`` Connexion would have added (``Router.add_route``: its path
+    compiled to a pattern, its methods with HEAD beside GET) made when a request first reaches its
+    first path segment. Compiling all 108 patterns took about 5 ms of every start."""
+
+    __slots__ = ("_route", "endpoint", "method", "path")
+
+    def __init__(self, path: str, endpoint: Any, method: str) -> None:
+        self.path = path
+        self.endpoint = endpoint
+        self.method = method
+        self._route: Route | None = None
+
+    @property
+    def route(self) -> Route:
+        if self._route is None:
+            self._route = Route(self.path, endpoint=self.endpoint, methods=[self.method])
+        return self._route
+
+    @property
+    def path_regex(self) -> re.Pattern[str]:
+        return self.route.path_regex
+
+    @property
+    def methods(self) -> set[str]:
+        return self.route.methods or set()
+
+    @property
+    def param_convertors(self) -> dict[str, Any]:
+        return self.route.param_convertors
+
+
+class _RoutingAPI(RoutingAPI):  # type: ignore[misc]
+    """Connexion's routing API with each route a ``_Route`` (its pattern compiled on first use)."""
+
+    def _add_operation_internal(
+        self, method: str, path: str, operation: Any, name: str | None = None
+    ) -> None:
+        self.router.routes.append(_Route(path, operation, method))
+
+
+class _Routing(RoutingMiddleware):  # type: ignore[misc]
+    """``RoutingMiddleware`` adding ``_RoutingAPI``s: what Dispatch reads its routes from (it never
+    runs as a middleware)."""
+
+    def add_api(
+        self, specification: Any, base_path: str | None = None, arguments: Any = None, **kwargs: Any
+    ) -> None:
+        api = _RoutingAPI(
+            specification, base_path=base_path, arguments=arguments, next_app=self.app, **kwargs
+        )
+        for route in self.router.routes:  # as RoutingMiddleware.add_api: one base path's APIs chained
+            if isinstance(route, Mount) and route.path == api.base_path:
+                route.app.default = api.router  # type: ignore[attr-defined]
+        self.router.mount(api.base_path, app=api.router)
+
+
 class BuiltOnce:
     """A specification's operation class while ``Dispatch`` adds its APIs to Connexion's layers:
     ``from_spec`` builds each operation once and gives every layer the same object.
@@ -276,7 +370,7 @@ class Dispatch:
         ``handlers_app``: the app's AsyncASGIApp, which holds the decorated handlers."""
         self.middleware = middleware
         apis = utils.sort_apis_by_basepath(middleware.apis)
-        routing = RoutingMiddleware(None)
+        routing = _Routing(None)
         self.apis = apis
         self._swagger: SwaggerUIMiddleware | None = None
         layers = {
@@ -296,26 +390,31 @@ class Dispatch:
                 handlers_app.add_api(specification, base_path=api.base_path, **api.kwargs)
             finally:
                 del specification.operation_cls  # the class's again (Swagger UI's, later)
-        self.operations: dict[tuple[str, str], Operation] = {}
-        sanitizers: dict[bool, Callable[[str], str]] = {}
+        self._layers = layers
+        self._sanitizers: dict[bool, Callable[[str], str]] = {}
+        where: dict[tuple[str, str], tuple[int, Any]] = {}
         for base_path, handler_apis in handlers_app.apis.items():
             for index, api in enumerate(handler_apis):
                 for operation_id, handler in api.operations.items():
-                    parts = {
-                        name: layer.apis[base_path][index].operations[operation_id]
-                        for name, layer in layers.items()
-                    }
-                    parts["handler"] = handler
-                    sanitize = sanitizers.get(handler.pythonic_params)
-                    if sanitize is None:
-                        sanitize = sanitizers[handler.pythonic_params] = sanitizer(handler.pythonic_params)
-                    self.operations[(base_path, operation_id)] = Operation(
-                        base_path, operation_id, parts, sanitize
-                    )
+                    where[(base_path, operation_id)] = (index, handler)
+        self.operations = Operations(where, self._operation)
         self.mounts = self._mounts(routing)
         self.routes: dict[tuple[str, str], tuple[Operation, tuple[tuple[str, Any], ...]]] = {}
         self.error_handlers = dict(middleware.error_handlers)
         middleware.middleware_stack = [self]  # started: Connexion refuses new APIs and middlewares now
+
+    def _operation(self, key: tuple[str, str], index: int, handler: Any) -> Operation:
+        """The ``Operation`` of ``key``: the objects Connexion's layers made for it, resolved."""
+        base_path, operation_id = key
+        parts = {
+            name: layer.apis[base_path][index].operations[operation_id]
+            for name, layer in self._layers.items()
+        }
+        parts["handler"] = handler
+        sanitize = self._sanitizers.get(handler.pythonic_params)
+        if sanitize is None:
+            sanitize = self._sanitizers[handler.pythonic_params] = sanitizer(handler.pythonic_params)
+        return Operation(base_path, operation_id, parts, sanitize)
 
     def swagger(self) -> SwaggerUIMiddleware:
         """Connexion's Swagger UI and published specs (``/openapi.json``, ``/_mock/swagger/``), built
@@ -329,17 +428,18 @@ class Dispatch:
         return self._swagger
 
     # -- routing -----------------------------------------------------------------------------------
-    def _mounts(self, routing: Any) -> list[tuple[str, dict[str, list[tuple[Any, Operation]]], list[Any]]]:
-        """Per mount (base path): its routes by first path segment, in Connexion's order."""
+    def _mounts(self, routing: Any) -> list[tuple[str, dict[str, list[tuple[Any, OperationKey]]], list[Any]]]:
+        """Per mount (base path): its routes by first path segment, in Connexion's order, each
+        with the key of its operation (``self.operations``)."""
         mounts = []
         for mount in routing.router.routes:
             base = mount.path
             routes = []
             for route in mount.app.routes:
-                operation = self.operations.get((base, route.endpoint.operation_id))
-                if operation is not None:
-                    routes.append((route, operation))
-            buckets: dict[str, list[tuple[Any, Operation]]] = {}
+                key = (base, route.endpoint.operation_id)
+                if key in self.operations:
+                    routes.append((route, key))
+            buckets: dict[str, list[tuple[Any, OperationKey]]] = {}
             wildcard = [r for r in routes if r[0].path[1:].split("/", 1)[0].startswith("{")]
             for route, _ in routes:
                 first = route.path[1:].split("/", 1)[0]
@@ -366,14 +466,15 @@ class Dispatch:
                 rest = path
             candidates = buckets.get(rest[1:].split("/", 1)[0], wildcard)
             partial = None
-            for route, operation in candidates:
+            for route, key in candidates:
                 matched = route.path_regex.match(rest)
                 if matched is None:
                     continue
                 if method in route.methods:
+                    operation = self.operations[key]
                     convertors = route.param_convertors
                     params = {
-                        key: convertors[key].convert(value) for key, value in matched.groupdict().items()
+                        name: convertors[name].convert(value) for name, value in matched.groupdict().items()
                     }
                     if len(self.routes) >= ROUTE_CACHE_SIZE:
                         self.routes.clear()

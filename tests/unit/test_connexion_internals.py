@@ -180,6 +180,14 @@ INTERNALS = [
     Internal("connexion.middleware.routing", "RoutingMiddleware", "add_api", "method", None, DISPATCH),
     Internal(
         "connexion.middleware.routing",
+        "RoutingAPI",
+        "_add_operation_internal",
+        "method",
+        ("self", "method", "path", "operation", "name"),
+        DISPATCH,
+    ),
+    Internal(
+        "connexion.middleware.routing",
         "RoutingOperation",
         "__init__",
         "method",
