@@ -20,7 +20,7 @@ def thread_dict(thread: Thread, source: dict[str, Any] | None) -> dict[str, Any]
 
     Only the state a posted thread object set (``status``, ``fields``, ``actions``) is deep-copied,
     and only when there is some: an empty ``fields`` or ``actions`` is stored as an empty value
-    (records.py, ``apply_state``) and answered as a new empty list.
+    (``thread_from_record``, ``ThreadStore.apply_state``) and answered as a new empty list.
     """
     status, fields, actions = thread.status, thread.fields, thread.actions
     return {
