@@ -1,24 +1,33 @@
-"""The methods dataclasses generate, compiled once and kept for the next start.
+"""What a serving process compiles at every start the same way, compiled once and kept for the next.
 
-A dataclass's ``__init__``, ``__repr__`` and ``__eq__`` (a frozen one's ``__setattr__``,
-``__delattr__`` and ``__hash__`` too, an ordered one's comparisons) are Python source that the
-``dataclasses`` module writes and compiles, one ``exec`` each, when the class is made. A serving
-process makes about 50 dataclasses (the mock's own, Starlette's, Connexion's) before it answers:
-compiling their 170 sources took about 20 ms, and they are the same sources at every start.
+- *Dataclasses' methods*: a dataclass's ``__init__``, ``__repr__`` and ``__eq__`` (a frozen one's
+  ``__setattr__``, ``__delattr__`` and ``__hash__`` too, an ordered one's comparisons) are Python
+  source that the ``dataclasses`` module writes and compiles, one ``exec`` each, when the class is
+  made. A serving process makes about 50 dataclasses (the mock's own, Starlette's, Connexion's)
+  before it answers: compiling their 170 sources took about 20 ms.
+- *Regular expressions*: ``re`` parses a pattern and turns it into the program its C engine runs
+  (``re._compiler.compile``: ``_parser.parse``, ``_code``, then ``_sre.compile``), in Python. A
+  start compiles about 75 patterns (PyYAML's reader and resolver, tokenize's, the format
+  checkers', the mock's own): about 15 ms.
 
 ``keep()``, called by the serving process's entry (``cli.main``, beside
-``server_imports.leave_unimported``), gives the ``dataclasses`` module an ``exec`` (a module's
-globals come before the builtins) that compiles a source string through a table of code objects
-read from the cache directory (``resources.cache_dir``, ``generated-code/``, ``marshal``'s
-format, named by the digest of the Python build): a source met before is its stored code object,
-which is what compiling it gives (the key is the source, the file name and the ``__future__``
-flags ``exec`` would have passed on from its caller); a source not met before is compiled as
-usual. ``save()``, once the server accepts connections, gives ``dataclasses`` the builtin back and
-writes the table when the start compiled something it did not hold. An unreadable or unwritable
-cache only costs the compiling.
+``server_imports.leave_unimported``), makes both go through tables read from the cache directory
+(``resources.cache_dir``, ``generated-code/``, ``marshal``'s format, named by the digest of the
+Python build). The ``dataclasses`` module gets an ``exec`` (a module's globals come before the
+builtins) that compiles a source string through the code table: a source met before is its
+stored code object, which is what compiling it gives (the key is the source, the file name and the
+``__future__`` flags ``exec`` would have passed on from its caller). ``re._compiler.compile``
+becomes a function that looks a pattern string and its flags up in the pattern table and hands
+the stored program to ``_sre.compile``, as the original does after computing it; a pattern not met
+before is compiled by the original, and its program is kept only when the pattern built from it
+is equal to the original's (``Pattern.__eq__`` compares the flags and the program; the group
+names are compared too). What is not in the tables is compiled as usual. ``save()``, once the
+server accepts connections, puts both functions back and writes the tables when the start
+compiled a few things they did not hold (``WORTH_WRITING``). An unreadable or unwritable cache
+only costs the compiling.
 
 Only the serving process does this, as with server_imports.py: the library a test suite imports,
-and ``cli.main([...])`` called by another program, make their dataclasses as Python does.
+and ``cli.main([...])`` called by another program, compile as Python does.
 """
 
 from __future__ import annotations
@@ -31,12 +40,22 @@ import hashlib
 import importlib.util
 import marshal
 import os
+import re
 import sys
 from pathlib import Path
 from types import CodeType
 from typing import Any
 
 from mock_server.resources import cache_dir
+
+try:  # CPython's own: the pattern table is used only where they are what it expects
+    import _sre  # type: ignore[import-not-found]
+    from re import _compiler, _parser  # type: ignore[attr-defined]
+
+    _COMPILE = _compiler.compile
+    _PATTERNS = all(callable(f) for f in (_COMPILE, _compiler._code, _parser.parse, _sre.compile))
+except (ImportError, AttributeError):  # pragma: no cover - another Python
+    _PATTERNS = False
 
 FUTURE_FLAGS = 0
 """The compiler flags of ``__future__`` imports, which ``exec`` passes on from the code calling it
@@ -45,30 +64,55 @@ for _feature in __future__.all_feature_names:
     if _feature not in ("nested_scopes", "generators"):  # always on, never passed on
         FUTURE_FLAGS |= getattr(__future__, _feature).compiler_flag
 
-Key = tuple[int, str]
+SourceKey = tuple[int, str]
 """The ``__future__`` flags and the source of one compiled source (its file name: ``<string>``)."""
+PatternKey = tuple[str | bytes, int]
+"""A pattern and its flags, as ``re`` compiles them."""
+Program = tuple[int, list[int], int, dict[str, int], tuple[str | None, ...]]
+"""What ``_sre.compile`` makes a pattern of: its flags (the inline ones added), its code, the
+number of its groups less one, group names to numbers and numbers to names."""
+
+
+FORMAT = b"sources and patterns"
+"""What the cache file holds (a file of another layout has another name)."""
 
 
 def cache_path() -> Path:
     build = hashlib.sha256(
-        b"%s\0%d\0%s" % (sys.version.encode(), marshal.version, importlib.util.MAGIC_NUMBER)
+        b"%s\0%d\0%s\0%s" % (sys.version.encode(), marshal.version, importlib.util.MAGIC_NUMBER, FORMAT)
     )
     return cache_dir() / "generated-code" / f"{build.hexdigest()[:32]}.marshal"
 
 
-class CodeTable:
-    """Compiled sources by ``Key``: those read from the cache file, and those this start used."""
+def _program(pattern: str | bytes, flags: int) -> Program:
+    """What ``re._compiler.compile`` passes ``_sre.compile`` for ``pattern`` (its steps, in order)."""
+    parsed = _parser.parse(pattern, flags)
+    code = [int(op) for op in _compiler._code(parsed, flags)]  # its opcodes are an int subclass
+    groupindex = parsed.state.groupdict
+    indexgroup: list[str | None] = [None] * parsed.state.groups
+    for name, index in groupindex.items():
+        indexgroup[index] = name
+    return flags | parsed.state.flags, code, parsed.state.groups - 1, dict(groupindex), tuple(indexgroup)
+
+
+class Tables:
+    """Compiled sources by ``SourceKey`` and pattern programs by ``PatternKey``: those read from
+    the cache file, and those this start used."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.known: dict[Key, CodeType] = {}
-        self.used: dict[Key, CodeType] = {}
+        self.known: dict[SourceKey, CodeType] = {}
+        self.used: dict[SourceKey, CodeType] = {}
+        self.known_patterns: dict[PatternKey, Program] = {}
+        self.used_patterns: dict[PatternKey, Program] = {}
         self.compiled = 0
         """Sources this process compiled (not in the file it read)."""
+        self.compiled_patterns = 0
+        """Patterns this process compiled (not in the file it read)."""
         with contextlib.suppress(OSError, ValueError, EOFError, TypeError):
-            known = marshal.loads(path.read_bytes())
-            if isinstance(known, dict):
-                self.known = known
+            sources, patterns = marshal.loads(path.read_bytes())
+            if isinstance(sources, dict) and isinstance(patterns, dict):
+                self.known, self.known_patterns = sources, patterns
 
     def exec(self, source: Any, globals: Any = None, locals: Any = None, /) -> None:
         """The builtin ``exec``, a source string compiled through the table."""
@@ -87,33 +131,66 @@ class CodeTable:
                 locals = frame.f_locals
         builtins.exec(source, globals, locals)  # noqa: S102 (what dataclasses would have run)
 
+    def compile_pattern(self, pattern: Any, flags: int = 0) -> Any:
+        """``re._compiler.compile``, a pattern string's program read from the table."""
+        if not isinstance(pattern, (str, bytes)) or flags & re.DEBUG:
+            return _COMPILE(pattern, flags)
+        key = (pattern, int(flags))
+        program = self.used_patterns.get(key) or self.known_patterns.get(key)
+        if program is not None:
+            self.used_patterns[key] = program
+            return _sre.compile(pattern, *program)
+        compiled = _COMPILE(pattern, flags)  # an invalid pattern raises here, as always
+        self.compiled_patterns += 1
+        program = _program(pattern, int(flags))
+        rebuilt = _sre.compile(pattern, *program)
+        if rebuilt == compiled and rebuilt.groupindex == compiled.groupindex:
+            self.used_patterns[key] = program
+        return compiled
+
     def save(self) -> None:
-        """The sources this start used, for the next (written whole or not at all)."""
-        if not self.compiled:
+        """What this start used, for the next (written whole or not at all); what the file held
+        besides is kept while it is no more than this start used (another checkout's classes).
+        A start that compiled fewer than ``WORTH_WRITING`` things leaves the file as it is."""
+        if self.compiled + self.compiled_patterns < WORTH_WRITING:
             return
+        sources = {**self.known, **self.used}
+        patterns = {**self.known_patterns, **self.used_patterns}
+        if len(sources) > 2 * len(self.used) or len(patterns) > 2 * len(self.used_patterns):
+            sources, patterns = self.used, self.used_patterns  # stale entries dropped
         with contextlib.suppress(OSError, ValueError):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             partial = self.path.with_suffix(f".{os.getpid()}.tmp")
-            partial.write_bytes(marshal.dumps(self.used))
+            partial.write_bytes(marshal.dumps((sources, patterns)))
             os.replace(partial, self.path)
 
 
-_ACTIVE: list[CodeTable] = []
+WORTH_WRITING = 3
+"""Fewer new sources and patterns than this are not worth writing the file again for, before the
+first request: some are new at every start (tokenize's token pattern joins the string prefixes of
+a set, whose order follows the process's string hashing)."""
+
+_ACTIVE: list[Tables] = []
 
 
 def keep() -> None:
-    """Dataclasses made from now on compile through the cached table (this process, until ``save()``)."""
+    """Dataclasses and patterns made from now on compile through the cached tables (this process,
+    until ``save()``)."""
     if not _ACTIVE:
-        table = CodeTable(cache_path())
-        dataclasses.exec = table.exec  # type: ignore[attr-defined]
-        _ACTIVE.append(table)
+        tables = Tables(cache_path())
+        dataclasses.exec = tables.exec  # type: ignore[attr-defined]
+        if _PATTERNS:
+            _compiler.compile = tables.compile_pattern
+        _ACTIVE.append(tables)
 
 
 def save() -> None:
-    """The server accepts connections: ``dataclasses`` has the builtin ``exec`` again, and the
-    table is written when it grew."""
+    """The server accepts connections: ``dataclasses`` has the builtin ``exec`` again, ``re`` its
+    own compile, and the tables are written when they grew."""
     if _ACTIVE:
-        table = _ACTIVE.pop()
-        if vars(dataclasses).get("exec") == table.exec:
+        tables = _ACTIVE.pop()
+        if vars(dataclasses).get("exec") == tables.exec:
             del dataclasses.exec  # type: ignore[attr-defined]
-        table.save()
+        if _PATTERNS and _compiler.compile == tables.compile_pattern:
+            _compiler.compile = _COMPILE
+        tables.save()

@@ -53,7 +53,7 @@ def world_schema_path() -> Path:
 def cache_dir() -> Path:
     """Where the mock keeps what it can always recompute (the digests of the specs found valid, the
     parsed YAML documents, the specs built for Connexion, the methods a serving process's dataclasses
-    generate, compiled): ``$FLOWDOCK_MOCK_CACHE_DIR``, else ``$XDG_CACHE_HOME/flowdock-mock``,
+    generate, compiled, and its regular expressions' programs): ``$FLOWDOCK_MOCK_CACHE_DIR``, else ``$XDG_CACHE_HOME/flowdock-mock``,
     else ``~/.cache/flowdock-mock``. Deleting it costs a slower next start, nothing else."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(os.environ.get("FLOWDOCK_MOCK_CACHE_DIR") or os.path.join(base, "flowdock-mock"))

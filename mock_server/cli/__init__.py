@@ -91,8 +91,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Run one command. Without ``argv`` this is the process's entry (the console script, ``python -m
     mock_server``): only then does ``serve`` leave the libraries it never runs unimported
-    (server_imports.py) and compile what dataclasses and attrs generate through the cached table
-    (generated_code.py), which changes the whole process's imports; a program calling
+    (server_imports.py) and compile what dataclasses generate, and regular expressions, through
+    the cached tables (generated_code.py), which changes the whole process's imports; a program calling
     ``main([...])`` (a test suite) keeps its own."""
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
     if argv is None and args.command == serve.NAME:

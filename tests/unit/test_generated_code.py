@@ -1,4 +1,5 @@
-"""generated_code.py: a serving process compiles what dataclasses generate once, and reads it back.
+"""generated_code.py: a serving process compiles what dataclasses generate, and its regular
+expressions, once, and reads them back.
 
 Each check runs in fresh interpreters (the hook changes the ``dataclasses`` module of the whole
 process) with their own cache directory.
@@ -54,15 +55,42 @@ SAMPLES = textwrap.dedent(
                 for name in ("__init__", "__repr__", "__eq__", "__setattr__", "__hash__", "__lt__")
                 if getattr(getattr(cls, name), "__code__", None) is not None]
 
+    import re
+
+    PATTERNS = [("(?P<word>[a-z]+)-(?P<n>\\\\d+)", 0), (b"[a-z]+ (?#a comment)x", re.IGNORECASE),
+                ("(?x) a  # spaced\\n b", 0), ("(?i)caf\u00e9|(?:na(?=ve))", 0), ("^/flows/(?P<o>[^/]+)$", 0)]
+
+    def patterns():
+        re.purge()  # re's own cache of the process
+        return [re.compile(pattern, flags) for pattern, flags in PATTERNS]
+
+    def found(compiled):
+        subjects = ["abc-12", b"ABC X", "ab", "CAFÉ nave", "/flows/acme"]
+        return [[c.pattern if isinstance(c.pattern, str) else c.pattern.decode(), c.flags, c.groups,
+                 dict(c.groupindex), repr(c.match(subject))] for c, subject in zip(compiled, subjects)]
+
+    def refusal():
+        try:
+            re.compile("(?P<x>a")
+        except re.error as exc:
+            return str(exc)
+
     generated_code.keep()
     kept = make()
+    kept_patterns = patterns()
     table = generated_code._ACTIVE[0]
-    result = {"compiled": table.compiled, "used": len(table.used), "behaviour": behaviour(*kept)}
+    result = {"compiled": table.compiled, "used": len(table.used), "behaviour": behaviour(*kept),
+              "patterns compiled": table.compiled_patterns, "patterns used": len(table.used_patterns),
+              "found": found(kept_patterns), "refusal": refusal()}
     generated_code.save()
     fresh = make()  # dataclasses' own exec again: compiled here, as without the table
+    fresh_patterns = patterns()  # and re's own compile
     result["builtin again"] = "exec" not in vars(dataclasses)
     result["same behaviour"] = behaviour(*fresh) == result["behaviour"]
     result["same code"] = codes(*kept) == codes(*fresh) and len(codes(*kept)) >= 10
+    result["same patterns"] = (kept_patterns == fresh_patterns and found(fresh_patterns) == result["found"]
+                               and all(a is not b for a, b in zip(kept_patterns, fresh_patterns)))
+    result["same refusal"] = refusal() == result["refusal"]
     print(json.dumps(result))
     """
 )
@@ -101,6 +129,21 @@ def test_a_dataclass_source_compiled_once_is_read_back_the_same(tmp_path: Path) 
     assert first["behaviour"][-1] == "{'a': <class 'int'>, 'b': <class 'list'>, 'return': None}"
 
 
+def test_a_pattern_compiled_once_is_read_back_the_same(tmp_path: Path) -> None:
+    first = _run(SAMPLES, tmp_path)
+    second = _run(SAMPLES, tmp_path)
+    assert first["patterns compiled"] == first["patterns used"] == 5  # nothing cached yet
+    assert second["patterns compiled"] == 0 and second["patterns used"] == 5  # every program read back
+    for result in (first, second):
+        # equal patterns (flags and program), the same groups and names, the same matches, the
+        # same error for an invalid pattern (never kept)
+        assert result["same patterns"] is True
+        assert result["same refusal"] is True
+    assert second["found"] == first["found"]
+    assert first["found"][0][3:] == [{"word": 1, "n": 2}, "<re.Match object; span=(0, 6), match='abc-12'>"]
+    assert first["refusal"] == "missing ), unterminated subpattern at position 0"
+
+
 def test_an_unreadable_cache_only_costs_the_compiling(tmp_path: Path) -> None:
     _run(SAMPLES, tmp_path)
     for kept in (tmp_path / "generated-code").glob("*.marshal"):
@@ -118,7 +161,8 @@ ENTRY = textwrap.dedent(
     save = generated_code.save
 
     def report():  # the server accepts connections: what its start compiled, then stop
-        compiled = generated_code._ACTIVE[0].compiled if generated_code._ACTIVE else None
+        tables = generated_code._ACTIVE[0] if generated_code._ACTIVE else None
+        compiled = [tables.compiled, tables.compiled_patterns] if tables else None
         save()
         print(json.dumps({"compiled": compiled}), flush=True)
         os._exit(0)
@@ -130,10 +174,17 @@ ENTRY = textwrap.dedent(
 )
 
 
-def test_the_servers_second_start_compiles_no_dataclass(tmp_path: Path) -> None:
+def test_the_servers_second_start_compiles_no_dataclass_and_no_pattern(tmp_path: Path) -> None:
     first = _run(ENTRY, tmp_path)
+    (kept,) = (tmp_path / "generated-code").glob("*.marshal")
+    written = kept.read_bytes()
     second = _run(ENTRY, tmp_path)
-    assert (
-        isinstance(first["compiled"], int) and first["compiled"] > 100
-    )  # the mock's, Starlette's, Connexion's
-    assert second["compiled"] == 0
+    sources, patterns = first["compiled"]  # type: ignore[misc]
+    assert sources > 100  # the mock's dataclasses, Starlette's, Connexion's
+    assert patterns > 50  # PyYAML's, tokenize's, the format checkers', the mock's
+    # tokenize's token pattern is new at each start (its string prefixes come from a set, in the
+    # order of the process's string hashing): the second start compiles it, and nothing else, and
+    # does not write the file again for it
+    assert second["compiled"][0] == 0  # type: ignore[index]
+    assert second["compiled"][1] <= 1  # type: ignore[index]
+    assert kept.read_bytes() == written
