@@ -21,9 +21,9 @@ becomes a function that looks a pattern string and its flags up in the pattern t
 the stored program to ``_sre.compile``, as the original does after computing it; a pattern not met
 before is compiled by the original, and its program is kept only when the pattern built from it
 is equal to the original's (``Pattern.__eq__`` compares the flags and the program; the group
-names are compared too). What is not in the tables is compiled as usual. ``save()``, once the
-server accepts connections, puts both functions back and writes the tables when the start
-compiled a few things they did not hold (``WORTH_WRITING``). An unreadable or unwritable cache
+names are compared too). What is not in the tables is compiled as usual. ``save()``, a second
+after the server accepts connections (or as it stops, if sooner), puts both functions back and
+writes the tables when the start compiled a few things they did not hold (``WORTH_WRITING``). An unreadable or unwritable cache
 only costs the compiling.
 
 Only the serving process does this, as with server_imports.py: the library a test suite imports,
@@ -165,6 +165,10 @@ class Tables:
             os.replace(partial, self.path)
 
 
+SAVE_AFTER_S = 1.0
+"""The server's first second still compiles through the tables, then ``save()`` (cli/serve.py): its
+first requests compile the patterns of the routes they reach (binding/dispatch.py ``_Route``)."""
+
 WORTH_WRITING = 3
 """Fewer new sources and patterns than this are not worth writing the file again for, before the
 first request: some are new at every start (tokenize's token pattern joins the string prefixes of
@@ -185,8 +189,8 @@ def keep() -> None:
 
 
 def save() -> None:
-    """The server accepts connections: ``dataclasses`` has the builtin ``exec`` again, ``re`` its
-    own compile, and the tables are written when they grew."""
+    """A second into serving, or at the server's stop: ``dataclasses`` has the builtin ``exec``
+    again, ``re`` its own compile, and the tables are written when they grew."""
     if _ACTIVE:
         tables = _ACTIVE.pop()
         if vars(dataclasses).get("exec") == tables.exec:

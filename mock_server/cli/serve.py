@@ -120,7 +120,9 @@ def _serve(settings: Settings) -> int:
                 ).start()
             sys.stdout.write(banner_text(base_url, settings, history))
             sys.stdout.flush()
-            generated_code.save()  # what this start compiled, for the next (the entry's process only)
+            # what this start compiled, with its first requests' routes, for the next (the
+            # entry's process only; on stopping at the latest)
+            asyncio.get_running_loop().call_later(generated_code.SAVE_AFTER_S, generated_code.save)
 
         server = make_server(app, settings.log_level, ready, settings.limits)
         # uvicorn stops gracefully on SIGTERM/SIGINT, restores the previous handlers and raises the
@@ -133,4 +135,5 @@ def _serve(settings: Settings) -> int:
                 signal.signal(sig, handler)
     finally:
         sock.close()
+        generated_code.save()  # a server stopped within its first second (else already saved)
     return 0

@@ -155,20 +155,40 @@ def test_an_unreadable_cache_only_costs_the_compiling(tmp_path: Path) -> None:
 
 ENTRY = textwrap.dedent(
     """
-    import json, os, sys
+    import base64, json, os, socket, sys, threading, time
     from mock_server import cli, generated_code
+    from mock_server.world import MAIN_USER
 
     save = generated_code.save
 
-    def report():  # the server accepts connections: what its start compiled, then stop
+    def report():  # a second into serving: what the start and its first request compiled, then stop
         tables = generated_code._ACTIVE[0] if generated_code._ACTIVE else None
         compiled = [tables.compiled, tables.compiled_patterns] if tables else None
+        routes = sorted(p for p, _ in tables.used_patterns if isinstance(p, str) and p.startswith("^/flows"))
         save()
-        print(json.dumps({"compiled": compiled}), flush=True)
+        print(json.dumps({"compiled": compiled, "status": answered, "routes": routes}), flush=True)
         os._exit(0)
 
+    answered = []
+
+    def first_request(port):  # GET /flows as soon as the server listens
+        auth = base64.b64encode(f"{MAIN_USER['api_token']}:".encode())
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port)) as conn:
+                    conn.sendall(b"GET /flows HTTP/1.1\\r\\nHost: x\\r\\nAuthorization: Basic " + auth + b"\\r\\n\\r\\n")
+                    answered.append(conn.recv(100).split(b"\\r\\n")[0].decode())
+                    return
+            except ConnectionRefusedError:
+                time.sleep(0.01)
+
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
     generated_code.save = report
-    sys.argv[1:] = ["serve", "--port", "0", "--log-level", "warning"]
+    threading.Thread(target=first_request, args=(port,), daemon=True).start()
+    sys.argv[1:] = ["serve", "--port", str(port), "--log-level", "warning"]
     cli.main()
     """
 )
@@ -188,3 +208,7 @@ def test_the_servers_second_start_compiles_no_dataclass_and_no_pattern(tmp_path:
     assert second["compiled"][0] == 0  # type: ignore[index]
     assert second["compiled"][1] <= 1  # type: ignore[index]
     assert kept.read_bytes() == written
+    # the first request's route patterns (compiled when it reached them) are in the table too
+    for result in (first, second):
+        assert result["status"] == ["HTTP/1.1 200 OK"]
+        assert "^/flows$" in result["routes"]  # type: ignore[operator]
