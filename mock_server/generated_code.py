@@ -33,6 +33,7 @@ and ``cli.main([...])`` called by another program, compile as Python does.
 from __future__ import annotations
 import __future__
 
+import asyncio
 import builtins
 import contextlib
 import dataclasses
@@ -186,6 +187,12 @@ def keep() -> None:
         if _PATTERNS:
             _compiler.compile = tables.compile_pattern
         _ACTIVE.append(tables)
+
+
+def save_soon() -> None:
+    """The server accepts connections (called in its event loop): ``save()`` in ``SAVE_AFTER_S``."""
+    if _ACTIVE:
+        asyncio.get_running_loop().call_later(SAVE_AFTER_S, lambda: save())  # save as it is then
 
 
 def save() -> None:

@@ -122,7 +122,7 @@ def _serve(settings: Settings) -> int:
             sys.stdout.flush()
             # what this start compiled, with its first requests' routes, for the next (the
             # entry's process only; on stopping at the latest)
-            asyncio.get_running_loop().call_later(generated_code.SAVE_AFTER_S, generated_code.save)
+            generated_code.save_soon()
 
         server = make_server(app, settings.log_level, ready, settings.limits)
         # uvicorn stops gracefully on SIGTERM/SIGINT, restores the previous handlers and raises the

@@ -187,12 +187,14 @@ def test_a_deferred_name_called_is_the_real_thing(served: dict[str, object]) -> 
 ENTRY = textwrap.dedent(
     """
     import dataclasses, json, sys
-    from mock_server import cli
+    from mock_server import cli, generated_code
     from mock_server.server_imports import ABSENT
+    kept, keep = [], generated_code.keep
+    generated_code.keep = lambda: (kept.append(True), keep())
     argv = ["serve", "--port", "0", "--history", "acme/x=/nonexistent/x-2020-01-01.zip"]
     code = cli.main(argv) if sys.argv[1] == "called" else (sys.argv.__setitem__(slice(1, None), argv), cli.main())[1]
     print(json.dumps({"code": code, "finders": [type(f).__name__ for f in sys.meta_path],
-                      "dataclasses' exec": "exec" in vars(dataclasses)}))  # generated_code.py
+                      "tables kept": bool(kept), "dataclasses' exec": "exec" in vars(dataclasses)}))
     """
 )
 
@@ -208,7 +210,8 @@ def test_only_the_process_entry_leaves_modules_out(how: str, left_out: bool) -> 
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["code"] == 2, done.stderr  # the archive does not exist: refused before serving
     assert ("_Absent" in result["finders"]) is left_out
-    assert result["dataclasses' exec"] is left_out  # the table of generated code (generated_code.py)
+    assert result["tables kept"] is left_out  # the tables of compiled code (generated_code.py)
+    assert result["dataclasses' exec"] is False  # a start that fails puts the builtin back
 
 
 def test_a_submodule_is_left_out_without_importing_its_package() -> None:
