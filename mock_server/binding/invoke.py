@@ -276,12 +276,37 @@ class Invoker:
         self.wants_body = self.body_name in self.arguments or self.has_kwargs
         self.trace = spec_operation.method.upper() == "TRACE"
         self.body_reading = _BodyReading(spec_operation)
+        self.query_definitions = {p["name"]: p for p in spec_operation.parameters if p["in"] == "query"}
         defaults = self._query_arguments({})
         self.defaults: dict[str, Any] | None = (
             defaults if all(isinstance(v, _IMMUTABLE) for v in defaults.values()) else None
         )
+        """The query arguments of a request that sends none, when no default is a container:
+        then a query's arguments are these with each value it sends in place (``query_arguments``)."""
         self.responses = _Responses(list(spec_operation.produces), jsonifier)
         self.content_types: dict[str | None, str] = {}
+
+    def query_arguments(self, query: dict[str, Any]) -> dict[str, Any]:
+        """The handler's query arguments: what Connexion's ``_get_query_arguments`` gives.
+
+        Connexion deep-copies the defaults, merges the query into them and converts every value,
+        the defaults' included, on every request. With defaults that are no containers (nothing to
+        merge into) the converted defaults are kept, and only what the query sends is converted:
+        a value for a parameter the operation declares and the handler takes (anything else is
+        left out, as Connexion leaves it).
+        """
+        defaults = self.defaults
+        if defaults is None:
+            return self._query_arguments(query)
+        arguments = dict(defaults)
+        for name, value in query.items():
+            definition = self.query_definitions.get(name)
+            if definition is None:
+                continue
+            key = self.sanitize(name)
+            if self.has_kwargs or key in self.arguments:
+                arguments[key] = _get_val_from_param(value, definition)
+        return arguments
 
     def _query_arguments(self, query: dict[str, Any]) -> dict[str, Any]:
         return _get_query_arguments(  # type: ignore[no-any-return]
@@ -327,11 +352,7 @@ class Invoker:
         for name, value in view.resolved_path(uri_parser).items():
             definition = definitions.get(name)
             kwargs[sanitize(name)] = _get_val_from_param(value, definition) if definition else value
-        query = view.resolved_query(uri_parser)
-        if query or self.defaults is None:
-            kwargs.update(self._query_arguments(query))
-        else:
-            kwargs.update(self.defaults)
+        kwargs.update(self.query_arguments(view.resolved_query(uri_parser)))
         if not self.trace and self.body_defined:
             body = None
             if self.wants_body:

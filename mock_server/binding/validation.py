@@ -33,6 +33,8 @@ class NamedParameterValidator(ParameterValidator):  # type: ignore[misc]
     ) -> Any:
         if exploded_properties(param):  # an object sent as its properties: name the property
             return exploded_error(value, param)
+        if value is None and not param.get("required"):
+            return None  # absent and optional: Connexion's answer, without its calls (most parameters)
         error = ParameterValidator.validate_parameter(parameter_type, value, param, param_name)
         if not error:
             return error

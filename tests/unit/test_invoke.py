@@ -1,7 +1,8 @@
 """invoke.py: a handler gets the arguments Connexion's decorators would have given it.
 
 For every operation of both contracts (Flowdock's and the control API), with no query string, with
-a value for each declared query parameter, and with a JSON body where the operation takes one, the
+a value for each declared query parameter, with one of them, with an undeclared one beside it, and
+with a JSON body where the operation takes one, the
 keyword arguments ``Invoker`` binds are compared with those Connexion's own ``StarletteDecorator``
 binds for the same request (the handler replaced by a recorder with its signature).
 """
@@ -61,8 +62,10 @@ def requests_of(op: Operation) -> list[tuple[str, bytes, bytes | None]]:
     query = "&".join(
         f"{p['name']}={sample(p.get('schema', {}))}" for p in spec.parameters if p["in"] == "query"
     )
+    first = query.split("&")[0]  # one parameter sent, the others' defaults kept
     body = json.dumps({"event": "message", "content": "hello", "tags": ["a"]}).encode()
     out: list[tuple[str, bytes, bytes | None]] = [(path, b"", None), (path, query.encode(), None)]
+    out += [(path, first.encode(), None), (path, f"undeclared=1&{first}".strip("&").encode(), None)]
     if spec.is_request_body_defined:
         out.append((path, b"", body))
     return out
