@@ -46,18 +46,27 @@ class JsonFormatter(logging.Formatter):
         self._seconds = _Seconds("%Y-%m-%dT%H:%M:%S", gmt=True)
 
     def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
-            "time": f"{self._seconds(record.created)}.{int(record.msecs):03d}Z",
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
+        line = self._fields(record.created, record.levelname, record.name, record.getMessage())
         http = getattr(record, "http", None)
         if http:
             line.update(http)
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return orjson.dumps(line).decode()
+
+    def line(self, created: float, level: str, name: str, message: str, http: dict[str, Any]) -> str:
+        """What ``format`` makes of a record of these, with no exception (``AccessLine``)."""
+        line = self._fields(created, level, name, message)
+        line.update(http)
+        return orjson.dumps(line).decode()
+
+    def _fields(self, created: float, level: str, name: str, message: str) -> dict[str, Any]:
+        return {
+            "time": f"{self._seconds(created)}.{_millis(created):03d}Z",
+            "level": level.lower(),
+            "logger": name,
+            "message": message,
+        }
 
 
 class TextFormatter(logging.Formatter):
@@ -71,6 +80,15 @@ class TextFormatter(logging.Formatter):
         if datefmt:
             return super().formatTime(record, datefmt)
         return f"{self._seconds(record.created)},{int(record.msecs):03d}"
+
+    def line(self, created: float, level: str, name: str, message: str, http: dict[str, Any]) -> str:
+        """What ``format`` makes of a record of these, with no exception (``AccessLine``)."""
+        return f"{self._seconds(created)},{_millis(created):03d} {level} {name}: {message}"
+
+
+def _millis(created: float) -> int:
+    """A record's ``msecs``, as ``LogRecord`` computes it from its ``created``."""
+    return int((created - int(created)) * 1000)
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -101,7 +119,56 @@ def configure_logging(log_format: str, log_level: str) -> None:
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
+    _CONFIGURED[:] = [handler]
     root.setLevel(log_level.upper())
     # Connexion narrates its wiring at INFO ("Adding spec json", "Skipping validation"): only
     # worth a line when debugging the mock itself.
     logging.getLogger("connexion").setLevel("DEBUG" if log_level == "debug" else "WARNING")
+
+
+_CONFIGURED: list[_StderrHandler] = []
+"""The handler ``configure_logging`` put on the root logger, the last time it ran."""
+
+
+def write_access_line(logger: logging.Logger, level: int, message: str, http: dict[str, Any]) -> bool:
+    """Write an access line straight through the handler ``configure_logging`` installed, when
+    that handler is the only one the line would reach; False otherwise (the caller then makes
+    a record and hands it to ``logger``, as any other line).
+
+    What the handler would write is written: its formatter's text (``line``: the same fields,
+    time and escaping as ``format``), under its lock, with its flush. What is skipped is the rest
+    of a record's way, which a served request pays for every time: the ``LogRecord`` (twenty-odd
+    attributes), the walk of the loggers and their filters, ``getMessage``. A test's or a
+    program's own handler or filter anywhere on the way (pytest's ``caplog``, a ``logging``
+    configuration) sends the line the usual way again.
+    """
+    if not _CONFIGURED:
+        return False
+    handler = _CONFIGURED[0]
+    node: logging.Logger | None = logger
+    while node is not None:
+        if node.disabled or node.filters:
+            return False
+        if node.parent is None:  # the root
+            if node.handlers != _CONFIGURED:
+                return False
+        elif node.handlers:
+            return False
+        if not node.propagate:
+            return False
+        node = node.parent
+    if handler.filters or level < handler.level:
+        return False
+    formatter = handler.formatter
+    if not isinstance(formatter, JsonFormatter | TextFormatter):
+        return False
+    text = formatter.line(time.time(), logging.getLevelName(level), logger.name, message, http)
+    handler.acquire()
+    try:
+        handler.stream.write(text + handler.terminator)
+        handler.flush()
+    except Exception:  # noqa: BLE001 (the usual way reports it: handleError)
+        return False
+    finally:
+        handler.release()
+    return True

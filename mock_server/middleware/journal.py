@@ -20,6 +20,7 @@ import re
 import time
 from typing import Any
 
+from mock_server.logs import write_access_line
 from mock_server.middleware.exchange import Exchange
 from mock_server.middleware.types import SPEC_DOCUMENTS, is_control_path
 from mock_server.runtime.journal import Entry
@@ -160,8 +161,10 @@ def _log_request(
             "user_id": user_id,
         }
     }
-    # Made directly: Logger.log would search the call stack for a file and line nobody reads here.
     args = (method, path, status, operation_id or "-", ms)
+    if write_access_line(access_log, level, _ACCESS_LINE % args, extra["http"]):
+        return  # the server's own handler, nothing else listening: no record needed (logs.py)
+    # Made directly: Logger.log would search the call stack for a file and line nobody reads here.
     record = access_log.makeRecord(access_log.name, level, __file__, 0, _ACCESS_LINE, args, None, extra=extra)
     access_log.handle(record)
 

@@ -20,7 +20,7 @@ MAY_IMPORT = {
     "world": {"world", "store", "errors", "resources"},
     "history": {"history", "store", "errors"},  # never the runtime: it is a library of the runtime
     "contract": {"resources"},
-    "middleware": {"middleware", "runtime", "errors", "contract", "inspector"},
+    "middleware": {"middleware", "runtime", "errors", "contract", "inspector", "logs"},
     "control": {
         "runtime",
         "store",

@@ -68,3 +68,53 @@ def test_json_line_is_one_line_of_json_whatever_the_path_holds() -> None:
     parsed = json.loads(line)
     assert parsed["message"] == "GET /flows/caf\u00e9/\u2603 200"
     assert parsed["path"] == "/flows/caf\u00e9/\u2603" and parsed["duration_ms"] == 1.5
+
+
+@pytest.mark.parametrize("log_format", ["json", "text"])
+def test_an_access_line_written_directly_is_the_line_its_record_makes(
+    monkeypatch: pytest.MonkeyPatch, log_format: str
+) -> None:
+    from mock_server.middleware import journal
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", out)
+    monkeypatch.setattr(time, "time", lambda: 1_700_000_000.987)
+    try:
+        configure_logging(log_format, "info")
+        journal._log_request(logging.INFO, "GET", "/flows/a\nb", "listFlows", 200, 0.00125, 2)
+        direct = out.getvalue()
+        out.truncate(0)
+        out.seek(0)
+        journal.access_log.addFilter(lambda record: True)  # a filter on the way: the record's way
+        try:
+            journal._log_request(logging.INFO, "GET", "/flows/a\nb", "listFlows", 200, 0.00125, 2)
+        finally:
+            journal.access_log.filters.clear()
+        by_record = out.getvalue()
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    assert direct == by_record and direct.count("\n") == 1
+    assert "2023-11-14" in direct and "200 listFlows 1.2ms" in direct
+
+
+def test_an_access_line_goes_the_usual_way_when_another_handler_listens(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from mock_server.middleware import journal
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    try:
+        configure_logging("json", "info")
+        root.addHandler(caplog.handler)
+        journal._log_request(logging.INFO, "POST", "/flows", "createFlow", 201, 0.002, 1)
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    [record] = [r for r in caplog.records if r.name == "flowdock_mock.access"]
+    assert record.getMessage() == "POST /flows 201 createFlow 2.0ms"
+    assert record.http["operationId"] == "createFlow"  # type: ignore[attr-defined]
