@@ -2,10 +2,12 @@
 
 What a busy server logs most is the access line, one per request (middleware/journal.py). It
 costs nothing when its level is off: the journal stage asks ``isEnabledFor`` before building
-anything. When it is on, it costs little: the journal makes the record directly (no search of
-the call stack for the caller's file and line, which nobody reads in an access line), records
-skip the thread and process lookups no format shows, the formatters below render the time of day
-once per second, not once per line, and the JSON line is written by orjson (compact, UTF-8).
+anything. When it is on, it costs little: when the handler ``configure_logging`` installed is
+the only one listening, the line is written straight through it with no record at all
+(``write_access_line``); otherwise the journal makes the record directly (no search of the call
+stack for the caller's file and line, which nobody reads in an access line). Records skip the
+thread and process lookups no format shows, the formatters below render the time of day once per
+second, not once per line, and the JSON line is written by orjson (compact, UTF-8).
 """
 
 from __future__ import annotations
