@@ -55,6 +55,7 @@ from starlette.requests import cookie_parser
 CONTENT_TYPE_CACHE = 64
 """Distinct Content-Type values whose reading is remembered per operation (client-chosen text: bounded)."""
 _IMMUTABLE = (str, int, float, bool, type(None))
+_NO_QUERY = QueryParams(b"")
 
 
 def sanitizer(pythonic_params: bool) -> Callable[[str], str]:
@@ -118,7 +119,8 @@ class RequestView:
     @property
     def query_params(self) -> QueryParams:
         if self._query is None:
-            self._query = QueryParams(self.scope.get("query_string", b""))
+            raw = self.scope.get("query_string", b"")
+            self._query = QueryParams(raw) if raw else _NO_QUERY  # immutable: one for every request without
         return self._query
 
     @property
