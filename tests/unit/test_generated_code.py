@@ -194,7 +194,7 @@ def test_an_unreadable_cache_only_costs_the_compiling(tmp_path: Path) -> None:
 
 ENTRY = textwrap.dedent(
     """
-    import base64, json, os, socket, sys, threading, time
+    import base64, json, os, socket, sys, threading
     from mock_server import cli, generated_code
     from mock_server.world import MAIN_USER
 
@@ -209,23 +209,27 @@ ENTRY = textwrap.dedent(
         os._exit(0)
 
     answered = []
+    listening = threading.Event()
+    save_soon = generated_code.save_soon
+
+    def ready():  # the server accepts connections (its ready(), in its loop)
+        listening.set()
+        save_soon()
 
     def first_request(port):  # GET /flows as soon as the server listens
         auth = base64.b64encode(f"{MAIN_USER['api_token']}:".encode())
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port)) as conn:
-                    conn.sendall(b"GET /flows HTTP/1.1\\r\\nHost: x\\r\\nAuthorization: Basic " + auth + b"\\r\\n\\r\\n")
-                    answered.append(conn.recv(100).split(b"\\r\\n")[0].decode())
-                    return
-            except ConnectionRefusedError:
-                time.sleep(0.01)
+        if not listening.wait(60):
+            os._exit(3)
+        with socket.create_connection(("127.0.0.1", port)) as conn:
+            conn.sendall(b"GET /flows HTTP/1.1\\r\\nHost: x\\r\\nAuthorization: Basic " + auth + b"\\r\\n\\r\\n")
+            answered.append(conn.recv(100).split(b"\\r\\n")[0].decode())
 
     probe = socket.socket()
     probe.bind(("127.0.0.1", 0))
     port = probe.getsockname()[1]
     probe.close()
     generated_code.save = report
+    generated_code.save_soon = ready
     threading.Thread(target=first_request, args=(port,), daemon=True).start()
     sys.argv[1:] = ["serve", "--port", str(port), "--log-level", "warning"]
     cli.main()
