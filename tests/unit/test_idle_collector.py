@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -36,13 +36,16 @@ class Recorder:
         return 0
 
 
+def due_at_once(recorder: Recorder, requests: Callable[[], int] = lambda: 0) -> IdleCollector:
+    """A collector on the running loop for which any middle-generation pass makes a full one due."""
+    return IdleCollector(asyncio.get_running_loop(), requests, due_after=0, tick=0.01, collect=recorder)
+
+
 def test_a_due_pass_runs_once_no_request_has_started_for_a_tick() -> None:
     async def scenario() -> None:
         recorder = Recorder()
-        collector = IdleCollector(
-            asyncio.get_running_loop(), lambda: 7, due_after=0, tick=0.01, collect=recorder
-        )
-        young, middle, _ = gc.get_threshold()
+        collector = due_at_once(recorder, lambda: 7)
+        young, middle, oldest = gc.get_threshold()
         collector.start()
         assert gc.get_threshold() == (young, middle, NEVER)  # Python starts no full pass itself
         gc.collect(1)  # a middle-generation pass: with due_after=0 a full one is due
@@ -50,7 +53,7 @@ def test_a_due_pass_runs_once_no_request_has_started_for_a_tick() -> None:
         await asyncio.wait_for(recorder.event.wait(), WAIT)
         assert recorder.passes == 1 and collector.due_since is None
         collector.stop()
-        assert gc.get_threshold() == (young, middle, _)
+        assert gc.get_threshold() == (young, middle, oldest)
 
     asyncio.run(scenario())
 
@@ -103,9 +106,7 @@ def test_no_pass_is_due_before_the_middle_generation_has_been_collected_due_afte
 def test_a_pass_that_falls_due_in_another_thread_is_run_by_the_loop() -> None:
     async def scenario() -> None:
         recorder = Recorder()
-        collector = IdleCollector(
-            asyncio.get_running_loop(), lambda: 0, due_after=0, tick=0.01, collect=recorder
-        )
+        collector = due_at_once(recorder)
         collector.start()
         worker = threading.Thread(target=gc.collect, args=(1,))
         worker.start()
@@ -120,9 +121,7 @@ def test_a_pass_that_falls_due_in_another_thread_is_run_by_the_loop() -> None:
 def test_stop_drops_a_pending_pass_and_gives_python_its_thresholds_back() -> None:
     async def scenario() -> None:
         recorder = Recorder()
-        collector = IdleCollector(
-            asyncio.get_running_loop(), lambda: 0, due_after=0, tick=0.01, collect=recorder
-        )
+        collector = due_at_once(recorder)
         before = gc.get_threshold()
         collector.start()
         gc.collect(1)
