@@ -57,7 +57,7 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(line).decode()
 
     def line(self, created: float, level: str, name: str, message: str, http: dict[str, Any]) -> str:
-        """What ``format`` makes of a record of these, with no exception (``AccessLine``)."""
+        """What ``format`` makes of a record of these, with no exception (``write_access_line``)."""
         line = self._fields(created, level, name, message)
         line.update(http)
         return orjson.dumps(line).decode()
@@ -74,8 +74,10 @@ class JsonFormatter(logging.Formatter):
 class TextFormatter(logging.Formatter):
     """``time level logger: message``, the time of day rendered once per second."""
 
+    FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
     def __init__(self) -> None:
-        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        super().__init__(self.FORMAT)
         self._seconds = _Seconds(self.default_time_format, gmt=False)
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
@@ -84,8 +86,10 @@ class TextFormatter(logging.Formatter):
         return f"{self._seconds(record.created)},{int(record.msecs):03d}"
 
     def line(self, created: float, level: str, name: str, message: str, http: dict[str, Any]) -> str:
-        """What ``format`` makes of a record of these, with no exception (``AccessLine``)."""
-        return f"{self._seconds(created)},{_millis(created):03d} {level} {name}: {message}"
+        """What ``format`` makes of a record of these, with no exception (``write_access_line``):
+        the same ``FORMAT``, the same time as ``formatTime``."""
+        asctime = f"{self._seconds(created)},{_millis(created):03d}"
+        return self.FORMAT % {"asctime": asctime, "levelname": level, "name": name, "message": message}
 
 
 def _millis(created: float) -> int:
