@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from asyncio import get_running_loop
 from typing import Any
 
 import orjson
@@ -103,7 +104,17 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     A server run inside another program (the pytest plugin, the test suite) outlives the stderr it
     started with when that program swaps and closes its own (pytest's capture does, per test);
     logging's own last-resort handler resolves the stream the same way.
+
+    Access lines written inside the event loop (``write_soon``) are gathered and written together
+    once per turn of the loop: a server answering many requests in one turn makes one ``write``
+    system call for their lines, not one each. Every other record, ``flush`` and ``close`` write the
+    gathered lines first, so the log keeps its order and nothing gathered is left behind at exit
+    (``logging.shutdown`` flushes every handler).
     """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._gathered: list[str] = []
 
     @property
     def stream(self) -> Any:
@@ -112,6 +123,49 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     @stream.setter
     def stream(self, _value: Any) -> None:
         pass
+
+    def write_soon(self, text: str) -> None:
+        """``text`` (a whole line) written at the end of this turn of the running loop, with the
+        lines of the turn's other requests; at once when no loop runs in this thread."""
+        try:
+            loop = get_running_loop()
+        except RuntimeError:
+            loop = None
+        self.acquire()
+        try:
+            if loop is None:
+                self._write_gathered()
+                self.stream.write(text)
+                super().flush()
+                return
+            self._gathered.append(text)
+            if len(self._gathered) == 1:
+                loop.call_soon(self.flush)
+        finally:
+            self.release()
+
+    def _write_gathered(self) -> None:
+        """Called with the handler's lock held."""
+        if self._gathered:
+            text = "".join(self._gathered)
+            self._gathered.clear()
+            self.stream.write(text)
+
+    def flush(self) -> None:
+        self.acquire()
+        try:
+            self._write_gathered()
+        except Exception:  # noqa: BLE001 (a closed stderr: as the stock handler, report and go on)
+            self._gathered.clear()
+            self.handleError(logging.makeLogRecord({"msg": "access lines"}))
+        finally:
+            self.release()
+        super().flush()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._gathered:
+            self.flush()
+        super().emit(record)
 
 
 def configure_logging(log_format: str, log_level: str) -> None:
@@ -142,7 +196,8 @@ def write_access_line(logger: logging.Logger, level: int, message: str, http: di
     a record and hands it to ``logger``, as any other line).
 
     What the handler would write is written: its formatter's text (``line``: the same fields,
-    time and escaping as ``format``), under its lock, with its flush. What is skipped is the rest
+    time and escaping as ``format``), with the other access lines of the loop's turn
+    (``_StderrHandler.write_soon``). What is skipped is the rest
     of a record's way, which a served request pays for every time: the ``LogRecord`` (twenty-odd
     attributes), the walk of the loggers and their filters, ``getMessage``. A test's or a
     program's own handler or filter anywhere on the way (pytest's ``caplog``, a ``logging``
@@ -169,12 +224,8 @@ def write_access_line(logger: logging.Logger, level: int, message: str, http: di
     if not isinstance(formatter, JsonFormatter | TextFormatter):
         return False
     text = formatter.line(time.time(), logging.getLevelName(level), logger.name, message, http)
-    handler.acquire()
     try:
-        handler.stream.write(text + handler.terminator)
-        handler.flush()
+        handler.write_soon(text + handler.terminator)
     except Exception:  # noqa: BLE001 (the usual way reports it: handleError)
         return False
-    finally:
-        handler.release()
     return True

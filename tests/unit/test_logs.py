@@ -118,3 +118,90 @@ def test_an_access_line_goes_the_usual_way_when_another_handler_listens(
     [record] = [r for r in caplog.records if r.name == "flowdock_mock.access"]
     assert record.getMessage() == "POST /flows 201 createFlow 2.0ms"
     assert record.http["operationId"] == "createFlow"  # type: ignore[attr-defined]
+
+
+class _Writes(io.StringIO):
+    """A stderr that remembers each ``write``: one system call each on a real one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        return super().write(text)
+
+
+def test_access_lines_of_one_turn_of_the_loop_are_written_together_and_in_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio
+
+    from mock_server.middleware import journal
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    out = _Writes()
+    monkeypatch.setattr(sys, "stderr", out)
+    seen: dict[str, list[str]] = {}
+
+    async def one_turn() -> None:
+        for n in range(3):
+            journal._log_request(logging.INFO, "GET", f"/flows/{n}", "listFlows", 200, 0.001, 1)
+        seen["in the turn"] = list(out.writes)
+        # A record of another kind in the same turn: the gathered lines go out before it.
+        logging.getLogger("flowdock_mock.test").warning("after three requests")
+        journal._log_request(logging.INFO, "GET", "/flows/3", "listFlows", 200, 0.001, 1)
+        seen["after the warning"] = list(out.writes)
+        turn_over = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().call_soon(turn_over.set_result, None)  # after the flush, FIFO
+        await turn_over
+
+    try:
+        configure_logging("text", "info")
+        asyncio.run(one_turn())
+        outside = len(out.writes)
+        journal._log_request(logging.INFO, "GET", "/flows/4", "listFlows", 200, 0.001, 1)
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    assert seen["in the turn"] == []
+    gathered, warning = seen["after the warning"]
+    assert [line.split(" ")[5] for line in gathered.splitlines()] == ["/flows/0", "/flows/1", "/flows/2"]
+    assert warning.rstrip().endswith("WARNING flowdock_mock.test: after three requests")
+    assert "/flows/3" in out.writes[outside - 1] and out.writes[outside - 1].count("\n") == 1
+    assert len(out.writes) == outside + 1 and "/flows/4" in out.writes[-1]  # no loop: at once
+    assert [line.split(" ")[5] for line in out.getvalue().splitlines() if "access" in line] == [
+        f"/flows/{n}" for n in range(5)
+    ]
+
+
+def test_access_lines_gathered_when_the_loop_stops_are_written_at_the_handlers_flush(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio
+
+    from mock_server.middleware import journal
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    out = _Writes()
+    monkeypatch.setattr(sys, "stderr", out)
+
+    async def last_turn() -> None:
+        journal._log_request(logging.INFO, "DELETE", "/flows/acme/main", "deleteFlow", 204, 0.001, 1)
+        asyncio.get_running_loop().stop()  # the server stops in the turn that answered
+
+    try:
+        configure_logging("json", "info")
+        loop = asyncio.new_event_loop()
+        loop.run_until_complete(last_turn())  # the flush it scheduled never runs: the loop closes
+        loop.close()
+        assert out.writes == []
+        for handler in root.handlers:
+            handler.flush()  # what logging.shutdown does at exit
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    [line] = out.writes
+    assert json.loads(line)["path"] == "/flows/acme/main"
