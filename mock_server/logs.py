@@ -20,6 +20,8 @@ from typing import Any
 
 import orjson
 
+from mock_server.turns import TurnEnd
+
 
 class _Seconds:
     """``strftime`` of a record's second, computed once per second (records arrive in order)."""
@@ -106,8 +108,8 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     logging's own last-resort handler resolves the stream the same way.
 
     Access lines written inside the event loop (``write_soon``) are gathered and written together
-    once per turn of the loop: a server answering many requests in one turn makes one ``write``
-    system call for their lines, not one each. Every other record, ``flush`` and ``close`` write the
+    at the end of the loop's turn (mock_server/turns.py): a server answering many requests in one
+    turn makes one ``write`` system call for their lines, not one each. Every other record, ``flush`` and ``close`` write the
     gathered lines first, so the log keeps its order and nothing gathered is left behind at exit
     (``logging.shutdown`` flushes every handler).
     """
@@ -140,7 +142,7 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
                 return
             self._gathered.append(text)
             if len(self._gathered) == 1:
-                loop.call_soon(self.flush)
+                TurnEnd.for_loop(loop).soon(self.flush)
         finally:
             self.release()
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mock_server import errors
+from mock_server.turns import TurnEnd
 
 ABORT = "flowdock.abort"
 """Scope key of the connection's ``transport.abort`` (read by mock_server/stream/response.py)."""
@@ -165,6 +166,7 @@ def _httptools_protocol(limits: HttpLimits) -> type[asyncio.Protocol]:
             self._head_bytes = 0
             self._head_size = 0
             self._header_count = 0
+            self._turn = TurnEnd.for_loop(self.loop)
             self._guard()
 
         def data_received(self, data: bytes) -> None:
@@ -209,11 +211,17 @@ def _httptools_protocol(limits: HttpLimits) -> type[asyncio.Protocol]:
             self.scope[ABORT] = self.transport.abort  # type: ignore[literal-required]
             cycle = self.cycle
             if cycle is not None:  # its task has not started: it writes through OneWrite
-                cycle.transport = OneWrite(self.transport, cycle)  # type: ignore[assignment]
+                cycle.transport = OneWrite(self.transport, cycle, self._turn)  # type: ignore[assignment]
 
         def on_message_complete(self) -> None:
             super().on_message_complete()
             self._reading_head = True  # what follows is the next request
+
+        def shutdown(self) -> None:
+            # uvicorn closes an idle connection here: a response kept to the end of this turn
+            # (mock_server/turns.py) is written before, or closing would drop it.
+            self._turn.write_kept()
+            super().shutdown()
 
         def _head_timed_out(self) -> None:
             self._head_timer = None
@@ -229,28 +237,38 @@ def _httptools_protocol(limits: HttpLimits) -> type[asyncio.Protocol]:
 
 class OneWrite:
     """The transport a request's response is written through (httptools): a response head with a
-    Content-Length is held until the body's first bytes and written with them.
+    Content-Length is held until the body's first bytes and written with them, at the end of the
+    loop's turn when the loop is busy (mock_server/turns.py).
 
     uvicorn writes a response's head and its body with two ``write`` calls: two sends, two TCP
     segments and two wake-ups of the client for every response. A body of known length follows
     its head at once (the app sends it next), so the two go out as one write; a head without a
-    length (a stream, chunked) or of an empty body is written at once, as before. Should the
-    connection close with a head still held, it is written first.
+    length (a stream, chunked) or of an empty body is written at once, as before, and so is
+    everything of a response whose head and first bytes went out already. Should the
+    connection close with a head still held, it is written first, after anything kept for it.
     """
 
-    __slots__ = ("cycle", "held", "started", "transport")
+    __slots__ = ("cycle", "held", "started", "transport", "turn")
 
-    def __init__(self, transport: Any, cycle: Any) -> None:
+    def __init__(self, transport: Any, cycle: Any, turn: TurnEnd | None = None) -> None:
         self.transport = transport
         self.cycle = cycle
+        self.turn = turn
         self.held: bytes | None = None
         self.started = False
 
     def write(self, data: bytes) -> None:
         held = self.held
+        turn = self.turn
         if held is not None:
             self.held = None
-            self.transport.write(held + data)
+            if turn is not None:
+                turn.write(self.transport, held + data)
+            else:
+                self.transport.write(held + data)
+            return
+        if turn is not None and turn.keeps(self.transport):
+            turn.keep(self.transport, data)  # after this response's first bytes
             return
         cycle = self.cycle
         if not self.started and cycle.response_started:  # this write is the response head
@@ -270,6 +288,9 @@ class OneWrite:
         return closing
 
     def close(self) -> None:
+        turn = self.turn
+        if turn is not None and turn.keeps(self.transport):
+            turn.write_kept()
         held = self.held
         if held is not None:
             self.held = None

@@ -126,3 +126,26 @@ def test_every_request_counts_in_the_servers_total_requests(protocol: type) -> N
     # cli/serve.py's IdleCollector (mock_server/collector.py) reads ``server_state.total_requests``
     # to know whether a request has started since its last look.
     assert "self.server_state.total_requests += 1" in inspect.getsource(protocol)
+
+
+def test_the_event_loop_keeps_its_ready_callbacks_in_a_queue_turns_reads() -> None:
+    # mock_server/turns.py keeps a response to the end of the loop's turn while ``_ready`` holds
+    # other work, and writes it at once when it holds none: the queue must be there, and grow
+    # with call_soon.
+    import asyncio
+
+    loop = asyncio.new_event_loop()
+    try:
+        ready = loop._ready  # type: ignore[attr-defined]
+        before = len(ready)
+        loop.call_soon(lambda: None)
+        assert len(ready) == before + 1
+    finally:
+        loop.close()
+
+
+def test_httptools_shutdown_closes_an_idle_connection_through_the_protocols_transport() -> None:
+    # serving.py's protocol writes the responses kept for the turn's end before uvicorn's
+    # ``shutdown`` closes the connection, which would drop them.
+    source = inspect.getsource(HttpToolsProtocol.shutdown)
+    assert "self.transport.close()" in source
