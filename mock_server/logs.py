@@ -7,7 +7,8 @@ the only one listening, the line is written straight through it with no record a
 (``write_access_line``); otherwise the journal makes the record directly (no search of the call
 stack for the caller's file and line, which nobody reads in an access line). Records skip the
 thread and process lookups no format shows, the formatters below render the time of day once per
-second, not once per line, and the JSON line is written by orjson (compact, UTF-8).
+second, not once per line, and the JSON line is written by orjson (compact, UTF-8). The access
+lines of one turn of the event loop go out in one ``write`` (mock_server/turns.py).
 """
 
 from __future__ import annotations
@@ -109,9 +110,9 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
     Access lines written inside the event loop (``write_soon``) are gathered and written together
     at the end of the loop's turn (mock_server/turns.py): a server answering many requests in one
-    turn makes one ``write`` system call for their lines, not one each. Every other record, ``flush`` and ``close`` write the
-    gathered lines first, so the log keeps its order and nothing gathered is left behind at exit
-    (``logging.shutdown`` flushes every handler).
+    turn makes one ``write`` system call for their lines, not one each. Every other record,
+    ``flush`` and ``close`` write the gathered lines first, so the log keeps its order and nothing
+    gathered is left behind at a normal exit (``logging.shutdown`` flushes every handler).
     """
 
     def __init__(self) -> None:
@@ -199,11 +200,10 @@ def write_access_line(logger: logging.Logger, level: int, message: str, http: di
 
     What the handler would write is written: its formatter's text (``line``: the same fields,
     time and escaping as ``format``), with the other access lines of the loop's turn
-    (``_StderrHandler.write_soon``). What is skipped is the rest
-    of a record's way, which a served request pays for every time: the ``LogRecord`` (twenty-odd
-    attributes), the walk of the loggers and their filters, ``getMessage``. A test's or a
-    program's own handler or filter anywhere on the way (pytest's ``caplog``, a ``logging``
-    configuration) sends the line the usual way again.
+    (``_StderrHandler.write_soon``). What is skipped is the rest of a record's way, which a served
+    request pays for every time: the ``LogRecord`` (twenty-odd attributes), the walk of the loggers
+    and their filters, ``getMessage``. A test's or a program's own handler or filter anywhere on
+    the way (pytest's ``caplog``, a ``logging`` configuration) sends the line the usual way again.
     """
     if not _CONFIGURED:
         return False
