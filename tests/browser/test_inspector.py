@@ -273,6 +273,37 @@ def test_faults__the_editor_changes_what_the_api_answers(inspector: Any, api: ht
     assert api.get("/flows", auth=ALICE_AUTH).status_code == 200
 
 
+def test_faults__an_edit_made_while_the_table_loads_is_kept(inspector: Any, api: httpx.Client) -> None:
+    # The Faults view loads the server's table when it opens; a row added before that answer
+    # arrives was replaced by it, and Save then wrote a table without the row.
+    held: list[Any] = []
+
+    def hold_the_first_read(route: Any) -> None:
+        if route.request.method == "GET" and not held:
+            held.append(route)
+        else:
+            route.continue_()
+
+    inspector.route("**/_mock/faults", hold_the_first_read)
+    inspector.click("#tab-faults")
+    inspector.wait_for_function(
+        "document.querySelector('#view-faults') && !document.querySelector('#view-faults').hidden"
+    )
+    inspector.select_option("#fault-op", "listFlows")
+    inspector.fill("#fault-status", "503")
+    inspector.click("#fault-add")
+    expect(inspector.locator("#fault-state")).to_have_text("edited: not applied until you save")
+    assert len(held) == 1, "the view's read of the table was not held"
+    held[0].continue_()  # the server's table arrives after the edit
+    expect(inspector.locator("#fault-table tbody tr[data-op=listFlows]")).to_have_count(1)
+    expect(inspector.locator("#fault-state")).to_have_text("edited: not applied until you save")
+    inspector.click("#fault-save")
+    expect(inspector.locator("#fault-state")).to_have_text("saved")
+    assert api.get("/_mock/faults").json()["faults"]["listFlows"]["status"] == 503
+    inspector.click("#fault-clear")
+    expect(inspector.locator("#fault-empty")).to_be_visible()
+
+
 def test_faults__a_refused_table_shows_why(inspector: Any, api: httpx.Client) -> None:
     inspector.click("#tab-faults")
     inspector.select_option("#fault-op", "listFlows")

@@ -13,10 +13,14 @@ function showFaultError(err) {
 }
 export async function loadFaults() {
   const table = await controlJSON(`${S.prefix}/faults`);
-  faults.rows = table.faults;
   faults.seed = table.seed;
-  faults.dirty = false;
-  $("#fault-seed").value = table.seed ?? "";
+  if (faults.dirty) {
+    // Edited while the table was on its way: the edits stay, on top of the server's table.
+    faults.rows = { ...table.faults, ...faults.rows };
+  } else {
+    faults.rows = table.faults;
+    $("#fault-seed").value = table.seed ?? "";
+  }
   renderFaults();
   renderStreamFaults(table.streams || {});
 }
@@ -79,6 +83,10 @@ export function wireFaults() {
   });
   $("#fault-clear").addEventListener("click", async () => {
     showFaultError(null);
-    try { await controlJSON(`${S.prefix}/faults`, { method: "DELETE" }); await loadFaults(); } catch (err) { showFaultError(err); }
+    try {
+      await controlJSON(`${S.prefix}/faults`, { method: "DELETE" });
+      faults.dirty = false;  // cleared: what was edited and not saved goes too
+      await loadFaults();
+    } catch (err) { showFaultError(err); }
   });
 }
