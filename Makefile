@@ -12,7 +12,7 @@ PORT ?= 8080
 TEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help install node-clients run test test-fast test-browser chromium screenshots lint fmt fixtures fuzz bench bench-compare wrk-installed lock clean cluster haproxy podman containers-conf image-base image image-test clean-image bench-stalls docs profile jq
+.PHONY: help install node-clients run test test-fast test-browser chromium screenshots lint fmt fixtures fuzz bench bench-compare wrk-installed lock clean cluster haproxy podman containers-conf image-base image image-test clean-image bench-stalls docs profile stages jq
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -217,6 +217,9 @@ bench-compare: $(STAMP) wrk-installed ## the same load alternately against Prism
 
 profile: $(STAMP) wrk-installed ## py-spy under the bench's load: flame graph .bench/profile.svg, top frames printed
 	$(BIN)/python bench/profile.py $(PROFILE_ARGS)
+
+stages: $(STAMP) wrk-installed ## each pipeline stage's CPU per request, served under the bench's load and in-process
+	$(BIN)/python bench/stages.py $(STAGES_ARGS)
 
 lock: $(STAMP) ## re-pin constraints.txt from the current environment
 	{ head -2 constraints.txt; $(BIN)/pip freeze --exclude-editable; } > constraints.tmp && mv constraints.tmp constraints.txt
