@@ -144,6 +144,12 @@ class Server:
     def cpu(self) -> float:
         return tree_cpu(self.proc.pid) if self.proc else 0.0
 
+    def python_pid(self) -> int:
+        """The server's own process under ``timeout`` (sampled by py-spy, signalled), not the wrapper."""
+        assert self.proc is not None
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+        return int(children[0]) if children else self.proc.pid
+
     def rss(self) -> int:
         return tree_rss(self.proc.pid) if self.proc else 0
 

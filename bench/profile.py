@@ -58,13 +58,6 @@ def record(pid: int, seconds: float, fmt: str, out: Path) -> subprocess.Complete
     return subprocess.run(cmd, capture_output=True, timeout=seconds + 60, check=False)
 
 
-def server_pid(server: Server) -> int:
-    """The Python process under ``timeout`` (py-spy samples it, not the wrapper)."""
-    assert server.proc is not None
-    children = Path(f"/proc/{server.proc.pid}/task/{server.proc.pid}/children").read_text().split()
-    return int(children[0]) if children else server.proc.pid
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="seconds of each of the two samplings")
@@ -84,7 +77,7 @@ def main() -> None:
     server = Server("profile", [*SERVE_CMD, "--port", str(port), "--log-level", args.log_level], port)
     try:
         server.start()
-        pid = server_pid(server)
+        pid = server.python_pid()
         load = {"threads": args.threads, "connections": args.connections, "duration": 2 * args.seconds + 4}
         result: dict[str, object] = {}
         loader = threading.Thread(

@@ -233,13 +233,6 @@ def _run(
     return timings
 
 
-def server_pid(server: Server) -> int:
-    """The Python process under ``timeout`` (signalled, not the wrapper)."""
-    assert server.proc is not None
-    children = Path(f"/proc/{server.proc.pid}/task/{server.proc.pid}/children").read_text().split()
-    return int(children[0]) if children else server.proc.pid
-
-
 def process_cpu(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -303,7 +296,7 @@ def main() -> None:
     load = {"threads": args.threads, "connections": args.connections}
     try:
         server.start()
-        pid = server_pid(server)
+        pid = server.python_pid()
         wrk(port, args.method, args.path, args.body, duration=1, **load)
         os.kill(pid, signal.SIGUSR1)
         cpu_before = process_cpu(pid)
