@@ -7,6 +7,7 @@ none of them, so the bench has no import cycle.
 
 from __future__ import annotations
 
+import argparse
 import base64
 import contextlib
 import http.client
@@ -147,8 +148,8 @@ class Server:
     def python_pid(self) -> int:
         """The server's own process under ``timeout`` (sampled by py-spy, signalled), not the wrapper."""
         assert self.proc is not None
-        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
-        return int(children[0]) if children else self.proc.pid
+        children = _children(self.proc.pid)
+        return children[0] if children else self.proc.pid
 
     def rss(self) -> int:
         return tree_rss(self.proc.pid) if self.proc else 0
@@ -169,6 +170,15 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=5)
+
+
+def add_load_arguments(parser: argparse.ArgumentParser) -> None:
+    """The request wrk loads a server with and how (``make profile``, ``make stages``)."""
+    parser.add_argument("--path", default="/flows")
+    parser.add_argument("--method", default="GET")
+    parser.add_argument("--body", default=None, help="JSON request body (for a POST)")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2)
 
 
 def wrk(

@@ -23,7 +23,15 @@ import sys
 import threading
 from pathlib import Path
 
-from harness import OUT_DIR, PY, SERVE_CMD, Server, free_port, wrk  # bench/harness.py, beside this script
+from harness import (
+    OUT_DIR,
+    PY,
+    SERVE_CMD,
+    Server,
+    add_load_arguments,
+    free_port,
+    wrk,
+)  # bench/harness.py, beside this script
 
 PY_SPY = Path(PY).parent / "py-spy"
 
@@ -61,11 +69,7 @@ def record(pid: int, seconds: float, fmt: str, out: Path) -> subprocess.Complete
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="seconds of each of the two samplings")
-    parser.add_argument("--path", default="/flows")
-    parser.add_argument("--method", default="GET")
-    parser.add_argument("--body", default=None, help="JSON request body (for a POST)")
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--threads", type=int, default=2)
+    add_load_arguments(parser)
     parser.add_argument("--log-level", default="warning", help="the server's (info: with the access log)")
     parser.add_argument("--top", type=int, default=30, help="frames listed")
     args = parser.parse_args()

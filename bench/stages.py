@@ -33,7 +33,15 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from harness import AUTH, OUT_DIR, PY, Server, free_port, wrk  # bench/harness.py, beside this script
+from harness import (
+    AUTH,
+    OUT_DIR,
+    PY,
+    Server,
+    add_load_arguments,
+    free_port,
+    wrk,
+)  # bench/harness.py, beside this script
 
 SEND = "the server's send (uvicorn, the socket)"
 APP = "the app in all"
@@ -233,11 +241,6 @@ def _run(
     return timings
 
 
-def process_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def table(served: dict[str, float], local: dict[str, float], process: float | None) -> str:
     """One row per stage in the order a request meets them: each ``run`` in the pipeline's order,
     then each ``done`` in reverse (mock_server/middleware/pipeline.py)."""
@@ -264,11 +267,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="seconds of the measured load")
     parser.add_argument("--requests", type=int, default=5000, help="in-process requests measured")
-    parser.add_argument("--path", default="/flows")
-    parser.add_argument("--method", default="GET")
-    parser.add_argument("--body", default=None, help="JSON request body (for a POST)")
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--threads", type=int, default=2)
+    add_load_arguments(parser)
     parser.add_argument(
         "--log-level", default="info", help="the server's (info: with the access log, as served)"
     )
@@ -299,9 +298,9 @@ def main() -> None:
         pid = server.python_pid()
         wrk(port, args.method, args.path, args.body, duration=1, **load)
         os.kill(pid, signal.SIGUSR1)
-        cpu_before = process_cpu(pid)
+        cpu_before = server.cpu()
         result = wrk(port, args.method, args.path, args.body, duration=args.seconds, **load)
-        cpu = process_cpu(pid) - cpu_before
+        cpu = server.cpu() - cpu_before
         os.kill(pid, signal.SIGUSR2)
         deadline = time.monotonic() + 10
         while not out.exists() and time.monotonic() < deadline:
