@@ -7,10 +7,24 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Iterator
 
 import pytest
 
 from mock_server.logs import JsonFormatter, TextFormatter, configure_logging
+
+
+@pytest.fixture
+def root() -> Iterator[logging.Logger]:
+    """The root logger, its handlers and level put back after the test (``configure_logging``
+    replaces them)."""
+    logger = logging.getLogger()
+    handlers, level = logger.handlers[:], logger.level
+    try:
+        yield logger
+    finally:
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
 
 
 def record(created: float, msg: str = "hello") -> logging.LogRecord:
@@ -39,23 +53,19 @@ def test_text_time_is_the_stock_formatters() -> None:
         assert ours.format(record(created)) == stock.format(record(created))
 
 
-def test_the_handler_writes_to_the_stderr_of_the_moment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_handler_writes_to_the_stderr_of_the_moment(
+    monkeypatch: pytest.MonkeyPatch, root: logging.Logger
+) -> None:
     # A server inside pytest outlives the stderr it was configured with (capture swaps and closes
     # it per test): records go to the current one, and a closed earlier one raises nothing.
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
     first, second = io.StringIO(), io.StringIO()
-    try:
-        monkeypatch.setattr(sys, "stderr", first)
-        configure_logging("text", "info")
-        logging.getLogger("flowdock_mock.test").info("one")
-        first.close()
-        monkeypatch.setattr(sys, "stderr", second)
-        monkeypatch.setattr(logging, "raiseExceptions", True)
-        logging.getLogger("flowdock_mock.test").info("two")
-    finally:
-        root.handlers[:], level = saved
-        root.setLevel(level)
+    monkeypatch.setattr(sys, "stderr", first)
+    configure_logging("text", "info")
+    logging.getLogger("flowdock_mock.test").info("one")
+    first.close()
+    monkeypatch.setattr(sys, "stderr", second)
+    monkeypatch.setattr(logging, "raiseExceptions", True)
+    logging.getLogger("flowdock_mock.test").info("two")
     assert second.getvalue().rstrip().endswith("INFO flowdock_mock.test: two")
 
 
@@ -72,49 +82,37 @@ def test_json_line_is_one_line_of_json_whatever_the_path_holds() -> None:
 
 @pytest.mark.parametrize("log_format", ["json", "text"])
 def test_an_access_line_written_directly_is_the_line_its_record_makes(
-    monkeypatch: pytest.MonkeyPatch, log_format: str
+    monkeypatch: pytest.MonkeyPatch, root: logging.Logger, log_format: str
 ) -> None:
     from mock_server.middleware import journal
 
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
     out = io.StringIO()
     monkeypatch.setattr(sys, "stderr", out)
     monkeypatch.setattr(time, "time", lambda: 1_700_000_000.987)
+    configure_logging(log_format, "info")
+    journal._log_request(logging.INFO, "GET", "/flows/a\nb", "listFlows", 200, 0.00125, 2)
+    direct = out.getvalue()
+    out.truncate(0)
+    out.seek(0)
+    journal.access_log.addFilter(lambda record: True)  # a filter on the way: the record's way
     try:
-        configure_logging(log_format, "info")
         journal._log_request(logging.INFO, "GET", "/flows/a\nb", "listFlows", 200, 0.00125, 2)
-        direct = out.getvalue()
-        out.truncate(0)
-        out.seek(0)
-        journal.access_log.addFilter(lambda record: True)  # a filter on the way: the record's way
-        try:
-            journal._log_request(logging.INFO, "GET", "/flows/a\nb", "listFlows", 200, 0.00125, 2)
-        finally:
-            journal.access_log.filters.clear()
-        by_record = out.getvalue()
     finally:
-        root.handlers[:], level = saved
-        root.setLevel(level)
+        journal.access_log.filters.clear()
+    by_record = out.getvalue()
     assert direct == by_record and direct.count("\n") == 1
     assert "2023-11-14" in direct and "200 listFlows 1.2ms" in direct
 
 
 def test_an_access_line_goes_the_usual_way_when_another_handler_listens(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    monkeypatch: pytest.MonkeyPatch, root: logging.Logger, caplog: pytest.LogCaptureFixture
 ) -> None:
     from mock_server.middleware import journal
 
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
     monkeypatch.setattr(sys, "stderr", io.StringIO())
-    try:
-        configure_logging("json", "info")
-        root.addHandler(caplog.handler)
-        journal._log_request(logging.INFO, "POST", "/flows", "createFlow", 201, 0.002, 1)
-    finally:
-        root.handlers[:], level = saved
-        root.setLevel(level)
+    configure_logging("json", "info")
+    root.addHandler(caplog.handler)
+    journal._log_request(logging.INFO, "POST", "/flows", "createFlow", 201, 0.002, 1)
     [record] = [r for r in caplog.records if r.name == "flowdock_mock.access"]
     assert record.getMessage() == "POST /flows 201 createFlow 2.0ms"
     assert record.http["operationId"] == "createFlow"  # type: ignore[attr-defined]
@@ -133,14 +131,12 @@ class _Writes(io.StringIO):
 
 
 def test_access_lines_of_one_turn_of_the_loop_are_written_together_and_in_order(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, root: logging.Logger
 ) -> None:
     import asyncio
 
     from mock_server.middleware import journal
 
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
     out = _Writes()
     monkeypatch.setattr(sys, "stderr", out)
     seen: dict[str, list[str]] = {}
@@ -157,14 +153,10 @@ def test_access_lines_of_one_turn_of_the_loop_are_written_together_and_in_order(
         asyncio.get_running_loop().call_soon(turn_over.set_result, None)  # after the flush, FIFO
         await turn_over
 
-    try:
-        configure_logging("text", "info")
-        asyncio.run(one_turn())
-        outside = len(out.writes)
-        journal._log_request(logging.INFO, "GET", "/flows/4", "listFlows", 200, 0.001, 1)
-    finally:
-        root.handlers[:], level = saved
-        root.setLevel(level)
+    configure_logging("text", "info")
+    asyncio.run(one_turn())
+    outside = len(out.writes)
+    journal._log_request(logging.INFO, "GET", "/flows/4", "listFlows", 200, 0.001, 1)
     assert seen["in the turn"] == []
     gathered, warning = seen["after the warning"]
     assert [line.split(" ")[5] for line in gathered.splitlines()] == ["/flows/0", "/flows/1", "/flows/2"]
@@ -177,14 +169,12 @@ def test_access_lines_of_one_turn_of_the_loop_are_written_together_and_in_order(
 
 
 def test_access_lines_gathered_when_the_loop_stops_are_written_at_the_handlers_flush(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, root: logging.Logger
 ) -> None:
     import asyncio
 
     from mock_server.middleware import journal
 
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
     out = _Writes()
     monkeypatch.setattr(sys, "stderr", out)
 
@@ -192,16 +182,12 @@ def test_access_lines_gathered_when_the_loop_stops_are_written_at_the_handlers_f
         journal._log_request(logging.INFO, "DELETE", "/flows/acme/main", "deleteFlow", 204, 0.001, 1)
         asyncio.get_running_loop().stop()  # the server stops in the turn that answered
 
-    try:
-        configure_logging("json", "info")
-        loop = asyncio.new_event_loop()
-        loop.run_until_complete(last_turn())  # the flush it scheduled never runs: the loop closes
-        loop.close()
-        assert out.writes == []
-        for handler in root.handlers:
-            handler.flush()  # what logging.shutdown does at exit
-    finally:
-        root.handlers[:], level = saved
-        root.setLevel(level)
+    configure_logging("json", "info")
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(last_turn())  # the flush it scheduled never runs: the loop closes
+    loop.close()
+    assert out.writes == []
+    for handler in root.handlers:
+        handler.flush()  # what logging.shutdown does at exit
     [line] = out.writes
     assert json.loads(line)["path"] == "/flows/acme/main"
