@@ -25,10 +25,20 @@ METHODS = {
     "on_header": ("self", "name", "value"),
     "on_headers_complete": ("self",),
     "on_message_complete": ("self",),
+    "on_response_complete": ("self",),
+    "_unset_keepalive_if_required": ("self",),
     "timeout_keep_alive_handler": ("self",),
 }
 """Overridden or called by serving.py's protocol, with the parameters it passes."""
-ATTRIBUTES = ("loop", "transport", "timeout_keep_alive", "timeout_keep_alive_task")
+ATTRIBUTES = (
+    "loop",
+    "transport",
+    "timeout_keep_alive",
+    "timeout_keep_alive_task",
+    "server_state",
+    "flow",
+    "pipeline",
+)
 """Set by ``HttpToolsProtocol.__init__``/``connection_made`` and read or replaced by serving.py."""
 CONFIG_OPTIONS = ("http", "timeout_keep_alive", "h11_max_incomplete_event_size")
 
@@ -48,6 +58,33 @@ def test_httptools_protocol_attribute__is_set_by_uvicorn(name: str) -> None:
     assert re.search(rf"self\.{name}\b[^=\n]*=", source), (
         f"HttpToolsProtocol no longer sets {name}: revisit mock_server/serving.py"
     )
+
+
+def test_httptools_response_complete__does_what_serving_repeats_around_its_keep_alive_timer() -> None:
+    # serving.py's on_response_complete does uvicorn's steps itself when no request is pipelined,
+    # with IdleConnections in place of the timer: uvicorn's must still be these steps, no more.
+    source = inspect.getsource(HttpToolsProtocol.on_response_complete)
+    steps = [
+        line.strip()
+        for line in source.splitlines()[1:]
+        if line.strip() and not line.strip().startswith(("#", '"""'))
+    ]
+    assert steps == [
+        "self.server_state.total_requests += 1",
+        "if self.transport.is_closing():",
+        "return",
+        "self._unset_keepalive_if_required()",
+        "self.flow.resume_reading()",
+        "if self.pipeline:",
+        "cycle, app = self.pipeline.pop()",
+        "self._start_asgi_task(cycle, app)",
+        "else:",
+        "self.timeout_keep_alive_task = self.loop.call_later(",
+        "self.timeout_keep_alive, self.timeout_keep_alive_handler",
+        ")",
+    ], "uvicorn's on_response_complete changed: revisit serving.py's"
+    source = inspect.getsource(HttpToolsProtocol._unset_keepalive_if_required)
+    assert "self.timeout_keep_alive_task.cancel()" in source  # what IdleMark.cancel answers
 
 
 @pytest.mark.parametrize("name", CONFIG_OPTIONS)
