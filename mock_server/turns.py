@@ -32,13 +32,15 @@ from typing import Any
 class TurnEnd:
     """What one event loop keeps to the end of its turn (``for_loop``)."""
 
-    __slots__ = ("_handle", "_loop", "callbacks", "kept", "ready")
+    __slots__ = ("_handle", "_loop", "callbacks", "keeping", "kept", "ready")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         # Weakly: this is the loop's value in ``_BY_LOOP``, whose entry ends with the loop.
         self._loop = weakref.ref(loop)
         self.ready: Any = getattr(loop, "_ready", None)
         self.kept: list[tuple[Any, bytes]] = []
+        self.keeping: set[Any] = set()
+        """The transports in ``kept`` (``keeps`` asks once per write, with many kept)."""
         self.callbacks: list[Callable[[], None]] = []
         self._handle: asyncio.Handle | None = None
 
@@ -63,15 +65,17 @@ class TurnEnd:
             transport.write(data)
             return
         self.kept.append((transport, data))
+        self.keeping.add(transport)
         self._schedule()
 
     def keeps(self, transport: Any) -> bool:
         """Whether bytes for ``transport`` are kept: whatever follows them must be kept too."""
-        return bool(self.kept) and any(t is transport for t, _ in self.kept)
+        return transport in self.keeping
 
     def keep(self, transport: Any, data: bytes) -> None:
         """``data`` after what is kept for ``transport`` (``keeps``)."""
         self.kept.append((transport, data))
+        self.keeping.add(transport)
         self._schedule()
 
     def soon(self, callback: Callable[[], None]) -> None:
@@ -82,6 +86,7 @@ class TurnEnd:
     def write_kept(self) -> None:
         """Write what is kept, in the order it was made; a connection closed meanwhile gets none."""
         kept, self.kept = self.kept, []
+        self.keeping.clear()
         for transport, data in kept:
             if not transport.is_closing():
                 transport.write(data)
