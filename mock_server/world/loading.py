@@ -61,7 +61,6 @@ def generated_document_bytes(organizations: int, users: int, flows: int, message
 
 _SPACE = re.compile(rb"[ \t\n\r]*")
 _PAUSES = [0]
-_SWITCH: list[float] = []
 _PAUSES_LOCK = threading.Lock()
 
 
@@ -78,14 +77,19 @@ def collector_paused() -> Iterator[None]:
     that again. A frozen object is still freed when nothing refers to it any more; what the
     collector alone frees (objects referring to each other) is not, so a world that goes has its
     cycles broken first (``Store.detach``), and a store built aside but refused is dropped
-    without them (``check_world``)."""
+    without them (``check_world``).
+
+    The interpreter's switch interval is left at Python's 5 ms. A load once ran with 0.5 ms, so
+    that the event loop got the interpreter back sooner after each of its socket calls; but every
+    request the loop served then cost the load's worker a dozen thread switches, each slow on a
+    small VM, and under ``GET /flows`` back to back the 50k-message import took 1.8 to 1.9 s
+    instead of 1.1 to 1.3 s, and a 20k-message world 9.3 s instead of 5.5 to 6.2 s, for a longest
+    ``GET /flows`` of 13 to 22 ms instead of 15 to 27 ms (``make bench-stalls``, alternating)."""
     with _PAUSES_LOCK:
         _PAUSES[0] += 1
         if _PAUSES[0] == 1:
             _PAUSES.append(gc.isenabled())
-            _SWITCH.append(sys.getswitchinterval())
             gc.disable()
-            sys.setswitchinterval(LOAD_SWITCH_INTERVAL)
     try:
         yield
     finally:
@@ -93,15 +97,9 @@ def collector_paused() -> Iterator[None]:
             _PAUSES[0] -= 1
             if _PAUSES[0] == 0:
                 gc.freeze()
-                sys.setswitchinterval(_SWITCH.pop())
                 if _PAUSES.pop():
                     gc.enable()
 
-
-LOAD_SWITCH_INTERVAL = 0.0005
-"""Seconds a thread may hold the interpreter while another waits for it, during a load (5 ms
-otherwise): the load's worker thread gives way to the event loop ten times sooner, and each
-request the loop serves meanwhile needs the interpreter back after each of its socket calls."""
 
 RELEASE_STEP = 2000
 """Containers' items dropped per step by ``release``."""
