@@ -81,10 +81,11 @@ def collector_paused() -> Iterator[None]:
 
     The interpreter's switch interval is left at Python's 5 ms. A load once ran with 0.5 ms, so
     that the event loop got the interpreter back sooner after each of its socket calls; but every
-    request the loop served then cost the load's worker a dozen thread switches, each slow on a
-    small VM, and under ``GET /flows`` back to back the 50k-message import took 1.8 to 1.9 s
-    instead of 1.1 to 1.3 s, and a 20k-message world 9.3 s instead of 5.5 to 6.2 s, for a longest
-    ``GET /flows`` of 13 to 22 ms instead of 15 to 27 ms (``make bench-stalls``, alternating)."""
+    request the loop served then cost the load's worker several handovers of the interpreter
+    each way, each slow on a small VM (it wakes the other CPU). Under ``GET /flows`` back to back
+    the 50k-message import took 1.8 to 1.9 s instead of 1.1 to 1.3 s, and a 20k-message world
+    9.3 s instead of 5.5 to 6.2 s, for a longest ``GET /flows`` of 13 to 22 ms instead of 15 to
+    27 ms (``make bench-stalls``, alternating)."""
     with _PAUSES_LOCK:
         _PAUSES[0] += 1
         if _PAUSES[0] == 1:
