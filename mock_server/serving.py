@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mock_server import errors
-from mock_server.turns import TurnEnd
+from mock_server.turns import PerLoop, TurnEnd
 
 ABORT = "flowdock.abort"
 """Scope key of the connection's ``transport.abort`` (read by mock_server/stream/response.py)."""
@@ -253,7 +253,7 @@ def _httptools_protocol(limits: HttpLimits) -> type[asyncio.Protocol]:
     return LimitedHttpToolsProtocol
 
 
-class IdleConnections:
+class IdleConnections(PerLoop):
     """The keep-alive deadlines of one loop's connections, watched by one timer (``for_loop``).
 
     uvicorn arms a keep-alive timer after every response (``loop.call_later``) and cancels it
@@ -275,19 +275,12 @@ class IdleConnections:
     __slots__ = ("_armed", "_loop", "_when", "deadlines")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        # Weakly, as TurnEnd: this is the loop's value in ``_IDLE_BY_LOOP``. No timer handle is
-        # kept either (a handle holds its loop): a timer overtaken by an earlier one fires idle.
+        # Weakly (PerLoop). No timer handle is kept either (a handle holds its loop): a timer
+        # overtaken by an earlier one fires idle.
         self._loop = weakref.ref(loop)
         self.deadlines: dict[Any, float] = {}
         self._armed = False
         self._when = 0.0
-
-    @classmethod
-    def for_loop(cls, loop: asyncio.AbstractEventLoop) -> IdleConnections:
-        found = _IDLE_BY_LOOP.get(loop)
-        if found is None:
-            found = _IDLE_BY_LOOP[loop] = cls(loop)
-        return found
 
     def arm(self, protocol: Any, delay: float) -> IdleMark:
         """``protocol`` closed (its ``timeout_keep_alive_handler``) ``delay`` seconds from now
@@ -330,11 +323,6 @@ class IdleMark:
 
     def cancel(self) -> None:
         self.deadlines.pop(self.protocol, None)
-
-
-_IDLE_BY_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, IdleConnections] = (
-    weakref.WeakKeyDictionary()
-)
 
 
 class OneWrite:

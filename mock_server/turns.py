@@ -26,30 +26,47 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Self
 
 
-class TurnEnd:
+class PerLoop:
+    """One instance per event loop, made by ``for_loop`` on first use and gone with the loop.
+
+    Each subclass keeps its own instances, by loop, weakly: an instance must hold its loop weakly
+    too (it is the loop's value, and a value that refers to its key keeps the entry for good).
+    """
+
+    __slots__ = ()
+    _instances: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._instances = weakref.WeakKeyDictionary()
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        pass
+
+    @classmethod
+    def for_loop(cls, loop: asyncio.AbstractEventLoop) -> Self:
+        found: Self | None = cls._instances.get(loop)
+        if found is None:
+            found = cls._instances[loop] = cls(loop)
+        return found
+
+
+class TurnEnd(PerLoop):
     """What one event loop keeps to the end of its turn (``for_loop``)."""
 
     __slots__ = ("_handle", "_loop", "callbacks", "keeping", "kept", "ready")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        # Weakly: this is the loop's value in ``_BY_LOOP``, whose entry ends with the loop.
-        self._loop = weakref.ref(loop)
+        self._loop = weakref.ref(loop)  # weakly: see PerLoop
         self.ready: Any = getattr(loop, "_ready", None)
         self.kept: list[tuple[Any, bytes]] = []
         self.keeping: set[Any] = set()
         """The transports in ``kept`` (``keeps`` asks once per write, with many kept)."""
         self.callbacks: list[Callable[[], None]] = []
         self._handle: asyncio.Handle | None = None
-
-    @classmethod
-    def for_loop(cls, loop: asyncio.AbstractEventLoop) -> TurnEnd:
-        found = _BY_LOOP.get(loop)
-        if found is None:
-            found = _BY_LOOP[loop] = cls(loop)
-        return found
 
     def busy(self) -> bool:
         """Whether the loop has work ready besides this turn's end."""
@@ -108,6 +125,3 @@ class TurnEnd:
                 self.run()  # no turn will end: now
                 return
             self._handle = loop.call_soon(self.run)
-
-
-_BY_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, TurnEnd] = weakref.WeakKeyDictionary()

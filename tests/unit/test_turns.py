@@ -159,3 +159,21 @@ def test_a_loop_has_one_turn_end_and_lets_it_go_when_it_is_gone() -> None:
     del loop, turn
     gc.collect()
     assert gone() is None
+
+
+def test_per_loop__one_instance_per_loop_and_class_none_keeping_its_loop() -> None:
+    import gc
+    import weakref
+
+    from mock_server.serving import IdleConnections
+
+    loop = asyncio.new_event_loop()
+    turn = TurnEnd.for_loop(loop)
+    assert TurnEnd.for_loop(loop) is turn
+    idle = IdleConnections.for_loop(loop)
+    assert IdleConnections.for_loop(loop) is idle and idle is not turn  # each class its own
+    gone = weakref.ref(loop)
+    loop.close()
+    del loop, turn, idle
+    gc.collect()
+    assert gone() is None  # neither instance kept its loop (nor so its own entry) alive
