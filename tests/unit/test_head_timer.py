@@ -3,52 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
-from uvicorn.config import Config
-from uvicorn.server import ServerState
-
-from mock_server.serving import protocol_class
 from mock_server.settings import HttpLimits
-
-
-class Transport(asyncio.Transport):
-    def __init__(self) -> None:
-        super().__init__()
-        self.writes: list[bytes] = []
-        self.closed = False
-
-    def write(self, data: Any) -> None:
-        self.writes.append(bytes(data))
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-    def close(self) -> None:
-        self.closed = True
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return ("127.0.0.1", 1234) if name in ("peername", "sockname") else default
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
-
-
-async def _app(scope: Any, receive: Any, send: Any) -> None:
-    await send({"type": "http.response.start", "status": 204, "headers": []})
-    await send({"type": "http.response.body", "body": b""})
-
-
-def connected(loop: asyncio.AbstractEventLoop) -> tuple[Any, Transport]:
-    config = Config(_app, http="httptools", lifespan="off", log_config=None)
-    config.load()
-    protocol = protocol_class(HttpLimits(http="httptools"))(config, ServerState(), {}, loop)
-    transport = Transport()
-    protocol.connection_made(transport)
-    return protocol, transport
+from tests.unit.fake_connection import connected
 
 
 def finish(loop: asyncio.AbstractEventLoop) -> None:

@@ -7,14 +7,9 @@ import asyncio
 from typing import Any
 
 import pytest
-from uvicorn.config import Config
-from uvicorn.server import ServerState
 
-from mock_server.serving import IdleConnections, protocol_class
-from mock_server.settings import HttpLimits
-
-WAIT = 5.0
-"""The longest any test here waits for a connection to be closed."""
+from mock_server.serving import IdleConnections
+from tests.unit.fake_connection import WAIT, Transport, connected
 
 
 class Connection:
@@ -103,57 +98,12 @@ def test_one_loop_one_watch_and_each_connection_at_its_own_deadline(loop: asynci
 # -- the httptools protocol's keep-alive goes through it -------------------------------------------
 
 
-class Transport(asyncio.Transport):
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        super().__init__()
-        self.writes: list[bytes] = []
-        self.closed = loop.create_future()
-
-    def write(self, data: Any) -> None:
-        self.writes.append(bytes(data))
-
-    def is_closing(self) -> bool:
-        return self.closed.done()
-
-    def close(self) -> None:
-        if not self.closed.done():
-            self.closed.set_result(None)
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return ("127.0.0.1", 1234) if name in ("peername", "sockname") else default
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
-
-
-async def _app(scope: Any, receive: Any, send: Any) -> None:
-    await send({"type": "http.response.start", "status": 204, "headers": []})
-    await send({"type": "http.response.body", "body": b""})
-
-
 REQUEST = b"GET /flows HTTP/1.1\r\nHost: x\r\n\r\n"
 
 
-def answered(loop: asyncio.AbstractEventLoop, protocol: Any, transport: Transport, count: int) -> None:
+def answered(loop: asyncio.AbstractEventLoop, transport: Transport, count: int) -> None:
     """Run the loop until ``count`` responses have been written in all."""
-
-    async def written() -> None:
-        while sum(w.startswith(b"HTTP/1.1 204") for w in transport.writes) < count:
-            await asyncio.sleep(0)  # a turn of the loop: the request's task runs
-
-    loop.run_until_complete(asyncio.wait_for(written(), WAIT))
-
-
-def connected(loop: asyncio.AbstractEventLoop, keep_alive: float) -> tuple[Any, Transport]:
-    config = Config(_app, http="httptools", lifespan="off", log_config=None, timeout_keep_alive=keep_alive)  # type: ignore[arg-type]
-    config.load()
-    protocol = protocol_class(HttpLimits(http="httptools"))(config, ServerState(), {}, loop)
-    transport = Transport(loop)
-    protocol.connection_made(transport)
-    return protocol, transport
+    transport.until(loop, lambda: sum(w.startswith(b"HTTP/1.1 204") for w in transport.writes) >= count)
 
 
 def test_a_response_notes_the_deadline_and_arms_no_timer_of_its_own(loop: asyncio.AbstractEventLoop) -> None:
@@ -170,7 +120,7 @@ def test_a_response_notes_the_deadline_and_arms_no_timer_of_its_own(loop: asynci
     for count in range(1, 4):
         protocol.data_received(REQUEST)
         assert protocol not in idle.deadlines  # a request in flight has no deadline
-        answered(loop, protocol, transport, count)
+        answered(loop, transport, count)
         assert protocol in idle.deadlines
     assert protocol.timeout_keep_alive_handler not in timers  # uvicorn's timer per response
     assert [t for t in timers if getattr(t, "__self__", None) is idle] == [idle._expire]  # one watch
@@ -183,9 +133,9 @@ def test_an_idle_connection_after_a_response_is_closed_after_the_keep_alive_time
 ) -> None:
     protocol, transport = connected(loop, keep_alive=0.2)
     protocol.data_received(REQUEST)
-    answered(loop, protocol, transport, 1)
+    answered(loop, transport, 1)
     answered_at = loop.time()
-    loop.run_until_complete(asyncio.wait_for(transport.closed, WAIT))
+    transport.until(loop, lambda: transport.closed)
     assert loop.time() >= answered_at + 0.2
 
 
@@ -194,5 +144,5 @@ def test_a_pipelined_request_still_starts_when_the_first_response_completes(
 ) -> None:
     protocol, transport = connected(loop, keep_alive=30)
     protocol.data_received(REQUEST + REQUEST)
-    answered(loop, protocol, transport, 2)
+    answered(loop, transport, 2)
     assert protocol.server_state.total_requests == 2
