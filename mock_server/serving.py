@@ -272,15 +272,15 @@ class IdleConnections(PerLoop):
 
     RESOLUTION = 0.05
 
-    __slots__ = ("_armed", "_loop", "_when", "deadlines")
+    __slots__ = ("_loop", "_when", "deadlines")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         # Weakly (PerLoop). No timer handle is kept either (a handle holds its loop): a timer
         # overtaken by an earlier one fires idle.
         self._loop = weakref.ref(loop)
         self.deadlines: dict[Any, float] = {}
-        self._armed = False
-        self._when = 0.0
+        self._when: float | None = None
+        """When the timer is set for; None while none is."""
 
     def arm(self, protocol: Any, delay: float) -> IdleMark:
         """``protocol`` closed (its ``timeout_keep_alive_handler``) ``delay`` seconds from now
@@ -289,12 +289,11 @@ class IdleConnections(PerLoop):
         assert loop is not None  # a protocol's loop outlives it
         deadline = loop.time() + delay
         self.deadlines[protocol] = deadline
-        if not self._armed or deadline < self._when:
+        if self._when is None or deadline < self._when:
             self._set(loop, deadline)
         return IdleMark(self.deadlines, protocol)
 
     def _set(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
-        self._armed = True
         self._when = when
         loop.call_at(when, self._expire, when)
 
@@ -302,7 +301,7 @@ class IdleConnections(PerLoop):
         loop = self._loop()
         if when != self._when or loop is None:
             return  # overtaken by an earlier deadline's timer
-        self._armed = False
+        self._when = None
         now = loop.time()
         deadlines = self.deadlines
         for protocol in [p for p, deadline in deadlines.items() if deadline <= now]:
