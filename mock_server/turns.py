@@ -81,9 +81,7 @@ class TurnEnd(PerLoop):
                 self.write_kept()
             transport.write(data)
             return
-        self.kept.append((transport, data))
-        self.keeping.add(transport)
-        self._schedule()
+        self.keep(transport, data)
 
     def keeps(self, transport: Any) -> bool:
         """Whether bytes for ``transport`` are kept: whatever follows them must be kept too."""
