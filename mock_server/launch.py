@@ -1,5 +1,6 @@
 """Building and starting the mock from ``Settings``: the world to serve, logging, the listening
-socket (bound before the app is built, so ``--port 0`` works and every URL knows the real port),
+socket (bound and listening before the app is built, so ``--port 0`` works, every URL knows the real
+port, and a client that connects while the server starts waits for its answer instead of being refused),
 the app and the uvicorn server. Shared by ``serve``, ``run``, the pytest plugin and every other
 command that serves the mock; Connexion, uvicorn and Faker are imported only when a server is built.
 """
@@ -90,8 +91,14 @@ def _base_world(settings: Settings) -> dict[str, Any] | None:
 
 
 # --- the server ----------------------------------------------------------------------------------------
+LISTEN_BACKLOG = 2048
+"""uvicorn's default backlog (it calls ``listen`` again with its own when it starts serving)."""
+
+
 def bind_socket(host: str, port: int) -> socket.socket:
-    """A listening-ready socket on host:port (port 0: a free one), bound before the app is built."""
+    """A socket listening on host:port (port 0: a free one), before the app is built: the kernel
+    completes connections from then on, and their requests are answered once the server runs
+    (a CI job that starts the mock and its tests together gets no "connection refused")."""
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
             host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
@@ -102,6 +109,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
+        sock.listen(LISTEN_BACKLOG)
     except OSError as exc:
         sock.close()
         raise UsageError(f"cannot bind {host}:{port}: {exc.strerror or exc}") from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -309,6 +310,20 @@ def test_base_url__wildcard_host_is_announced_as_loopback() -> None:
         assert (
             launch.base_url_for(Settings(public_url="http://flowdock:8080"), sock) == "http://flowdock:8080"
         )
+    finally:
+        sock.close()
+
+
+def test_bind_socket__listens_at_once_so_a_client_connecting_during_the_start_is_not_refused() -> None:
+    sock = launch.bind_socket("127.0.0.1", 0)
+    try:
+        # nothing serves yet: the kernel completes the connection and holds it for the server
+        client = socket.create_connection(sock.getsockname(), timeout=5)
+        client.sendall(b"GET /flows HTTP/1.1\r\nHost: x\r\n\r\n")
+        accepted, _ = sock.accept()
+        with client, accepted:
+            accepted.settimeout(5)
+            assert accepted.recv(64).startswith(b"GET /flows HTTP/1.1")
     finally:
         sock.close()
 
