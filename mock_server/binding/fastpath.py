@@ -19,6 +19,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import json
+import re
 import threading
 from collections.abc import AsyncIterator
 from typing import Any
@@ -30,7 +32,7 @@ from connexion.context import receive, scope
 from connexion.datastructures import MediaTypeDict
 from connexion.decorators import StarletteDecorator
 from connexion.decorators.parameter import AsyncParameterDecorator
-from connexion.exceptions import NonConformingResponseBody
+from connexion.exceptions import BadRequestProblem, NonConformingResponseBody
 from connexion.utils import is_null, is_nullable
 from connexion.validators import (
     VALIDATOR_MAP,
@@ -296,6 +298,69 @@ def _parse_json_response(self: Any, stream: Any) -> Any:
         raise NonConformingResponseBody(str(e)) from None
 
 
+JSON_BODY = "flowdock_mock.json_body"
+"""Scope key under which the request body validator leaves ``(body bytes, parsed value)`` for the
+handler's arguments (invoke.py ``Invoker.arguments_of``), which take the value once, instead of
+parsing the same bytes again."""
+
+_LONG_DIGITS = re.compile(rb"\d{19}")
+"""19 digits in a row: a number orjson may round (beyond 64 bits it gives a float) where Python's
+json gives the exact integer; a body holding one is parsed by Python's json alone."""
+
+
+def _parse_json_request(self: Any, raw: bytes) -> Any:
+    """``JSONRequestBodyValidator._parse`` of a body's bytes, a UTF-8 one through orjson where that
+    gives the very same value.
+
+    The body is decoded as Connexion decodes it (with its errors). orjson refuses what Python's json
+    takes beyond JSON proper (``NaN``, ``Infinity``, numbers beyond a double, lone surrogates, a
+    byte order mark): then, as for any text it refuses, Connexion's parse decides, with its value or
+    its 400. What orjson takes it parses to the values json does (duplicate keys: the last wins in
+    both; tests/unit/test_fastpath.py), numbers of 19 digits or more aside, which never reach it."""
+    text = raw.decode(self._encoding)
+    if not text:
+        return None
+    if self._encoding.lower().replace("-", "") == "utf8" and not _LONG_DIGITS.search(raw):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise BadRequestProblem(detail=str(e)) from None
+
+
+async def _wrap_json_request(self: Any, receive: Any, *, scope: Any) -> Any:
+    """``AbstractRequestBodyValidator.wrap_receive`` for a JSON body that has a length: the same
+    messages read, parsed, validated and replayed, without the async generator Connexion streams
+    them through, the parse ``_parse_json_request``'s; the parsed value is left in the scope
+    (``JSON_BODY``). A request without a Content-Length, or with 0, takes Connexion's own path
+    (its default body, its "RequestBody is required")."""
+    length = None
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            length = value
+            break
+    if length is None or not int(length):
+        return await JSONRequestBodyValidator.wrap_receive(self, receive, scope=scope)
+    messages = []
+    chunks = []
+    more_body = True
+    while more_body:
+        message = await receive()
+        messages.append(message)
+        more_body = message.get("more_body", False)
+        chunks.append(message.get("body", b""))
+    raw = b"".join(chunks)
+    body = _parse_json_request(self, raw)
+    if body is not None:
+        scope[JSON_BODY] = (raw, body)
+    if not (body is None and self._nullable):
+        self._validate(body)
+    return self._insert_messages(receive, messages=messages), scope
+
+
 STREAM_KEY = "x-stream"
 """Vendor key of a response schema whose body never ends (the Streaming API): not validated as one
 body, which would wait for its end; its events are checked against spec/asyncapi.yaml instead."""
@@ -435,6 +500,8 @@ def validator_map(parameter: Any = ParameterValidator) -> dict[str, Any]:
         members: dict[str, Any] = {attr: property(get), "__doc__": base.__doc__}
         if base is JSONResponseBodyValidator:
             members["_parse"] = _parse_json_response
+        if base is JSONRequestBodyValidator:
+            members["wrap_receive"] = _wrap_json_request
         if response:
             members["wrap_send"] = _unless_stream(_remembering_wrap_send(passed))
         return type(base.__name__, (base,), members)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -269,3 +270,107 @@ def test_passed_bodies__hold_at_most_their_budget_oldest_forgotten_first() -> No
     passed.add(judge, b"toolong")  # over max_body: never held
     assert (judge, b"toolong") not in passed and passed.held == 8
     assert (object(), b"bbbb") not in passed  # bytes passed by one validator only
+
+
+# --- request bodies: parsed once, as Connexion parses them -----------------------------------------
+BODIES = [
+    b'{"event": "message", "content": "hello", "tags": ["a"]}',
+    b'{"a": 1, "a": 2}',  # duplicate keys: the last wins
+    b' {"a": -0, "b": -0.0, "c": 1E5, "d": 0.1, "e": 5e-324, "f": 1e-400} \n',
+    b'{"big": 12345678901234567890, "bigger": 123456789012345678901234567890}',
+    b"123456789012345678901234567890",
+    b'{"a": 1e400}',  # beyond a double: inf for Python's json, refused by orjson
+    b'{"a": NaN}',
+    b'{"a": "\\ud800"}',  # a lone surrogate, escaped
+    b'{"a": "\\u0000", "\xc3\xa9": "\xe2\x82\xac"}',
+    b'\xef\xbb\xbf{"a": 1}',  # a byte order mark: Connexion's parse refuses it
+    b'{"a": "x\x01y"}',  # a raw control character
+    b'{"a": 1}x',
+    b"[1, 2]",
+    b'"text"',
+    b"null",
+    b"{not json",
+]
+
+
+def _request_validators(schema: dict[str, Any], encoding: str = "utf-8") -> tuple[Any, Any]:
+    """The mock's JSON request body validator and Connexion's own, for the same schema."""
+    from connexion.validators import JSONRequestBodyValidator
+
+    from mock_server.binding.fastpath import validator_map
+
+    kwargs = {
+        "schema": schema,
+        "required": True,
+        "nullable": False,
+        "encoding": encoding,
+        "strict_validation": False,
+    }
+    return validator_map()["body"]["application/json"](**kwargs), JSONRequestBodyValidator(**kwargs)
+
+
+def _wrapped(validator: Any, body: bytes, chunk: int = 7) -> tuple[str, Any, list[Any], dict[str, Any]]:
+    """``body`` (in chunks) through ``validator.wrap_receive``: ("ok", None) or ("problem", its
+    detail), the messages the wrapped receive replays, and the scope."""
+    import asyncio
+
+    from connexion.exceptions import BadRequestProblem
+
+    pieces = [body[i : i + chunk] for i in range(0, len(body), chunk)] or [b""]
+    messages = [
+        {"type": "http.request", "body": piece, "more_body": i < len(pieces) - 1}
+        for i, piece in enumerate(pieces)
+    ]
+    scope: dict[str, Any] = {"type": "http", "headers": [(b"content-length", str(len(body)).encode())]}
+
+    async def run() -> tuple[str, Any, list[Any]]:
+        queue = list(messages)
+
+        async def receive() -> dict[str, Any]:
+            return queue.pop(0) if queue else {"type": "http.disconnect"}
+
+        try:
+            wrapped, _ = await validator.wrap_receive(receive, scope=scope)
+        except BadRequestProblem as problem:
+            return "problem", problem.detail, []
+        return "ok", None, [await wrapped() for _ in messages]
+
+    verdict, detail, replayed = asyncio.run(run())
+    return verdict, detail, replayed, scope
+
+
+@pytest.mark.parametrize("body", BODIES)
+@pytest.mark.parametrize("schema", [{}, {"type": "object"}], ids=["any", "object"])
+def test_json_request_body__judged_and_replayed_as_connexion_does(
+    body: bytes, schema: dict[str, Any]
+) -> None:
+    from mock_server.binding.fastpath import JSON_BODY
+
+    ours, connexions = _request_validators(schema)
+    verdict, detail, replayed, scope = _wrapped(ours, body)
+    their_verdict, their_detail, their_replayed, _ = _wrapped(connexions, body)
+
+    assert (verdict, detail) == (their_verdict, their_detail)
+    assert replayed == their_replayed
+    if verdict == "ok" and body != b"null":
+        raw, value = scope[JSON_BODY]  # left for the handler: the bytes and what they parse to
+        assert raw == body
+        assert repr(value) == repr(json.loads(body.decode()))  # repr: the types, nan, -0.0 as well
+
+
+def test_json_request_body__another_charset_is_decoded_as_connexion_decodes_it() -> None:
+    from mock_server.binding.fastpath import JSON_BODY
+
+    body = '{"name": "Zoë"}'.encode("latin-1")
+    ours, connexions = _request_validators({"type": "object"}, encoding="latin-1")
+    verdict, _, _, scope = _wrapped(ours, body)
+    assert verdict == _wrapped(connexions, body)[0] == "ok"
+    assert scope[JSON_BODY][1] == {"name": "Zoë"}
+
+
+def test_json_request_body__without_a_length_takes_connexions_path() -> None:
+    from mock_server.binding.fastpath import JSON_BODY
+
+    ours, connexions = _request_validators({"type": "object"})
+    assert _wrapped(ours, b"")[:2] == _wrapped(connexions, b"")[:2] == ("problem", "RequestBody is required")
+    assert JSON_BODY not in _wrapped(ours, b"")[3]

@@ -142,3 +142,57 @@ def test_form_bodies_are_left_to_connexion(dispatch: Dispatch) -> None:
         assert invoker.takes("application/json; charset=utf-8")
     listing = dispatch.operations[("", "listFlows")].invoker
     assert listing is not None and listing.takes(None) and not listing.takes("multipart/form-data")
+
+
+def _bound_body(
+    dispatch: Dispatch, left: tuple[bytes, Any] | None, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Any, dict[str, Any]]:
+    """The body argument ``sendFlowMessage``'s handler gets for a JSON body, with ``left`` in the
+    scope as the request body validator leaves it; Python's json counted."""
+    from mock_server.binding import invoke
+    from mock_server.binding.fastpath import JSON_BODY
+
+    op = dispatch.operations[("", "sendFlowMessage")]
+    assert op.invoker is not None
+    body = json.dumps({"event": "message", "content": "hello", "tags": ["a"]}).encode()
+    scope = scope_for(dispatch, "POST", "/flows/acme/main/messages", b"", body)
+    if left is not None:
+        scope[JSON_BODY] = left
+    parses: list[bytes] = []
+    monkeypatch.setattr(
+        invoke.json, "loads", lambda raw: parses.append(raw) or json.JSONDecoder().decode(raw.decode())
+    )
+    seen: list[dict[str, Any]] = []
+
+    async def recorder(**kwargs: Any) -> Any:
+        seen.append(kwargs)
+        return Response(b"")
+
+    functools.update_wrapper(recorder, op.handler._fn)
+    invoker = type(op.invoker)(
+        op.context, recorder, jsonifier=op.handler.jsonifier, sanitize=op.invoker.sanitize
+    )
+    asyncio.run(invoker(RequestView(scope), receiver(body), op.uri_parser))
+    return seen[0][invoker.body_name], {"scope": scope, "parses": parses}
+
+
+def test_a_json_body_the_validator_parsed_reaches_the_handler_without_a_second_parse(
+    dispatch: Dispatch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mock_server.binding.fastpath import JSON_BODY
+
+    sent = b'{"event": "message", "content": "hello", "tags": ["a"]}'
+    parsed = json.loads(sent)
+    value, seen = _bound_body(dispatch, (sent, parsed), monkeypatch)
+    assert value is parsed and seen["parses"] == []
+    assert JSON_BODY not in seen["scope"]  # taken once: no one else holds it
+
+
+def test_a_parsed_body_for_other_bytes_is_not_taken(
+    dispatch: Dispatch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    value, seen = _bound_body(dispatch, (b'{"event": "other"}', {"event": "other"}), monkeypatch)
+    assert value == {"event": "message", "content": "hello", "tags": ["a"]}
+    assert len(seen["parses"]) == 1  # the bytes the handler reads, parsed as Starlette parses them
+    value, seen = _bound_body(dispatch, None, monkeypatch)
+    assert value == {"event": "message", "content": "hello", "tags": ["a"]} and len(seen["parses"]) == 1
