@@ -187,6 +187,9 @@ class _Sharded:
     def __setitem__(self, key: Any, value: Any) -> None:
         self._parts[hash(key) % self.SHARDS][key] = value
 
+    def setdefault(self, key: Any, value: Any) -> Any:
+        return self._parts[hash(key) % self.SHARDS].setdefault(key, value)
+
 
 class _Checker:
     """Uniqueness and references over a schema-valid document, collecting every problem."""
@@ -203,19 +206,20 @@ class _Checker:
             yield f"{key}.{i}", item
 
     def unique(self, key: str, *fields: str, scope: Callable[[dict[str, Any]], Any] | None = None) -> None:
+        # Each item's place (``messages.3``) is written out only for a problem: a large import has
+        # a hundred thousand places and, as a rule, no problem.
+        items = self.doc.get(key) or ()
         for field in fields:
-            seen = _Sharded()
-            for where, item in self.items(key):
+            seen = _Sharded()  # (scope, value) -> the index of the first item that has it
+            for i, item in enumerate(items):
                 value = item.get(field)
                 if value is None:
                     continue
                 if isinstance(value, str) and field == "email":
                     value = value.lower()
-                marker = (scope(item) if scope else None, value)
-                if marker in seen:
-                    self.note(f"{where}.{field}", f"{errors.TAKEN} ({seen[marker]}.{field})")
-                else:
-                    seen[marker] = where
+                first = seen.setdefault((scope(item) if scope else None, value), i)
+                if first != i:
+                    self.note(f"{key}.{i}.{field}", f"{errors.TAKEN} ({key}.{first}.{field})")
 
     def refers(self, where: str, value: Any, known: set[Any] | dict[Any, Any], what: str) -> None:
         if value is not None and value not in known:
@@ -253,17 +257,20 @@ class _Checker:
             self._members(where, flow, users)
             self._in_organization(where, flow, org_members.get(flow["organization_id"]), users)
         last: dict[Any, int] = {}
-        for where, message in self.items("messages"):
-            self.refers(f"{where}.flow", message["flow"], flows, "flow")
-            if message["id"] <= last.get(message["flow"], 0):
-                self.note(f"{where}.id", ASCENDING)
-            last[message["flow"]] = max(message["id"], last.get(message["flow"], 0))
-            if message["user"] != 0:
-                self.refers(f"{where}.user", message["user"], users, "user")
+        for i, message in enumerate(doc.get("messages") or ()):  # places written only for a problem
+            flow, number, user = message["flow"], message["id"], message["user"]
+            if flow not in flows:
+                self.refers(f"messages.{i}.flow", flow, flows, "flow")
+            before = last.get(flow, 0)
+            if number <= before:
+                self.note(f"messages.{i}.id", ASCENDING)
+            last[flow] = max(number, before)
+            if user != 0 and user not in users:
+                self.refers(f"messages.{i}.user", user, users, "user")
             thread = message.get("thread_id")
-            if thread is not None and (message["flow"], thread) not in threads:
+            if thread is not None and (flow, thread) not in threads:
                 self.note(
-                    f"{where}.thread_id", f"{thread!r} is not the id of a thread of this message's flow"
+                    f"messages.{i}.thread_id", f"{thread!r} is not the id of a thread of this message's flow"
                 )
         thread_of = _Sharded()
         for m in doc.get("messages") or ():

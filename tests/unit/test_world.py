@@ -75,3 +75,34 @@ def test_readme_and_getting_started_list_the_main_users_credentials() -> None:
             assert value in text, page
     readme = (root / "README.md").read_text(encoding="utf-8")
     assert f"curl -u {MAIN_USER['api_token']}: http://127.0.0.1:8080/flows" in readme
+
+
+def test_world_problems__repeats_and_message_references_are_named_by_their_places() -> None:
+    import copy
+
+    from mock_server import errors
+    from mock_server.world.documents import ASCENDING, world_problems
+
+    doc = copy.deepcopy(load_default_world())
+    messages = doc["messages"]
+    flow = messages[0]["flow"]
+    # messages of one flow that start no thread (a thread's first message changed would bring
+    # its thread's problems too)
+    initial = {(t["flow"], t.get("initial_message")) for t in doc["threads"]}
+    same_flow = [i for i, m in enumerate(messages) if m["flow"] == flow and (flow, m["id"]) not in initial]
+    a, b, c, d, e = same_flow[1:6]
+    messages[b]["id"] = messages[a]["id"]  # a repeat, so also not after the message before it
+    messages[c]["user"] = 99999
+    messages[d]["thread_id"] = "no-such-thread"
+    messages[e].update(flow="no-such-flow", thread_id=None)
+    doc["users"][1]["email"] = doc["users"][0]["email"].upper()  # e-mail addresses compared as lower case
+
+    problems = world_problems(doc)
+
+    assert problems == {
+        "users.1.email": [f"{errors.TAKEN} (users.0.email)"],
+        f"messages.{b}.id": [f"{errors.TAKEN} (messages.{a}.id)", ASCENDING],
+        f"messages.{c}.user": ["99999 is not the id of a user in this document"],
+        f"messages.{d}.thread_id": ["'no-such-thread' is not the id of a thread of this message's flow"],
+        f"messages.{e}.flow": ["'no-such-flow' is not the id of a flow in this document"],
+    }
