@@ -285,9 +285,14 @@ def fast_then_exact(exact: Any, schema: Any, *, nullable: bool, write_only: bool
     return _FastThenExact(exact, fast)
 
 
+def _utf8(encoding: str) -> bool:
+    """Whether a body validator's encoding (from the Content-Type's charset) is UTF-8, orjson's."""
+    return encoding.lower().replace("-", "") == "utf8"
+
+
 def _parse_json_response(self: Any, stream: Any) -> Any:
     """``JSONResponseBodyValidator._parse`` with orjson (UTF-8 bodies; others take the stock path)."""
-    if self._encoding.lower().replace("-", "") != "utf8":
+    if not _utf8(self._encoding):
         return JSONResponseBodyValidator._parse(self, stream)
     body = b"".join(stream)
     if not body:
@@ -312,19 +317,20 @@ def _parse_json_request(self: Any, raw: bytes) -> Any:
     """``JSONRequestBodyValidator._parse`` of a body's bytes, a UTF-8 one through orjson where that
     gives the very same value.
 
-    The body is decoded as Connexion decodes it (with its errors). orjson refuses what Python's json
-    takes beyond JSON proper (``NaN``, ``Infinity``, numbers beyond a double, lone surrogates, a
-    byte order mark): then, as for any text it refuses, Connexion's parse decides, with its value or
-    its 400. What orjson takes it parses to the values json does (duplicate keys: the last wins in
-    both; tests/unit/test_fastpath.py), numbers of 19 digits or more aside, which never reach it."""
-    text = raw.decode(self._encoding)
-    if not text:
-        return None
-    if self._encoding.lower().replace("-", "") == "utf8" and not _LONG_DIGITS.search(raw):
+    orjson refuses what Python's json takes beyond JSON proper (``NaN``, ``Infinity``, numbers
+    beyond a double, lone surrogates, a byte order mark) and bytes that are not UTF-8: then, as for
+    any text it refuses, Connexion's parse decides, decoding the body as it does (with its errors)
+    and answering with its value or its 400. What orjson takes it parses to the values json does
+    (duplicate keys: the last wins in both; tests/unit/test_fastpath.py), numbers of 19 digits or
+    more aside, which never reach it; so a body orjson takes is not decoded a second time."""
+    if _utf8(self._encoding) and not _LONG_DIGITS.search(raw):
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError:
             pass
+    text = raw.decode(self._encoding)
+    if not text:
+        return None
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:

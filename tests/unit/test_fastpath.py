@@ -290,6 +290,7 @@ BODIES = [
     b'"text"',
     b"null",
     b"{not json",
+    b'{"a": "\xff"}',  # not UTF-8: Connexion's decode error, from both
 ]
 
 
@@ -310,8 +311,9 @@ def _request_validators(schema: dict[str, Any], encoding: str = "utf-8") -> tupl
 
 
 def _wrapped(validator: Any, body: bytes, chunk: int = 7) -> tuple[str, Any, list[Any], dict[str, Any]]:
-    """``body`` (in chunks) through ``validator.wrap_receive``: ("ok", None) or ("problem", its
-    detail), the messages the wrapped receive replays, and the scope."""
+    """``body`` (in chunks) through ``validator.wrap_receive``: ("ok", None), ("problem", its
+    detail) or ("undecodable", the decode error), the messages the wrapped receive replays, and
+    the scope."""
     import asyncio
 
     from connexion.exceptions import BadRequestProblem
@@ -333,6 +335,8 @@ def _wrapped(validator: Any, body: bytes, chunk: int = 7) -> tuple[str, Any, lis
             wrapped, _ = await validator.wrap_receive(receive, scope=scope)
         except BadRequestProblem as problem:
             return "problem", problem.detail, []
+        except UnicodeDecodeError as error:
+            return "undecodable", str(error), []
         return "ok", None, [await wrapped() for _ in messages]
 
     verdict, detail, replayed = asyncio.run(run())
