@@ -30,6 +30,7 @@ import signal
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -54,10 +55,28 @@ class Timings:
         self.cpu: defaultdict[str, float] = defaultdict(float)
         self.requests = 0
         self.readings = 0
+        self.in_flight = 0
+        self._when_idle: list[Callable[[], None]] = []
 
     def reset(self) -> None:
         self.cpu.clear()
         self.requests = self.readings = 0
+
+    def when_idle(self, action: Callable[[], None]) -> None:
+        """``action`` now, or as soon as no request is in the app: a request's answer reaches its
+        client before the app has counted it, so a client's signal may arrive in between."""
+        if self.in_flight:
+            self._when_idle.append(action)
+        else:
+            action()
+
+    def left(self) -> None:
+        """A request left the app (its count taken): what waited for none in flight runs."""
+        self.in_flight -= 1
+        if not self.in_flight:
+            actions, self._when_idle = self._when_idle, []
+            for action in actions:
+                action()
 
     def per_request(self, clock_cost: float) -> dict[str, float]:
         """µs per request, each timing less the clock's own cost (two readings per timing)."""
@@ -122,11 +141,13 @@ def instrument(timings: Timings) -> Any:
                 timings.cpu[SEND] += clock() - started
 
         started = clock()
+        timings.in_flight += 1
         try:
             await called(self, scope, receive, timed_send)
         finally:
             timings.cpu[APP] += clock() - started
             timings.requests += 1
+            timings.left()
 
     MockApp.__call__ = app  # type: ignore[method-assign]
 
@@ -147,16 +168,21 @@ def clock_cost() -> float:
 
 
 def serve(port: int, out: Path, extra: list[str]) -> None:
-    """The instrumented server: SIGUSR1 starts the counts afresh, SIGUSR2 writes them and exits."""
+    """The instrumented server: SIGUSR1 starts the counts afresh, SIGUSR2 writes them and exits,
+    each once no request is in the app (the signal runs between any two steps of the loop's
+    thread, possibly inside a request)."""
     timings = Timings()
     instrument(timings)
 
     def reset(*_: Any) -> None:
-        timings.reset()
+        timings.when_idle(timings.reset)
 
-    def dump(*_: Any) -> None:
+    def write_and_exit() -> None:
         out.write_text(json.dumps({"cpu": timings.cpu, "requests": timings.requests}))
         os._exit(0)
+
+    def dump(*_: Any) -> None:
+        timings.when_idle(write_and_exit)
 
     signal.signal(signal.SIGUSR1, reset)
     signal.signal(signal.SIGUSR2, dump)
