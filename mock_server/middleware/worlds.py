@@ -112,20 +112,23 @@ class WorldStage:
         return None
 
     def _from_authorization(self, header: bytes) -> World | None:
-        scheme, _, credentials = header.decode("latin-1").strip().partition(" ")
-        scheme = scheme.lower()
-        credentials = credentials.strip()
-        find = self.worlds.find_carried
-        if scheme == "bearer":
-            return find(kinds.BEARER, credentials)
-        if scheme != "basic":
+        """The world of an ``Authorization`` header: remembered per header (``CredentialIndex.memo``),
+        so most requests find it by one lookup."""
+        worlds = self.worlds
+        index = worlds.index
+        owner = index.memo.get(header, _UNSEEN)
+        if owner is _UNSEEN:
+            version = index.version
+            carried = _carried_by(header)
+            owner = None if carried is None else worlds.owner_carried(*carried)
+            index.remember(header, owner, version)
+        if owner is None:
             return None
-        try:
-            decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            return None
-        username, _, password = decoded.partition(":")
-        return find(kinds.BASIC, username, password)
+        world = worlds.live(owner)
+        if world is None:  # idle too long and removed with its credentials: whoever holds the next kind
+            carried = _carried_by(header)
+            return None if carried is None else worlds.find_carried(*carried)
+        return world
 
     async def _from_body(self, scope: Scope, receive: Any) -> tuple[World | None, Any]:
         raw, _ = await read_body(receive)
@@ -141,6 +144,27 @@ class WorldStage:
                 if world is not None:
                     return world, receive
         return None, receive
+
+
+_UNSEEN: Any = object()
+
+
+def _carried_by(header: bytes) -> tuple[str, str, str] | None:
+    """``(carrier, value, password)`` of an ``Authorization`` header (None: neither Basic nor
+    Bearer, or Basic that is not base64 of UTF-8)."""
+    scheme, _, credentials = header.decode("latin-1").strip().partition(" ")
+    scheme = scheme.lower()
+    credentials = credentials.strip()
+    if scheme == "bearer":
+        return kinds.BEARER, credentials, ""
+    if scheme != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    username, _, password = decoded.partition(":")
+    return kinds.BASIC, username, password
 
 
 def _content_type(scope: Scope) -> str:

@@ -124,14 +124,40 @@ class World:
 
 
 class CredentialIndex:
-    """``(kind, value)`` -> the world holding that credential; one lock for every change."""
+    """``(kind, value)`` -> the world holding that credential; one lock for every change.
+
+    With it, the world router's memo (``memo``): an ``Authorization`` header as a client sent it
+    -> the world holding the first credential it may carry (None: no world holds any), so a client
+    sending the same header on every request has its world found by one lookup, not by decoding
+    the header and looking up each kind it may be. Every change of an owner empties it, under the
+    lock, and an answer computed before a change is not kept (``version``)."""
+
+    MEMO_MAX = 512
+    """Headers remembered at most; the memo is emptied when full (clients send few distinct ones)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.owner: dict[Key, World] = {}
+        self.memo: dict[bytes, World | None] = {}
+        self.version = 0
+        """Bumped by every change of an owner (``changed``)."""
 
     def get(self, kind: str, value: str) -> World | None:
         return self.owner.get((kind, value))
+
+    def changed(self) -> None:
+        """An owner was added or removed (the caller holds ``lock``): the memo is out of date."""
+        self.version += 1
+        self.memo.clear()
+
+    def remember(self, header: bytes, world: World | None, version: int) -> None:
+        """Keep what ``header`` routed to, unless an owner changed since ``version`` was read."""
+        with self.lock:
+            if version != self.version:
+                return
+            if len(self.memo) >= self.MEMO_MAX:
+                self.memo.clear()
+            self.memo[header] = world
 
     def __len__(self) -> int:
         return len(self.owner)
@@ -166,7 +192,9 @@ class WorldKeys(Keys):
             owner = self.index.owner.get(key)
             if owner is not None and owner is not self.world:
                 return False
-            self.index.owner[key] = self.world
+            if owner is None:
+                self.index.owner[key] = self.world
+                self.index.changed()
             self.held.add(key)
             return True
 
@@ -175,6 +203,7 @@ class WorldKeys(Keys):
         with self.index.lock:
             if self.index.owner.get(key) is self.world:
                 del self.index.owner[key]
+                self.index.changed()
             self.held.discard(key)
 
     def replace(self, keys: Iterable[Key]) -> None:
@@ -189,6 +218,7 @@ class WorldKeys(Keys):
                 if owner.setdefault(key, self.world) is self.world:
                     held.add(key)
             self.held = held
+            self.index.changed()
 
     def conflicts(self, keys: Iterable[Key]) -> list[Key]:
         owner = self.index.owner
@@ -390,7 +420,10 @@ class Worlds:
     # --- routing ------------------------------------------------------------------------------
     def find(self, kind: str, value: str) -> World | None:
         """The live world holding this credential (None: no world does; the default answers)."""
-        world = self.index.owner.get((kind, value))
+        return self.live(self.index.owner.get((kind, value)))
+
+    def live(self, world: World | None) -> World | None:
+        """``world``, used now; None when it is None or was idle too long (it is removed then)."""
         if world is None or world is self.default:
             return world
         now = self.clock()
@@ -406,6 +439,16 @@ class Worlds:
         may be, in the same order the security checkers try them); None: no world holds it."""
         for kind, key in kinds.candidates(carrier, value, password):
             world = self.find(kind, key)
+            if world is not None:
+                return world
+        return None
+
+    def owner_carried(self, carrier: str, value: str, password: str = "") -> World | None:
+        """The world holding the first kind ``find_carried`` would find, live or not (``live``
+        tells); None: no world holds any of them."""
+        owner = self.index.owner
+        for key in kinds.candidates(carrier, value, password):
+            world = owner.get(key)
             if world is not None:
                 return world
         return None

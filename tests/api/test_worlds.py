@@ -435,6 +435,43 @@ def test_world_state__round_trips_and_refuses_another_worlds_credentials(
     assert control.put("/_mock/state", json=saved).status_code == 409
 
 
+def test_router_memo__a_header_seen_before_its_credential_existed_routes_once_it_does(
+    worlds_app: Any, control: Any, new_world: Callable[..., dict[str, Any]]
+) -> None:
+    a = new_world()
+    token = "f00d" * 8
+    later = client_for(worlds_app, {"api_token": token})
+    assert_error(later.get("/user"), 401, errors.INVALID_CREDENTIALS)  # nobody's yet: remembered so
+    header = b"Basic " + base64.b64encode(f"{token}:".encode())
+    assert worlds_app.worlds.index.memo[header] is None
+    state = control.get(f"/_mock/worlds/{a['id']}/state").json()
+    alice = next(u for u in state["users"] if u["id"] == MAIN_USER["id"])
+    alice["api_token"] = token
+    assert control.put(f"/_mock/worlds/{a['id']}/state", json=state).status_code == 200
+    assert later.get("/user").json()["id"] == MAIN_USER["id"]  # A's Alice now
+    assert_error(client_for(worlds_app, alice_of(a)).get("/user"), 401, errors.INVALID_CREDENTIALS)
+    assert control.delete(f"/_mock/worlds/{a['id']}").status_code == 204
+    assert_error(later.get("/user"), 401, errors.INVALID_CREDENTIALS)  # gone with its world
+
+
+def test_router_memo__an_answer_found_before_a_change_is_not_kept_and_the_memo_is_bounded(
+    worlds_app: Any, new_world: Callable[..., dict[str, Any]]
+) -> None:
+    index = worlds_app.worlds.index
+    world = worlds_app.worlds.by_id[new_world()["id"]]
+    version = index.version
+    world.keys.claim(keys.API_TOKEN, "beef" * 8)  # a change while an answer was being found
+    index.remember(b"Basic stale", None, version)
+    assert b"Basic stale" not in index.memo
+    index.remember(b"Basic fresh", world, index.version)
+    assert index.memo[b"Basic fresh"] is world
+    world.keys.release(keys.API_TOKEN, "beef" * 8)
+    assert index.memo == {}
+    for n in range(index.MEMO_MAX + 1):
+        index.remember(b"Basic %d" % n, None, index.version)
+    assert 0 < len(index.memo) <= index.MEMO_MAX
+
+
 def test_journal_coverage_and_faults_are_per_world(
     worlds_app: Any, control: Any, new_world: Callable[..., dict[str, Any]], request: pytest.FixtureRequest
 ) -> None:
