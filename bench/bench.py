@@ -328,7 +328,7 @@ def render(result: dict[str, Any]) -> str:
     if result.get("tracemalloc_per_message"):
         row("memory per stored message (tracemalloc, 100k)", f"{result['tracemalloc_per_message']:.0f} B")
     if result.get("worlds"):
-        lines += worlds_bench.render(result["worlds"], best)
+        lines += worlds_bench.render(result["worlds"])
     if result.get("history"):
         import history  # bench/history.py
 
