@@ -20,7 +20,9 @@ every world.
 The world goes into ``scope["flowdock"]["world"]`` (the journal and the fault layer read it) and
 into ``CURRENT`` (the handlers and the security checkers read it, runtime/worlds.py). A credential
 that no world holds, or none at all, means the default world, which then answers 401 as a
-one-world server did. While the default world is the only one, nothing is looked up.
+one-world server did. While the default world is the only one, nothing is looked up; otherwise an
+``Authorization`` header seen before is found in one lookup (``CredentialIndex.memo``), not decoded
+and looked up kind by kind again.
 """
 
 from __future__ import annotations
