@@ -46,6 +46,8 @@ from connexion.validators import (
 from connexion.validators.parameter import draft4_format_checker
 from jsonschema import Draft4Validator
 
+from mock_server.middleware.types import scope_header
+
 
 class OrjsonJsonifier:
     """Connexion's Jsonifier interface over orjson: the same JSON, encoded several times faster."""
@@ -343,11 +345,7 @@ async def _wrap_json_request(self: Any, receive: Any, *, scope: Any) -> Any:
     them through, the parse ``_parse_json_request``'s; the parsed value is left in the scope
     (``JSON_BODY``). A request without a Content-Length, or with 0, takes Connexion's own path
     (its default body, its "RequestBody is required")."""
-    length = None
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            length = value
-            break
+    length = scope_header(scope, b"content-length")
     if length is None or not int(length):
         return await JSONRequestBodyValidator.wrap_receive(self, receive, scope=scope)
     messages = []

@@ -51,7 +51,7 @@ import orjson
 from mock_server import errors
 from mock_server.middleware.exchange import ANSWERED, Exchange, replay
 from mock_server.middleware.responses import Answer, error_answer
-from mock_server.middleware.types import Scope
+from mock_server.middleware.types import Scope, scope_header
 
 Message = dict[str, Any]
 
@@ -82,18 +82,11 @@ _OAUTH_PATHS = ("/oauth/authorize", "/oauth/token")
 _CLOSE = ((b"connection", b"close"),)
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key.lower() == name:
-            return str(value.decode("latin-1"))
-    return None
-
-
 def is_state_import(scope: Scope) -> bool:
     """A world document sent as UTF-8 JSON to ``PUT`` a world's state (state_import.py reads it)."""
     if scope.get("method") != "PUT" or STATE_ROUTE.match(str(scope.get("path", ""))) is None:
         return False
-    charset = json_charset(_header(scope, b"content-type"))
+    charset = json_charset(scope_header(scope, b"content-type"))
     return charset is not None and charset.lower().replace("_", "-") in ("utf-8", "utf8")
 
 
@@ -390,7 +383,7 @@ class InputGuard:
             body = await self._read(scope, x.receive)
             if body is None:
                 return ANSWERED  # the client went away; nothing to answer
-            check_body(body, _header(scope, b"content-type"))
+            check_body(body, scope_header(scope, b"content-type"))
         except errors.FlowdockError as exc:
             if exc.status == 400 and str(scope.get("path", "")).startswith(_OAUTH_PATHS):
                 # RFC 6749 §5.2: what OAuth clients parse, and what the spec declares there.
@@ -398,14 +391,14 @@ class InputGuard:
                 exc = errors.OAuthFailed("invalid_request", texts or exc.message)
             # An unread body cannot be skipped to reach the next request: the server closes.
             return error_answer(exc, _CLOSE if exc.status == 413 else ())
-        if _header(scope, b"content-length") is None:
+        if scope_header(scope, b"content-length") is None:
             x.scope = with_length(scope, len(body))
         x.receive = replay(body, x.receive)
         return None
 
     async def _read(self, scope: Scope, receive: Any) -> bytes | None:
         limit = ROUTE_LIMITS.get((scope["method"], scope.get("path", "")), self.max_body_bytes)
-        declared = _header(scope, b"content-length")
+        declared = scope_header(scope, b"content-length")
         if declared is not None:
             if not (declared.strip().isascii() and declared.strip().isdigit()):
                 raise errors.ValidationFailed.field("content_length", errors.INVALID)

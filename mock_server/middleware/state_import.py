@@ -28,7 +28,7 @@ from mock_server import errors
 from mock_server.middleware.exchange import ANSWERED, Exchange
 from mock_server.middleware.input_guard import STATE_ROUTE, is_state_import, too_large
 from mock_server.middleware.responses import JSON_UTF8, Answer
-from mock_server.middleware.types import Scope
+from mock_server.middleware.types import Scope, scope_header
 from mock_server.runtime.core import DocumentText, SchemaRefused
 from mock_server.runtime.worlds import DEFAULT_ID, Worlds
 
@@ -36,13 +36,6 @@ from mock_server.runtime.worlds import DEFAULT_ID, Worlds
 def document_limit(worlds: Worlds) -> int:
     """The largest world document a world may be built from (bytes)."""
     return worlds.limits.document_bytes
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key.lower() == name:
-            return str(value.decode("latin-1"))
-    return None
 
 
 class StateImport:
@@ -80,7 +73,7 @@ class StateImport:
 
     @staticmethod
     async def _read(scope: Scope, receive: Any, limit: int, runtime: Any) -> DocumentText | None:
-        declared = (_header(scope, b"content-length") or "").strip()
+        declared = (scope_header(scope, b"content-length") or "").strip()
         if declared and (not declared.isascii() or not declared.isdigit()):
             raise errors.ValidationFailed.field("content_length", errors.INVALID)
         own: list[int] = []

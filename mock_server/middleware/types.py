@@ -19,6 +19,14 @@ SPEC_DOCUMENTS = frozenset({"/openapi.json", "/openapi.yaml"})
 """The published contract: read by Swagger UI and tools, not a Flowdock request."""
 
 
+def scope_header(scope: Scope, name: bytes) -> str | None:
+    """The first value of the request header ``name`` (lower-case bytes), as text; None: absent."""
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
 def is_control_path(path: str) -> bool:
     """``/_mock`` or anything under ``/_mock/`` (not ``/_mockery``)."""
     return path.startswith(CONTROL_PREFIX) and path[len(CONTROL_PREFIX) : len(CONTROL_PREFIX) + 1] in (

@@ -39,7 +39,7 @@ from starlette.requests import Request
 
 from mock_server.middleware.exchange import Exchange, replay
 from mock_server.middleware.normalize.bodies import read_body
-from mock_server.middleware.types import Scope
+from mock_server.middleware.types import Scope, scope_header
 from mock_server.runtime.worlds import CURRENT, World, Worlds, kinds
 
 PUSH_PREFIXES = ("/messages/chat/", "/messages/team_inbox/")
@@ -135,7 +135,7 @@ class WorldStage:
     async def _from_body(self, scope: Scope, receive: Any) -> tuple[World | None, Any]:
         raw, _ = await read_body(receive)
         receive = replay(raw, receive)
-        fields = await _fields(raw, _content_type(scope))
+        fields = await _fields(raw, scope_header(scope, b"content-type") or "")
         password = fields.get("password")
         for carrier, name in BODY_CREDENTIALS[(scope["method"], scope["path"])]:
             value = fields.get(name)
@@ -167,13 +167,6 @@ def _carried_by(header: bytes) -> tuple[str, str, str] | None:
         return None
     username, _, password = decoded.partition(":")
     return kinds.BASIC, username, password
-
-
-def _content_type(scope: Scope) -> str:
-    for name, value in scope["headers"]:
-        if name == b"content-type":
-            return str(value.decode("latin-1"))
-    return ""
 
 
 async def _fields(raw: bytes, content_type: str) -> dict[str, Any]:
