@@ -38,6 +38,8 @@ WORLDS = 1000
 TARGET_CREATE_P50_MS = 5.0
 TARGET_MB_PER_WORLD = 1.0
 TARGET_RATIO = 0.95
+PAIRS = 12
+"""Alternating pairs of bursts per kind of credential."""
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -92,10 +94,6 @@ def _post_world(port: int) -> tuple[float, dict[str, Any]]:
         conn.close()
 
 
-PAIRS = 12
-"""Alternating pairs of bursts per kind of credential."""
-
-
 def _burst(
     bench: Any, server: Any, load: dict[str, Any], duration: int, authorization: str | None
 ) -> dict[str, Any]:
@@ -140,8 +138,8 @@ def served(bench: Any, load: dict[str, Any]) -> dict[str, Any]:
             if i == WORLDS // 2:
                 token = answer["credentials"]["users"][0]["api_token"]
         time.sleep(0.5)
-        out["rss_per_world"] = (many.rss() - rss_before) / WORLDS
         out["rss_with_worlds"] = many.rss()
+        out["rss_per_world"] = (out["rss_with_worlds"] - rss_before) / WORLDS
         created = "Basic " + base64.b64encode(f"{token}:".encode()).decode()
         for server in servers:  # warm both
             _burst(bench, server, load, 1, None)
